@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs everything snakecage needs on a Debian bookworm machine: the
+# toolchains and libraries as Debian packages, and the Debian source packages
+# the guest interpreter is built from (guest/sources.lock).
+#
+# Idempotent: a second run installs nothing new and downloads nothing new.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/common.sh"
+
+packages=(
+  # host build
+  cmake ninja-build pkg-config clang-19 lld-19 llvm-19 ccache
+  # guest toolchain: wasm32-wasi cross compiler, libc and builtins
+  wasi-libc libclang-rt-19-dev-wasm32
+  # CPython's cross build needs a native CPython of the same minor version;
+  # the benchmarks compare against it too. SQLite's amalgamation needs tclsh.
+  python3.11 tcl
+  # WABT: wasm2c, wat2wasm, libwabt (fuel metering is written on it)
+  wabt
+  # host libraries
+  libseccomp-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # apt-get source
+  dpkg-dev xz-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+# deb-src entries derived from the machine's own apt sources, so no host is
+# named here. Both the deb822 (.sources) and the one-line format are handled.
+src_list=/etc/apt/sources.list.d/snakecage-deb-src.sources
+need_update=0
+if [ ! -f "$src_list" ]; then
+  tmp=$(mktemp)
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    [ "$f" = "$src_list" ] && continue
+    grep -q '^Types:.*\bdeb\b' "$f" || continue
+    sed -e 's/^Types:.*/Types: deb-src/' "$f" >>"$tmp"
+    printf '\n' >>"$tmp"
+  done
+  if [ -f /etc/apt/sources.list ]; then
+    grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' \
+      >/etc/apt/sources.list.d/snakecage-deb-src.list || true
+  fi
+  if [ -s "$tmp" ]; then
+    snakecage_as_root install -m 0644 "$tmp" "$src_list"
+  fi
+  rm -f "$tmp"
+  need_update=1
+fi
+
+if [ ${#missing[@]} -gt 0 ] || [ "$need_update" = 1 ]; then
+  snakecage_log "apt-get update"
+  snakecage_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  snakecage_log "installing: ${missing[*]}"
+  snakecage_as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+"$here/fetch-sources.sh"
