@@ -1,0 +1,209 @@
+"""Tests of src/engine/aot/split_wasm2c_output.py on real wasm2c output.
+
+Run by ctest (engine.split_wasm2c_output) with SNAKECAGE_SOURCE_DIR,
+SNAKECAGE_WASM2C and SNAKECAGE_WAT2WASM in the environment.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+SOURCE_DIR = os.environ.get("SNAKECAGE_SOURCE_DIR",
+                            os.path.join(os.path.dirname(__file__), "..", ".."))
+SPLITTER = os.path.join(SOURCE_DIR, "src", "engine", "aot", "split_wasm2c_output.py")
+WASM2C = os.environ.get("SNAKECAGE_WASM2C", "wasm2c")
+WAT2WASM = os.environ.get("SNAKECAGE_WAT2WASM", "wat2wasm")
+MODULES = os.path.join(SOURCE_DIR, "tests", "engine", "modules")
+
+sys.path.insert(0, os.path.dirname(SPLITTER))
+import split_wasm2c_output  # noqa: E402
+
+IMPORTED_MEMORY_WAT = """
+(module
+  (import "env" "memory" (memory 1))
+  (func (export "get") (result i32) (i32.load (i32.const 0))))
+"""
+
+MANY_FUNCTIONS_WAT = "(module (memory 1)\n" + "".join(
+    f'  (func (export "f{i}") (param i32) (result i32)'
+    f' (i32.add (i32.load (local.get 0)) (i32.const {i})))\n' for i in range(40)) + ")\n"
+
+
+WIDE_SIGNATURE_WAT = """
+(module
+  (memory 1)
+  (func $wide (export "wide")
+    (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.add (local.get 0) (local.get 13))))
+"""
+
+
+class SplitterTest(unittest.TestCase):
+    maxDiff = 2000
+
+    def assertIn(self, member, container, msg=None):  # noqa: N802 (short failure messages)
+        if member not in container:
+            self.fail(msg or f"{member!r} not found in the {len(container)}-character text")
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="split-test.")
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def wasm2c(self, wat_text=None, wat_file=None, name="mod"):
+        wat = wat_file or os.path.join(self.dir, name + ".wat")
+        if wat_text is not None:
+            with open(wat, "w") as f:
+                f.write(wat_text)
+        wasm = os.path.join(self.dir, name + ".wasm")
+        subprocess.run([WAT2WASM, wat, "-o", wasm], check=True)
+        c = os.path.join(self.dir, name + ".c")
+        subprocess.run([WASM2C, wasm, "-n", name, "-o", c], check=True)
+        return c, c[:-2] + ".h"
+
+    def run_splitter(self, c, h, out, parts):
+        return subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
+                               "--output-dir", out, "--parts", str(parts)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def test_splits_into_the_requested_units_with_every_function_once(self):
+        c, h = self.wasm2c(wat_text=MANY_FUNCTIONS_WAT, name="many")
+        out = os.path.join(self.dir, "out")
+        proc = self.run_splitter(c, h, out, 5)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        files = sorted(os.listdir(out))
+        self.assertEqual(files, ["many.h", "many_internal.h", "many_part00.c", "many_part01.c",
+                                 "many_part02.c", "many_part03.c", "many_part04.c",
+                                 "parts.json"])
+        with open(c) as f:
+            original = f.read()
+        declared = re.findall(r"^static u32 (w2c_\w+)\(many_instance_t|^static u32 (w2c_\w+)\(",
+                              original, re.M)
+        names = sorted({a or b for a, b in declared})
+        self.assertEqual(len(names), 40)
+        defined = []
+        for name in files:
+            if name.endswith(".c"):
+                with open(os.path.join(out, name)) as f:
+                    text = f.read()
+                self.assertNotIn("\nstatic u32 w2c_", text)
+                defined += re.findall(r"^u32 (w2c_\w+)\(Z_many_instance_t\* instance", text, re.M)
+        self.assertEqual(sorted(defined), names)
+        # The module unit holds no functions; the other four share the 40.
+        with open(os.path.join(out, "parts.json")) as f:
+            manifest = json.load(f)
+        counts = [p["functions"] for p in manifest["parts"]]
+        self.assertEqual(counts[0], 0)
+        self.assertEqual(sum(counts), 40)
+        self.assertEqual(counts[1:], [10, 10, 10, 10])
+        with open(os.path.join(out, "many_part00.c")) as f:
+            unit0 = f.read()
+        self.assertIn("void Z_many_instantiate(", unit0)
+        self.assertIn("u32 func_types[", unit0)
+        # The public header is wasm2c's, unchanged.
+        with open(h) as f, open(os.path.join(out, "many.h")) as g:
+            self.assertEqual(f.read(), g.read())
+
+    def test_joins_signatures_that_wasm2c_wraps(self):
+        c, h = self.wasm2c(wat_text=WIDE_SIGNATURE_WAT, name="wide")
+        with open(c) as f:
+            self.assertIn(", \n    u32 w2c_p", f.read())  # wasm2c did wrap the definition
+        out = os.path.join(self.dir, "out")
+        proc = self.run_splitter(c, h, out, 2)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "wide_part01.c")) as f:
+            unit = f.read()
+        self.assertIn("\nu32 w2c_wide(Z_wide_instance_t* instance, u32 w2c_p0,", unit)
+        self.assertNotIn("static u32 w2c_wide", unit)
+
+    def test_private_header_uses_the_constant_base_and_hidden_link_names(self):
+        c, h = self.wasm2c(wat_file=os.path.join(MODULES, "probe.wat"), name="probe")
+        out = os.path.join(self.dir, "out")
+        proc = self.run_splitter(c, h, out, 3)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "probe_internal.h")) as f:
+            header = f.read()
+        self.assertIn('#include "engine/runtime/linear_memory_layout.h"', header)
+        self.assertIn("wasm_rt_memcpy(&result, &SNAKECAGE_LINEAR_MEMORY_BASE[addr], sizeof(t1));",
+                      header)
+        self.assertIn("wasm_rt_memcpy(&SNAKECAGE_LINEAR_MEMORY_BASE[addr], &wrapped, sizeof(t1));",
+                      header)
+        self.assertIn("memset(SNAKECAGE_LINEAR_MEMORY_BASE + d, val, n);", header)
+        self.assertIn("load_data(&(SNAKECAGE_LINEAR_MEMORY_BASE[o]), i, s);", header)
+        self.assertNotIn("&mem->data[addr]", header)
+        self.assertNotIn("mem->data + d", header)
+        self.assertIn('SNAKECAGE_W2C_INTERNAL u32 w2c_grow(Z_probe_instance_t*, u32) '
+                      '__asm__("snakecage_w2c_probe__w2c_grow");', header)
+        self.assertIn('SNAKECAGE_W2C_INTERNAL extern u32 func_types[7] '
+                      '__asm__("snakecage_w2c_probe__func_types");', header)
+        self.assertIn('SNAKECAGE_W2C_INTERNAL extern const u8 data_segment_data_w2c_d0[] '
+                      '__asm__("snakecage_w2c_probe__data_segment_data_w2c_d0");', header)
+
+    def test_fails_when_a_memory_helper_has_another_shape(self):
+        c, h = self.wasm2c(wat_file=os.path.join(MODULES, "probe.wat"), name="probe")
+        with open(c) as f:
+            text = f.read()
+        with open(c, "w") as f:
+            f.write(text.replace("memset(mem->data + d, val, n);",
+                                 "memset(&mem->data[d], val, n);"))
+        proc = self.run_splitter(c, h, os.path.join(self.dir, "out"), 2)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("expected exactly one occurrence of 'memset(mem->data + d, val, n);', "
+                      "found 0", proc.stderr)
+
+    def test_fails_on_an_unknown_top_level_item(self):
+        c, h = self.wasm2c(wat_file=os.path.join(MODULES, "probe.wat"), name="probe")
+        with open(c) as f:
+            lines = f.read().split("\n")
+        at = lines.index("static bool s_module_initialized = false;") + 1
+        lines.insert(at, "static int something_new = 3;")
+        with open(c, "w") as f:
+            f.write("\n".join(lines))
+        proc = self.run_splitter(c, h, os.path.join(self.dir, "out"), 2)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn(f"line {at + 1}: unrecognised top-level item", proc.stderr)
+        self.assertIn("something_new", proc.stderr)
+
+    def test_fails_when_a_function_body_reads_memory_data(self):
+        c, h = self.wasm2c(wat_file=os.path.join(MODULES, "probe.wat"), name="probe")
+        with open(c) as f:
+            text = f.read()
+        needle = "w2c_i0 = instance->w2c_memory.pages;"
+        self.assertIn(needle, text)
+        with open(c, "w") as f:
+            f.write(text.replace(needle, "w2c_i0 = instance->w2c_memory.data[0];", 1))
+        proc = self.run_splitter(c, h, os.path.join(self.dir, "out"), 2)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("reads w2c_memory.data directly", proc.stderr)
+
+    def test_refuses_a_module_that_imports_its_memory(self):
+        c, h = self.wasm2c(wat_text=IMPORTED_MEMORY_WAT, name="imp")
+        proc = self.run_splitter(c, h, os.path.join(self.dir, "out"), 2)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("imports a linear memory (Z_envZ_memory)", proc.stderr)
+
+    def test_refuses_a_non_empty_output_directory(self):
+        c, h = self.wasm2c(wat_file=os.path.join(MODULES, "second.wat"), name="second")
+        out = os.path.join(self.dir, "out")
+        os.mkdir(out)
+        with open(os.path.join(out, "stale.c"), "w") as f:
+            f.write("")
+        proc = self.run_splitter(c, h, out, 2)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("is not empty", proc.stderr)
+
+    def test_partition_minimises_the_largest_contiguous_run(self):
+        runs = split_wasm2c_output.partition([5, 1, 1, 1, 1, 1, 5], 3)
+        self.assertEqual(runs, [[0], [1, 2, 3, 4, 5], [6]])
+        runs = split_wasm2c_output.partition([10, 1, 1], 4)
+        self.assertEqual(runs, [[0], [1, 2], [], []])
+        self.assertEqual(split_wasm2c_output.partition([], 2), [[], []])
+
+
+if __name__ == "__main__":
+    unittest.main()
