@@ -1,0 +1,445 @@
+// WasiHost: the path_* calls. Every guest path goes through resolver_
+// (path_resolver.h); nothing here builds a host path from guest text.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "wasi/errno_map.h"
+#include "wasi/wasi_host.h"
+#include "wasi/wasi_host_internal.h"
+
+namespace snakecage::wasi {
+
+using internal::FdEntry;
+
+namespace {
+
+// Type of `name` in `dir` without following it: the st_mode, or -errno.
+long ModeAt(int dir, const std::string& name) {
+  struct stat st{};
+  if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return -errno;
+  }
+  return static_cast<long>(st.st_mode);
+}
+
+// For a final component written with a trailing '/' on a call that cannot
+// act on a directory: NOENT if absent, ISDIR if it is a directory, NOTDIR
+// otherwise (what Linux answers for unlink("file/")).
+abi::Errno TrailingSlashOnNonDirectory(int dir, const std::string& name) {
+  const long mode = ModeAt(dir, name);
+  if (mode < 0) return WasiErrnoFromHost(static_cast<int>(-mode));
+  return S_ISDIR(static_cast<mode_t>(mode)) ? abi::kIsdir : abi::kNotdir;
+}
+
+// For a new name written with a trailing '/' on link/symlink: EXIST if
+// something is there, NOENT otherwise.
+abi::Errno TrailingSlashOnNewName(int dir, const std::string& name) {
+  const long mode = ModeAt(dir, name);
+  return mode >= 0 ? abi::kExist : abi::kNoent;
+}
+
+}  // namespace
+
+Resolved<std::string> WasiHost::ReadPath(Call& call, uint32_t ptr,
+                                         uint32_t len) {
+  // REQUIRES: call.Check(ptr, len) passed.
+  if (len > kMaxPathBytes) return {abi::kNametoolong};
+  std::string path(reinterpret_cast<const char*>(call.mem().At(ptr)), len);
+  if (path.find('\0') != std::string::npos) return {abi::kInval};
+  return {abi::kSuccess, std::move(path)};
+}
+
+Resolved<FdEntry*> WasiHost::LookupDir(uint32_t fd, abi::Rights rights,
+                                       bool write_like) {
+  FdEntry* e = Lookup(fd);
+  if (e == nullptr) return {abi::kBadf};
+  if (e->kind != FdEntry::Kind::kDirectory) return {abi::kNotdir};
+  if (write_like && e->read_only) return {abi::kRofs};
+  if ((e->base & rights) != rights) return {abi::kNotcapable};
+  return {abi::kSuccess, e};
+}
+
+// ---- path_create_directory --------------------------------------------------
+
+uint32_t WasiHost::PathCreateDirectory(GuestMemory mem, uint32_t fd,
+                                       uint32_t path, uint32_t path_len) {
+  Call call(*this, mem, "path_create_directory");
+  if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathCreateDirectory, /*write_like=*/true);
+  if (!dir.ok()) return dir.error;
+  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
+                                     p.value);
+  if (!parent.ok()) return parent.error;
+  if (parent.value.is_dot) return abi::kExist;
+  if (::mkdirat(parent.value.dir.get(), parent.value.name.c_str(), 0777) !=
+      0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+// ---- path_filestat_get / path_filestat_set_times ----------------------------
+
+uint32_t WasiHost::PathFilestatGet(GuestMemory mem, uint32_t fd,
+                                   uint32_t flags, uint32_t path,
+                                   uint32_t path_len, uint32_t stat_out) {
+  Call call(*this, mem, "path_filestat_get");
+  if (!call.Begin() || !call.Check(path, path_len, "path") ||
+      !call.Check(stat_out, abi::kFilestatSize, "stat_out")) {
+    return kUnwind;
+  }
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  if ((flags & ~abi::kLookupSymlinkFollow) != 0) return abi::kInval;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathFilestatGet, /*write_like=*/false);
+  if (!dir.ok()) return dir.error;
+  auto target =
+      resolver_.OpenAtTarget(call.name(), dir.value->host.get(), p.value,
+                             (flags & abi::kLookupSymlinkFollow) != 0);
+  if (!target.ok()) return target.error;
+  struct stat st{};
+  if (::fstatat(target.value.dir.get(), target.value.name.c_str(), &st,
+                target.value.at_flags) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  StoreFilestat(mem, stat_out, st);
+  return abi::kSuccess;
+}
+
+uint32_t WasiHost::PathFilestatSetTimes(GuestMemory mem, uint32_t fd,
+                                        uint32_t flags, uint32_t path,
+                                        uint32_t path_len, uint64_t atim,
+                                        uint64_t mtim, uint32_t fst_flags) {
+  Call call(*this, mem, "path_filestat_set_times");
+  if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  if ((flags & ~abi::kLookupSymlinkFollow) != 0) return abi::kInval;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathFilestatSetTimes, /*write_like=*/true);
+  if (!dir.ok()) return dir.error;
+  const HostTimes t = TimesFromWasi(atim, mtim, fst_flags);
+  if (t.error != abi::kSuccess) return t.error;
+  auto target =
+      resolver_.OpenAtTarget(call.name(), dir.value->host.get(), p.value,
+                             (flags & abi::kLookupSymlinkFollow) != 0);
+  if (!target.ok()) return target.error;
+  if (::utimensat(target.value.dir.get(), target.value.name.c_str(),
+                  t.ts.data(), target.value.at_flags) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+// ---- path_link --------------------------------------------------------------
+
+uint32_t WasiHost::PathLink(GuestMemory mem, uint32_t old_fd,
+                            uint32_t old_flags, uint32_t old_path,
+                            uint32_t old_path_len, uint32_t new_fd,
+                            uint32_t new_path, uint32_t new_path_len) {
+  Call call(*this, mem, "path_link");
+  if (!call.Begin() || !call.Check(old_path, old_path_len, "old_path") ||
+      !call.Check(new_path, new_path_len, "new_path")) {
+    return kUnwind;
+  }
+  Resolved<std::string> op = ReadPath(call, old_path, old_path_len);
+  if (!op.ok()) return op.error;
+  Resolved<std::string> np = ReadPath(call, new_path, new_path_len);
+  if (!np.ok()) return np.error;
+  if ((old_flags & ~abi::kLookupSymlinkFollow) != 0) return abi::kInval;
+  // A hard link changes the source inode too: both sides must be writable.
+  Resolved<FdEntry*> src =
+      LookupDir(old_fd, abi::kRightPathLinkSource, /*write_like=*/true);
+  if (!src.ok()) return src.error;
+  Resolved<FdEntry*> dst =
+      LookupDir(new_fd, abi::kRightPathLinkTarget, /*write_like=*/true);
+  if (!dst.ok()) return dst.error;
+  if (src.value->mount != dst.value->mount) return abi::kXdev;
+
+  auto from = resolver_.OpenParent(call.name(), src.value->host.get(),
+                                   op.value);
+  if (!from.ok()) return from.error;
+  auto to = resolver_.OpenParent(call.name(), dst.value->host.get(),
+                                 np.value);
+  if (!to.ok()) return to.error;
+  const int from_dir = from.value.dir.get();
+  const int to_dir = to.value.dir.get();
+  if (from.value.is_dot) return abi::kPerm;  // a directory
+  if (to.value.is_dot) return abi::kExist;
+  if (from.value.trailing_slash) {
+    const abi::Errno e = TrailingSlashOnNonDirectory(from_dir, from.value.name);
+    return e == abi::kIsdir ? abi::kPerm : e;
+  }
+  if (to.value.trailing_slash) {
+    return TrailingSlashOnNewName(to_dir, to.value.name);
+  }
+  if (old_flags & abi::kLookupSymlinkFollow) {
+    // Following a final symlink would need linkat(AT_SYMLINK_FOLLOW), which
+    // the kernel resolves without RESOLVE_BENEATH. A non-symlink source is
+    // the same either way; a symlink source is refused.
+    const long mode = ModeAt(from_dir, from.value.name);
+    if (mode < 0) return WasiErrnoFromHost(static_cast<int>(-mode));
+    if (S_ISLNK(static_cast<mode_t>(mode))) return abi::kNotsup;
+  }
+  if (::linkat(from_dir, from.value.name.c_str(), to_dir,
+               to.value.name.c_str(), 0) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+// ---- path_open --------------------------------------------------------------
+
+uint32_t WasiHost::PathOpen(GuestMemory mem, uint32_t dirfd,
+                            uint32_t dirflags, uint32_t path,
+                            uint32_t path_len, uint32_t oflags,
+                            uint64_t fs_rights_base,
+                            uint64_t fs_rights_inheriting, uint32_t fdflags,
+                            uint32_t fd_out) {
+  Call call(*this, mem, "path_open");
+  if (!call.Begin() || !call.Check(path, path_len, "path") ||
+      !call.Check(fd_out, 4, "fd_out")) {
+    return kUnwind;
+  }
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  constexpr uint32_t kKnownOflags = abi::kOflagCreat | abi::kOflagDirectory |
+                                    abi::kOflagExcl | abi::kOflagTrunc;
+  constexpr uint32_t kKnownFdflags = abi::kFdflagAppend | abi::kFdflagDsync |
+                                     abi::kFdflagNonblock |
+                                     abi::kFdflagRsync | abi::kFdflagSync;
+  if ((dirflags & ~abi::kLookupSymlinkFollow) != 0 ||
+      (oflags & ~kKnownOflags) != 0 || (fdflags & ~kKnownFdflags) != 0) {
+    return abi::kInval;
+  }
+  Resolved<FdEntry*> dir_r =
+      LookupDir(dirfd, abi::kRightPathOpen, /*write_like=*/false);
+  if (!dir_r.ok()) return dir_r.error;
+  FdEntry& dir = *dir_r.value;
+
+  // Rights the new handle may hold: what was asked, within what the
+  // directory hands down.
+  const abi::Rights base = fs_rights_base & dir.inheriting;
+  const abi::Rights inheriting = fs_rights_inheriting & dir.inheriting;
+  const bool want_write = (base & kWriteIntentRights) != 0 ||
+                          (fdflags & abi::kFdflagAppend) != 0;
+  const bool want_read = (base & kReadIntentRights) != 0;
+  const bool write_like =
+      want_write || (oflags & (abi::kOflagCreat | abi::kOflagExcl |
+                               abi::kOflagTrunc)) != 0;
+  if (write_like && dir.read_only) return abi::kRofs;
+  if ((oflags & abi::kOflagCreat) &&
+      (dir.base & abi::kRightPathCreateFile) == 0) {
+    return abi::kNotcapable;
+  }
+  if ((oflags & abi::kOflagDirectory) && want_write) return abi::kIsdir;
+  const std::optional<uint32_t> new_fd = AllocateFd();
+  if (!new_fd) return abi::kMfile;
+
+  uint64_t flags = O_NONBLOCK | O_NOCTTY;
+  flags |= want_write ? (want_read ? O_RDWR : O_WRONLY) : O_RDONLY;
+  if (!(dirflags & abi::kLookupSymlinkFollow)) flags |= O_NOFOLLOW;
+  if (oflags & abi::kOflagCreat) flags |= O_CREAT;
+  if (oflags & abi::kOflagExcl) flags |= O_EXCL;
+  if (oflags & abi::kOflagTrunc) flags |= O_TRUNC;
+  if (oflags & abi::kOflagDirectory) flags |= O_DIRECTORY;
+  if (fdflags & abi::kFdflagAppend) flags |= O_APPEND;
+  if (fdflags & abi::kFdflagDsync) flags |= O_DSYNC;
+  if (fdflags & abi::kFdflagSync) flags |= O_SYNC;
+  if (fdflags & abi::kFdflagRsync) flags |= O_RSYNC;
+
+  Resolved<UniqueFd> opened =
+      resolver_.Open(call.name(), dir.host.get(), p.value, flags, 0666);
+  if (!opened.ok()) return opened.error;
+  struct stat st{};
+  if (::fstat(opened.value.get(), &st) != 0) return WasiErrnoFromHost(errno);
+
+  auto entry = std::make_unique<FdEntry>();
+  const bool is_dir = S_ISDIR(st.st_mode);
+  entry->kind = is_dir ? FdEntry::Kind::kDirectory : FdEntry::Kind::kFile;
+  entry->host = std::move(opened.value);
+  entry->filetype = FiletypeFromMode(st.st_mode);
+  entry->fdflags = static_cast<uint16_t>(fdflags);
+  entry->base = base & (is_dir ? kDirectoryRights : kFileRights);
+  entry->inheriting = inheriting;
+  entry->mount = dir.mount;
+  entry->read_only = dir.read_only;
+  Install(*new_fd, std::move(entry));
+  mem.Store<uint32_t>(fd_out, *new_fd);
+  return abi::kSuccess;
+}
+
+// ---- path_readlink ----------------------------------------------------------
+
+uint32_t WasiHost::PathReadlink(GuestMemory mem, uint32_t fd, uint32_t path,
+                                uint32_t path_len, uint32_t buf,
+                                uint32_t buf_len, uint32_t bufused_out) {
+  Call call(*this, mem, "path_readlink");
+  if (!call.Begin() || !call.Check(path, path_len, "path") ||
+      !call.Check(buf, buf_len, "buf") ||
+      !call.Check(bufused_out, 4, "bufused_out")) {
+    return kUnwind;
+  }
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathReadlink, /*write_like=*/false);
+  if (!dir.ok()) return dir.error;
+  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
+                                     p.value);
+  if (!parent.ok()) return parent.error;
+  if (parent.value.is_dot) return abi::kInval;  // a directory, not a link
+  if (parent.value.trailing_slash) {
+    // "link/" names what the link points to (a directory), not the link.
+    auto self = resolver_.Open(call.name(), dir.value->host.get(), p.value,
+                               O_PATH | O_DIRECTORY);
+    return self.ok() ? abi::kInval : self.error;
+  }
+  char target[kMaxPathBytes + 1];
+  const ssize_t n = ::readlinkat(parent.value.dir.get(),
+                                 parent.value.name.c_str(), target,
+                                 sizeof(target));
+  if (n < 0) return WasiErrnoFromHost(errno);
+  // Like readlink(2): the contents are cut to the buffer, without a NUL.
+  const uint32_t copy =
+      static_cast<uint32_t>(std::min<uint64_t>(static_cast<uint64_t>(n),
+                                               buf_len));
+  std::memcpy(mem.At(buf), target, copy);
+  mem.Store<uint32_t>(bufused_out, copy);
+  return abi::kSuccess;
+}
+
+// ---- path_remove_directory / path_unlink_file -------------------------------
+
+uint32_t WasiHost::PathRemoveDirectory(GuestMemory mem, uint32_t fd,
+                                       uint32_t path, uint32_t path_len) {
+  Call call(*this, mem, "path_remove_directory");
+  if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathRemoveDirectory, /*write_like=*/true);
+  if (!dir.ok()) return dir.error;
+  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
+                                     p.value);
+  if (!parent.ok()) return parent.error;
+  if (parent.value.is_dot) {  // what rmdir(2) answers for "." and ".."
+    return parent.value.name == "." ? abi::kInval : abi::kNotempty;
+  }
+  if (::unlinkat(parent.value.dir.get(), parent.value.name.c_str(),
+                 AT_REMOVEDIR) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+uint32_t WasiHost::PathUnlinkFile(GuestMemory mem, uint32_t fd,
+                                  uint32_t path, uint32_t path_len) {
+  Call call(*this, mem, "path_unlink_file");
+  if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
+  Resolved<std::string> p = ReadPath(call, path, path_len);
+  if (!p.ok()) return p.error;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathUnlinkFile, /*write_like=*/true);
+  if (!dir.ok()) return dir.error;
+  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
+                                     p.value);
+  if (!parent.ok()) return parent.error;
+  if (parent.value.is_dot) return abi::kIsdir;
+  if (parent.value.trailing_slash) {
+    return TrailingSlashOnNonDirectory(parent.value.dir.get(),
+                                       parent.value.name);
+  }
+  if (::unlinkat(parent.value.dir.get(), parent.value.name.c_str(), 0) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+// ---- path_rename ------------------------------------------------------------
+
+uint32_t WasiHost::PathRename(GuestMemory mem, uint32_t fd,
+                              uint32_t old_path, uint32_t old_path_len,
+                              uint32_t new_fd, uint32_t new_path,
+                              uint32_t new_path_len) {
+  Call call(*this, mem, "path_rename");
+  if (!call.Begin() || !call.Check(old_path, old_path_len, "old_path") ||
+      !call.Check(new_path, new_path_len, "new_path")) {
+    return kUnwind;
+  }
+  Resolved<std::string> op = ReadPath(call, old_path, old_path_len);
+  if (!op.ok()) return op.error;
+  Resolved<std::string> np = ReadPath(call, new_path, new_path_len);
+  if (!np.ok()) return np.error;
+  Resolved<FdEntry*> src =
+      LookupDir(fd, abi::kRightPathRenameSource, /*write_like=*/true);
+  if (!src.ok()) return src.error;
+  Resolved<FdEntry*> dst =
+      LookupDir(new_fd, abi::kRightPathRenameTarget, /*write_like=*/true);
+  if (!dst.ok()) return dst.error;
+  if (src.value->mount != dst.value->mount) return abi::kXdev;
+
+  auto from = resolver_.OpenParent(call.name(), src.value->host.get(),
+                                   op.value);
+  if (!from.ok()) return from.error;
+  auto to = resolver_.OpenParent(call.name(), dst.value->host.get(),
+                                 np.value);
+  if (!to.ok()) return to.error;
+  // rename(2) refuses "." and ".." final components with EBUSY.
+  if (from.value.is_dot || to.value.is_dot) return abi::kBusy;
+  if (from.value.trailing_slash || to.value.trailing_slash) {
+    // A trailing '/' asks for a directory: the source must be one.
+    const long mode = ModeAt(from.value.dir.get(), from.value.name);
+    if (mode < 0) return WasiErrnoFromHost(static_cast<int>(-mode));
+    if (!S_ISDIR(static_cast<mode_t>(mode))) return abi::kNotdir;
+  }
+  if (::renameat(from.value.dir.get(), from.value.name.c_str(),
+                 to.value.dir.get(), to.value.name.c_str()) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+// ---- path_symlink -----------------------------------------------------------
+
+uint32_t WasiHost::PathSymlink(GuestMemory mem, uint32_t old_path,
+                               uint32_t old_path_len, uint32_t fd,
+                               uint32_t new_path, uint32_t new_path_len) {
+  Call call(*this, mem, "path_symlink");
+  if (!call.Begin() || !call.Check(old_path, old_path_len, "old_path") ||
+      !call.Check(new_path, new_path_len, "new_path")) {
+    return kUnwind;
+  }
+  // The link's contents are stored, never resolved here; following the
+  // link later goes through the resolver like any other path.
+  Resolved<std::string> contents = ReadPath(call, old_path, old_path_len);
+  if (!contents.ok()) return contents.error;
+  Resolved<std::string> np = ReadPath(call, new_path, new_path_len);
+  if (!np.ok()) return np.error;
+  Resolved<FdEntry*> dir =
+      LookupDir(fd, abi::kRightPathSymlink, /*write_like=*/true);
+  if (!dir.ok()) return dir.error;
+  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
+                                     np.value);
+  if (!parent.ok()) return parent.error;
+  if (parent.value.is_dot) return abi::kExist;
+  if (parent.value.trailing_slash) {
+    return TrailingSlashOnNewName(parent.value.dir.get(), parent.value.name);
+  }
+  if (::symlinkat(contents.value.c_str(), parent.value.dir.get(),
+                  parent.value.name.c_str()) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
+  return abi::kSuccess;
+}
+
+}  // namespace snakecage::wasi
