@@ -1,0 +1,39 @@
+#include "engine/guest_hooks.h"
+
+#include <limits>
+
+#include "wasm-rt.h"
+
+namespace snakecage {
+
+namespace {
+constexpr int64_t kUnmetered = std::numeric_limits<int64_t>::max();
+
+int64_t LoadFuel(const uint64_t* fuel) {
+  return static_cast<int64_t>(__atomic_load_n(fuel, __ATOMIC_RELAXED));
+}
+}  // namespace
+
+}  // namespace snakecage
+
+extern "C" {
+
+void Z_snakecageZ_user_code_begin(struct Z_snakecage_instance_t* self) {
+  snakecage::FuelAccount& a = *self->fuel;
+  if (a.begun) return;  // called once by the guest's main; ignore repeats
+  a.begun = true;
+  __atomic_store_n(a.fuel, a.budget, __ATOMIC_RELAXED);
+}
+
+void Z_snakecageZ_user_code_end(struct Z_snakecage_instance_t* self) {
+  snakecage::FuelAccount& a = *self->fuel;
+  if (!a.begun || a.ended) return;
+  a.ended = true;
+  a.remaining_at_end = snakecage::LoadFuel(a.fuel);
+  // A timeout poke (negative fuel) must survive, so only lift a live budget.
+  if (a.remaining_at_end >= 0) {
+    __atomic_store_n(a.fuel, static_cast<uint64_t>(snakecage::kUnmetered), __ATOMIC_RELAXED);
+  }
+}
+
+}  // extern "C"

@@ -1,0 +1,28 @@
+// The `snakecage` import module: how the guest interpreter tells the host
+// where the user's code starts and ends (guest/snakecage_main.c).
+//
+// user_code_begin(): the fuel budget starts here, so interpreter start-up is
+// never charged. user_code_end(): the script and its atexit handlers are
+// done; what follows (flushing, exit) is not charged either.
+//
+// Thread-safety: used on the guest's thread only.
+#pragma once
+
+#include <cstdint>
+
+namespace snakecage {
+
+struct FuelAccount {
+  uint64_t* fuel = nullptr;  // the guest's exported `snakecage_fuel` global
+  uint64_t budget = 0;
+  bool begun = false;
+  bool ended = false;
+  int64_t remaining_at_end = 0;  // valid when ended
+};
+
+}  // namespace snakecage
+
+// The import-instance struct wasm2c passes to the `snakecage` imports.
+struct Z_snakecage_instance_t {
+  snakecage::FuelAccount* fuel;
+};

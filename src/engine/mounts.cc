@@ -1,0 +1,22 @@
+#include "engine/mounts.h"
+
+#include "engine/installation.h"
+
+namespace snakecage {
+
+std::filesystem::path HostStdlibDir() { return SNAKECAGE_GUEST_STDLIB_DIR; }
+
+std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy) {
+  std::vector<GuestMount> mounts;
+  mounts.push_back({HostStdlibDir(), std::string(kGuestStdlibPath), true});
+  mounts.push_back({policy.workspace_dir, policy.guest_mount_path, false});
+  if (policy.mount_data_dir) {
+    mounts.push_back({*policy.mount_data_dir, EffectiveGuestDataPath(policy), true});
+  }
+  for (const auto& m : policy.additional_readonly_mounts) {
+    mounts.push_back({m.host, m.guest, true});
+  }
+  return mounts;
+}
+
+}  // namespace snakecage

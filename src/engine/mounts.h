@@ -1,0 +1,26 @@
+// The guest's view of the host filesystem, derived from a policy.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "snakecage/execution.h"
+
+namespace snakecage {
+
+struct GuestMount {
+  std::filesystem::path host;
+  std::string guest;
+  bool read_only;
+};
+
+// guest_data_path, or "/data" when only mount_data_dir is set.
+std::string EffectiveGuestDataPath(const ExecutionPolicy& policy);
+
+// Every preopen of an execution: the standard library (read-only), the
+// workspace (read-write), the data directory and additional mounts
+// (read-only). REQUIRES: CheckExecutionPolicy(policy).ok().
+std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy);
+
+}  // namespace snakecage

@@ -1,0 +1,260 @@
+// RunPython() end to end: each policy value reaches the guest and changes
+// what it sees or how it ends; results tell the truth.
+#include <gtest/gtest.h>
+
+#include "snakecage/execution.h"
+#include "test_workspace.h"
+
+namespace snakecage {
+namespace {
+
+using snakecage::testing::ReadFile;
+using snakecage::testing::TempDir;
+using snakecage::testing::WriteFile;
+
+class ExecutionTest : public ::testing::Test {
+ protected:
+  ExecutionTest() { policy_.workspace_dir = dir_.Make("ws"); }
+  ExecutionResult Run(const std::string& code) {
+    StatusOr<ExecutionResult> r = RunPython(code, policy_);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(r).value() : ExecutionResult{};
+  }
+  TempDir dir_;
+  ExecutionPolicy policy_;
+};
+
+TEST_F(ExecutionTest, PrintsAndSucceeds) {
+  ExecutionResult r = Run("print(2 + 2)");
+  EXPECT_TRUE(r.success());
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_FALSE(r.trapped);
+  EXPECT_EQ(r.stdout_text, "4\n");
+  EXPECT_EQ(r.stderr_text, "");
+  EXPECT_EQ(r.stdout_bytes, 2u);
+  EXPECT_GT(r.fuel_consumed, 0u);
+  EXPECT_EQ(r.fuel_budget, policy_.fuel_budget);
+  EXPECT_EQ(r.memory_peak_bytes, uint64_t{r.memory_peak_pages} * 65536);
+  EXPECT_GT(r.memory_peak_pages, 0u);
+  EXPECT_EQ(r.memory_limit_bytes, policy_.memory_bytes);
+}
+
+// Golden fuel values: what users see for reference snippets. They change only
+// when the guest interpreter or the fuel model changes; update them then, on
+// purpose.
+TEST_F(ExecutionTest, GoldenFuelValues) {
+  EXPECT_EQ(Run("pass").fuel_consumed, 292108u);
+  EXPECT_EQ(Run("print(2+2)").fuel_consumed, 365286u);
+  EXPECT_EQ(Run("total = 0\nfor i in range(1000):\n    total += i\nprint(total)").fuel_consumed,
+            2127376u);
+}
+
+TEST_F(ExecutionTest, FuelIsTheSameFromRunToRun) {
+  const std::string code = "import json\nprint(json.dumps({'a': list(range(50))}))";
+  uint64_t first = Run(code).fuel_consumed;
+  EXPECT_EQ(Run(code).fuel_consumed, first);
+  EXPECT_EQ(Run(code).fuel_consumed, first);
+}
+
+TEST_F(ExecutionTest, FuelGrowsWithWork) {
+  auto cost = [&](int n) {
+    return Run("for i in range(" + std::to_string(n) + "):\n    pass").fuel_consumed;
+  };
+  uint64_t a = cost(1000), b = cost(2000), c = cost(3000);
+  ASSERT_GT(b, a);
+  ASSERT_GT(c, b);
+  // Each extra 1000 iterations costs about the same (allocator pools and the
+  // small-int cache make it not exactly the same).
+  const double step1 = static_cast<double>(b - a), step2 = static_cast<double>(c - b);
+  EXPECT_NEAR(step2 / step1, 1.0, 0.01);
+}
+
+TEST_F(ExecutionTest, FuelBudgetEndsTheRunExactlyAtTheBudget) {
+  policy_.fuel_budget = 5'000'000;
+  ExecutionResult r = Run("print('started', flush=True)\nwhile True:\n    pass");
+  EXPECT_FALSE(r.success());
+  EXPECT_TRUE(r.trapped);
+  ASSERT_TRUE(r.trap_reason.has_value());
+  EXPECT_EQ(*r.trap_reason, TrapReason::kOutOfFuel);
+  EXPECT_EQ(r.fuel_consumed, 5'000'000u);
+  EXPECT_EQ(r.exit_code, 134);
+  EXPECT_EQ(r.stdout_text, "started\n");
+  EXPECT_EQ(r.stderr_text, "Execution trapped: OutOfFuel\n");
+}
+
+TEST_F(ExecutionTest, ABudgetJustAboveTheNeedSucceeds) {
+  const std::string code = "print(sum(range(100)))";
+  uint64_t need = Run(code).fuel_consumed;
+  policy_.fuel_budget = need;
+  ExecutionResult exact = Run(code);
+  EXPECT_TRUE(exact.success()) << exact.stderr_text;
+  EXPECT_EQ(exact.fuel_consumed, need);
+  policy_.fuel_budget = need / 2;
+  ExecutionResult half = Run(code);
+  ASSERT_TRUE(half.trap_reason.has_value());
+  EXPECT_EQ(*half.trap_reason, TrapReason::kOutOfFuel);
+}
+
+TEST_F(ExecutionTest, MemoryCapMakesPythonRaiseMemoryError) {
+  const std::string code =
+      "try:\n    b = bytearray(48 * 1024 * 1024)\n    print('allocated')\n"
+      "except MemoryError:\n    print('MemoryError')\n";
+  policy_.memory_bytes = 32 << 20;
+  ExecutionResult small = Run(code);
+  EXPECT_EQ(small.stdout_text, "MemoryError\n");
+  EXPECT_TRUE(small.success());
+  EXPECT_LE(small.memory_peak_bytes, uint64_t{32} << 20);
+  policy_.memory_bytes = 128 << 20;
+  ExecutionResult big = Run(code);
+  EXPECT_EQ(big.stdout_text, "allocated\n");
+  EXPECT_GT(big.memory_peak_bytes, uint64_t{48} << 20);
+}
+
+TEST_F(ExecutionTest, MemoryCapBelowTheInterpretersInitialMemoryTraps) {
+  policy_.memory_bytes = 1 << 20;
+  ExecutionResult r = Run("print(1)");
+  EXPECT_FALSE(r.success());
+  ASSERT_TRUE(r.trap_reason.has_value());
+  EXPECT_EQ(*r.trap_reason, TrapReason::kMemoryLimit);
+  EXPECT_EQ(r.stderr_text, "Execution trapped: MemoryLimit\n");
+  EXPECT_NE(r.trap_message.find("initial"), std::string::npos) << r.trap_message;
+}
+
+TEST_F(ExecutionTest, EnvironmentIsExactlyThePolicys) {
+  policy_.env = {{"GREETING", "hello"}, {"EMPTY", ""}};
+  ExecutionResult r = Run("import os\nprint(sorted(os.environ.items()))");
+  EXPECT_EQ(r.stdout_text, "[('EMPTY', ''), ('GREETING', 'hello')]\n");
+}
+
+TEST_F(ExecutionTest, ArgvReachesSysArgv) {
+  policy_.argv = ExecutionPolicy::DefaultArgv("/app");
+  policy_.argv.push_back("first");
+  policy_.argv.push_back("with space");
+  ExecutionResult r = Run("import sys\nprint(sys.argv)");
+  EXPECT_EQ(r.stdout_text, "['/app/user_code.py', 'first', 'with space']\n");
+}
+
+TEST_F(ExecutionTest, CustomGuestMountPath) {
+  policy_.guest_mount_path = "/work";
+  ExecutionResult r = Run("import os\nprint(__file__, os.path.exists('/work/user_code.py'))");
+  EXPECT_EQ(r.stdout_text, "/work/user_code.py True\n") << r.stderr_text;
+}
+
+TEST_F(ExecutionTest, DataDirAndAdditionalMountsAreReadOnlyAndVisible) {
+  std::filesystem::path data = dir_.Make("data");
+  std::filesystem::path ref = dir_.Make("ref");
+  WriteFile(data / "in.csv", "a,b\n1,2\n");
+  WriteFile(ref / "notes.txt", "reference");
+  policy_.mount_data_dir = data;
+  policy_.guest_data_path = "/input";
+  policy_.additional_readonly_mounts.push_back({ref, "/ref"});
+  ExecutionResult r = Run(
+      "import errno\n"
+      "print(open('/input/in.csv').read().splitlines())\n"
+      "print(open('/ref/notes.txt').read())\n"
+      "try:\n    open('/ref/notes.txt', 'w')\nexcept OSError as e:\n"
+      "    print(errno.errorcode[e.errno])\n");
+  EXPECT_EQ(r.stdout_text, "['a,b', '1,2']\nreference\nEROFS\n") << r.stderr_text;
+  EXPECT_EQ(ReadFile(ref / "notes.txt"), "reference");
+}
+
+TEST_F(ExecutionTest, WorkspaceFilesCarryOverButInterpreterStateDoesNot) {
+  ExecutionResult first = Run(
+      "import builtins, json\nbuiltins.leftover = 42\njson.dumps = None\n"
+      "open('/app/kept.txt', 'w').write('kept')\n");
+  EXPECT_TRUE(first.success()) << first.stderr_text;
+  ExecutionResult second = Run(
+      "import builtins, json\nprint(hasattr(builtins, 'leftover'), json.dumps([1]),"
+      " open('/app/kept.txt').read())");
+  EXPECT_EQ(second.stdout_text, "False [1] kept\n") << second.stderr_text;
+  EXPECT_EQ(ReadFile(policy_.workspace_dir / "kept.txt"), "kept");
+}
+
+TEST_F(ExecutionTest, OutputExactlyAtTheCapIsNotTruncated) {
+  policy_.stdout_max_bytes = 6;
+  ExecutionResult exact = Run("print('12345')");
+  EXPECT_FALSE(exact.stdout_truncated);
+  EXPECT_EQ(exact.stdout_text, "12345\n");
+  ExecutionResult over = Run("print('123456')");
+  EXPECT_TRUE(over.stdout_truncated);
+  EXPECT_EQ(over.stdout_text, "123456");
+  EXPECT_EQ(over.stdout_bytes, 7u);
+}
+
+TEST_F(ExecutionTest, ZeroTimeoutTimesOutAtOnce) {
+  policy_.timeout_seconds = 0;
+  ExecutionResult r = Run("print('never')");
+  ASSERT_TRUE(r.trap_reason.has_value());
+  EXPECT_EQ(*r.trap_reason, TrapReason::kTimeout);
+  EXPECT_EQ(r.exit_code, 124);
+  EXPECT_EQ(r.fuel_consumed, 0u);
+  EXPECT_EQ(r.timeout_seconds, 0.0);
+}
+
+TEST_F(ExecutionTest, TimeoutAfterFuelExhaustionDoesNotRelabelIt) {
+  policy_.fuel_budget = 1'000'000;
+  policy_.timeout_seconds = 30;
+  ExecutionResult r = Run("while True:\n    pass");
+  ASSERT_TRUE(r.trap_reason.has_value());
+  EXPECT_EQ(*r.trap_reason, TrapReason::kOutOfFuel);
+}
+
+TEST_F(ExecutionTest, OsExitSkipsTheRestAndReportsItsCode) {
+  ExecutionResult r = Run("import os\nprint('bye', flush=True)\nos._exit(3)\nprint('no')");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_FALSE(r.trapped);
+  EXPECT_EQ(r.stdout_text, "bye\n");
+}
+
+TEST_F(ExecutionTest, AtexitHandlersRunAndAreCharged) {
+  ExecutionResult r = Run("import atexit\natexit.register(print, 'at exit')\nprint('main')");
+  EXPECT_EQ(r.stdout_text, "main\nat exit\n");
+}
+
+TEST_F(ExecutionTest, BuiltInModulesTheIssuePromises) {
+  ExecutionResult r = Run(
+      "import sqlite3, zlib, decimal, pyexpat, json, pickle, struct, random, bisect, heapq\n"
+      "import csv, datetime, math, cmath, array, binascii, unicodedata, hashlib\n"
+      "import xml.etree.ElementTree as ET\n"
+      "import _json, _pickle, _struct, _random, _bisect, _heapq, _csv, _datetime, _decimal\n"
+      "import _elementtree, _sqlite3, _md5, _sha1, _sha256, _sha512, _sha3, _blake2\n"
+      "print(hashlib.sha256(b'abc').hexdigest())\n"
+      "print(zlib.decompress(zlib.compress(b'x' * 100)) == b'x' * 100)\n"
+      "db = sqlite3.connect(':memory:'); print(db.execute('select 6*7').fetchone()[0])\n"
+      "print(decimal.Decimal('1.1') + decimal.Decimal('2.2'))\n"
+      "print(ET.fromstring('<a><b>t</b></a>').find('b').text)\n"
+      "print(hashlib.md5(b'').hexdigest(), hashlib.sha3_256(b'').hexdigest()[:8],"
+      " hashlib.blake2b(b'').hexdigest()[:8])\n");
+  EXPECT_EQ(r.stdout_text,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n"
+            "True\n42\n3.3\nt\n"
+            "d41d8cd98f00b204e9800998ecf8427e a7ffc6f8 786a02f7\n")
+      << r.stderr_text;
+}
+
+TEST_F(ExecutionTest, SqliteWritesADatabaseFileInTheWorkspace) {
+  ExecutionResult r = Run(
+      "import sqlite3\ndb = sqlite3.connect('/app/db.sqlite')\n"
+      "db.execute('create table t(x)'); db.execute('insert into t values (1)'); db.commit()\n"
+      "print(db.execute('select count(*) from t').fetchone()[0])\n");
+  EXPECT_EQ(r.stdout_text, "1\n") << r.stderr_text;
+  EXPECT_TRUE(std::filesystem::exists(policy_.workspace_dir / "db.sqlite"));
+}
+
+TEST_F(ExecutionTest, ThreadsFailWithAPythonException) {
+  ExecutionResult r = Run(
+      "import threading\ntry:\n    threading.Thread(target=print).start()\n"
+      "except RuntimeError as e:\n    print('RuntimeError')\n");
+  EXPECT_EQ(r.stdout_text, "RuntimeError\n") << r.stderr_text;
+  EXPECT_TRUE(r.success());
+}
+
+TEST_F(ExecutionTest, TimeSleepSleeps) {
+  ExecutionResult r = Run("import time\nt = time.monotonic()\ntime.sleep(0.2)\n"
+                          "print(time.monotonic() - t >= 0.2)");
+  EXPECT_EQ(r.stdout_text, "True\n");
+  EXPECT_GE(r.duration_ms, 200);
+}
+
+}  // namespace
+}  // namespace snakecage
