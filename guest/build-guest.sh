@@ -63,8 +63,16 @@ if [ -f "$entry/python.wasm" ]; then
   exit 0
 fi
 
-snakecage_log "guest interpreter: building into $entry (takes several minutes)"
 mkdir -p "$SNAKECAGE_CACHE_DIR/guest"
+# One build at a time per cache: a second caller waits, then finds the entry.
+exec 9>"$SNAKECAGE_CACHE_DIR/guest/.lock"
+flock 9
+if [ -f "$entry/python.wasm" ]; then
+  snakecage_log "guest interpreter: built by another process ($entry)"
+  link_out
+  exit 0
+fi
+snakecage_log "guest interpreter: building into $entry (takes several minutes)"
 rm -rf "$SNAKECAGE_CACHE_DIR"/guest/.build-*   # left by an earlier failed build
 work=$(mktemp -d "$SNAKECAGE_CACHE_DIR/guest/.build-$key.XXXXXX")
 # A failed build is kept for inspection (removed by the next build).

@@ -10,7 +10,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 packages=(
   # host build
-  cmake ninja-build pkg-config clang-19 lld-19 llvm-19 ccache
+  cmake ninja-build pkg-config clang-19 lld-19 llvm-19
+  # clang-19's profile runtime: profile-guided optimisation of the generated C
+  libclang-rt-19-dev
   # guest toolchain: wasm32-wasi cross compiler, libc and builtins
   wasi-libc libclang-rt-19-dev-wasm32
   # CPython's cross build needs a native CPython of the same minor version;
