@@ -446,7 +446,7 @@ wabt::Index AddExportedGlobal(wabt::Module& module,
 }  // namespace
 
 StatusOr<std::vector<uint8_t>> InstrumentFuel(std::span<const uint8_t> wasm,
-                                              InstrumentStats* stats) {
+                                              InstrumentStats* stats, Metering metering) {
   // The features wasm2c 1.0.32 accepts without flags.
   const wabt::Features features;
 
@@ -486,8 +486,10 @@ StatusOr<std::vector<uint8_t>> InstrumentFuel(std::span<const uint8_t> wasm,
       module, kInterruptGlobalExport, wabt::Type::I32, wabt::Const::I32(0));
 
   Instrumenter instrumenter(fuel_global, exhausted_global, interrupt_global);
-  for (wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
-    instrumenter.InstrumentFunction(*module.funcs[i]);
+  if (metering == Metering::kOn) {
+    for (wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
+      instrumenter.InstrumentFunction(*module.funcs[i]);
+    }
   }
 
   wabt::MemoryStream stream;

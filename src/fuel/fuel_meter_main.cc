@@ -1,6 +1,7 @@
-// snakecage-fuel-meter IN.wasm OUT.wasm: rewrites a WebAssembly module so
-// that it meters fuel (see fuel_instrumenter.h for the model and the host
-// contract). Prints one summary line on success; on failure prints the reason
+// snakecage-fuel-meter [--exports-only] IN.wasm OUT.wasm: rewrites a
+// WebAssembly module so that it meters fuel (see fuel_instrumenter.h for the
+// model and the host contract; --exports-only adds the host interface
+// without metering, for benchmarks). Prints one summary line on success; on failure prints the reason
 // to stderr and exits with status 1 (2 for bad usage).
 
 #include <chrono>
@@ -53,8 +54,14 @@ bool WriteFile(const char* path, const std::vector<uint8_t>& data,
 }  // namespace
 
 int main(int argc, char** argv) {
+  snakecage::fuel::Metering metering = snakecage::fuel::Metering::kOn;
+  if (argc == 4 && std::strcmp(argv[1], "--exports-only") == 0) {
+    metering = snakecage::fuel::Metering::kExportsOnly;
+    ++argv;
+    --argc;
+  }
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s IN.wasm OUT.wasm\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [--exports-only] IN.wasm OUT.wasm\n", argv[0]);
     return 2;
   }
   const char* in_path = argv[1];
@@ -68,7 +75,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   snakecage::fuel::InstrumentStats stats;
-  auto output = snakecage::fuel::InstrumentFuel(input, &stats);
+  auto output = snakecage::fuel::InstrumentFuel(input, &stats, metering);
   if (!output.ok()) {
     std::fprintf(stderr, "snakecage-fuel-meter: %s: %s\n", in_path,
                  output.status().message().c_str());

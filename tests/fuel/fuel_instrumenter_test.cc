@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -290,9 +291,10 @@ TEST_F(FuelTest, StatsCountFunctionsChargesAndChecks) {
   EXPECT_EQ(stats_.charge_points, 39u);
 }
 
-TEST_F(FuelTest, GlobalsStartUnmeteredAndNotExhausted) {
+TEST_F(FuelTest, GlobalsStartUnmeteredNotExhaustedNotInterrupted) {
   EXPECT_EQ(runner_->fuel(), INT64_MAX);
   EXPECT_EQ(runner_->exhausted(), 0);
+  EXPECT_EQ(runner_->interrupt(), 0u);
 }
 
 TEST_F(FuelTest, StraightLineFunction) {
@@ -490,12 +492,25 @@ TEST_F(FuelTest, GlobalsAreAppendedAndFunctionNamesKept) {
   ASSERT_TRUE(wabt::Succeeded(
       wabt::ReadBinaryIr("out.wasm", instrumented_.data(), instrumented_.size(),
                          options, &errors, &module)));
-  // The test module has no globals of its own, so the two new ones are 0, 1.
-  ASSERT_EQ(module.globals.size(), 2u);
+  // The test module has no globals of its own, so the three new ones are
+  // 0 (fuel), 1 (exhausted), 2 (interrupt), exported under their names.
+  ASSERT_EQ(module.globals.size(), 3u);
   EXPECT_EQ(module.globals[0]->type, wabt::Type::I64);
   EXPECT_TRUE(module.globals[0]->mutable_);
   EXPECT_EQ(module.globals[1]->type, wabt::Type::I32);
   EXPECT_TRUE(module.globals[1]->mutable_);
+  EXPECT_EQ(module.globals[2]->type, wabt::Type::I32);
+  EXPECT_TRUE(module.globals[2]->mutable_);
+  std::map<std::string, wabt::Index> global_exports;
+  for (const wabt::Export* exp : module.exports) {
+    if (exp->kind == wabt::ExternalKind::Global) {
+      global_exports[exp->name] = exp->var.index();
+    }
+  }
+  EXPECT_EQ(global_exports,
+            (std::map<std::string, wabt::Index>{{kFuelGlobalExport, 0},
+                                                {kExhaustedGlobalExport, 1},
+                                                {kInterruptGlobalExport, 2}}));
   // Function indices and names are unchanged: 0 is the import, $leaf is 9.
   ASSERT_EQ(module.funcs.size(), 19u);
   EXPECT_EQ(module.funcs[0]->name, "$host");
@@ -626,6 +641,16 @@ TEST(FuelInstrumentTest, RefusesModuleExportingExhaustedName) {
               HasSubstr("\"snakecage_fuel_exhausted\""));
 }
 
+TEST(FuelInstrumentTest, RefusesModuleExportingInterruptName) {
+  std::vector<uint8_t> wasm = WatToWasm(R"wat(
+    (module (global (export "snakecage_interrupt") (mut i32) (i32.const 0)))
+  )wat");
+  auto result = InstrumentFuel(wasm);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr("\"snakecage_interrupt\""));
+}
+
 TEST(FuelInstrumentTest, RefusesItsOwnOutput) {
   std::vector<uint8_t> wasm = WatToWasm("(module (func (export \"f\")))");
   auto once = InstrumentFuel(wasm);
@@ -675,6 +700,38 @@ TEST(FuelInstrumentTest, RefusesModuleThatDoesNotValidate) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(result.status().message(), HasSubstr("does not validate"));
+}
+
+}  // namespace
+}  // namespace snakecage::fuel
+
+namespace snakecage::fuel {
+namespace {
+
+// Metering::kExportsOnly (for measuring the cost of metering): the same host
+// interface, the same results, and no fuel charged.
+TEST(ExportsOnlyTest, AddsTheHostInterfaceButChargesNothing) {
+  const std::vector<uint8_t> original = testing::WatToWasm(kModuleWat);
+  InstrumentStats stats;
+  auto plain = InstrumentFuel(original, &stats, Metering::kExportsOnly);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ(testing::ValidationErrors(*plain), "");
+  EXPECT_EQ(stats.functions_instrumented, 0u);
+  EXPECT_EQ(stats.charge_points, 0u);
+  EXPECT_EQ(stats.checks, 0u);
+  testing::FuelRunner runner(*plain);
+  ASSERT_TRUE(runner.ok());
+  testing::RunResult run = runner.Call("straight", {1, 2, 3}, 1000);
+  EXPECT_FALSE(run.trapped);
+  EXPECT_EQ(run.consumed, 0);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].Get<uint32_t>(), 6u);
+  // A budget of 0 does not stop it either: nothing is metered.
+  run = runner.Call("straight", {1, 2, 3}, 0);
+  EXPECT_FALSE(run.trapped);
+  auto metered = InstrumentFuel(original, nullptr, Metering::kOn);
+  ASSERT_TRUE(metered.ok());
+  EXPECT_LT(plain->size(), metered->size());
 }
 
 }  // namespace

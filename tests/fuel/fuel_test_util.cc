@@ -21,6 +21,37 @@ namespace snakecage::fuel::testing {
 
 using wabt::interp::Value;
 
+namespace {
+
+// A trace stream that discards the text and calls `hook` once per traced
+// instruction (the interpreter writes one line per instruction, before
+// executing it).
+class InstructionHookStream : public wabt::Stream {
+ public:
+  explicit InstructionHookStream(const std::function<void()>* hook)
+      : hook_(hook) {}
+
+ protected:
+  wabt::Result WriteDataImpl(size_t, const void* data, size_t size) override {
+    const char* text = static_cast<const char*>(data);
+    for (size_t i = 0; i < size; ++i) {
+      if (text[i] == '\n') {
+        (*hook_)();
+      }
+    }
+    return wabt::Result::Ok;
+  }
+  wabt::Result MoveDataImpl(size_t, size_t, size_t) override {
+    return wabt::Result::Ok;
+  }
+  wabt::Result TruncateImpl(size_t) override { return wabt::Result::Ok; }
+
+ private:
+  const std::function<void()>* hook_;
+};
+
+}  // namespace
+
 std::vector<uint8_t> WatToWasm(std::string_view wat) {
   wabt::Errors errors;
   std::unique_ptr<wabt::WastLexer> lexer = wabt::WastLexer::CreateBufferLexer(
@@ -113,7 +144,9 @@ FuelRunner::FuelRunner(const std::vector<uint8_t>& wasm) {
   fuel_ = store_.UnsafeGet<wabt::interp::Global>(Export(kFuelGlobalExport));
   exhausted_ =
       store_.UnsafeGet<wabt::interp::Global>(Export(kExhaustedGlobalExport));
-  ok_ = !fuel_.empty() && !exhausted_.empty();
+  interrupt_ =
+      store_.UnsafeGet<wabt::interp::Global>(Export(kInterruptGlobalExport));
+  ok_ = !fuel_.empty() && !exhausted_.empty() && !interrupt_.empty();
 }
 
 wabt::interp::Ref FuelRunner::Export(std::string_view name) const {
@@ -143,11 +176,34 @@ int32_t FuelRunner::exhausted() const {
   return value;
 }
 
+uint32_t FuelRunner::interrupt() const {
+  uint32_t value = 0;
+  EXPECT_TRUE(wabt::Succeeded(interrupt_->Get(&value)));
+  return value;
+}
+
+void FuelRunner::set_interrupt(uint32_t value) {
+  EXPECT_TRUE(wabt::Succeeded(interrupt_->Set(value)));
+}
+
+uint32_t FuelRunner::GlobalU32(std::string_view name) {
+  wabt::interp::Ref ref = Export(name);
+  if (ref == wabt::interp::Ref::Null) {
+    return 0;
+  }
+  uint32_t value = 0;
+  EXPECT_TRUE(
+      wabt::Succeeded(store_.UnsafeGet<wabt::interp::Global>(ref)->Get(&value)))
+      << name << " is not an i32 global";
+  return value;
+}
+
 RunResult FuelRunner::Call(std::string_view name,
                            const std::vector<uint32_t>& args, int64_t budget) {
   RunResult result;
   EXPECT_TRUE(wabt::Succeeded(fuel_->Set(budget)));
   EXPECT_TRUE(wabt::Succeeded(exhausted_->Set(int32_t{0})));
+  EXPECT_TRUE(wabt::Succeeded(interrupt_->Set(uint32_t{0})));
 
   wabt::interp::Ref ref = Export(name);
   if (ref == wabt::interp::Ref::Null) {
@@ -160,7 +216,9 @@ RunResult FuelRunner::Call(std::string_view name,
   }
   wabt::interp::Values results;
   wabt::interp::Trap::Ptr trap;
-  if (wabt::Failed(func->Call(store_, params, results, &trap))) {
+  InstructionHookStream trace(&instruction_hook_);
+  if (wabt::Failed(func->Call(store_, params, results, &trap,
+                              instruction_hook_ ? &trace : nullptr))) {
     result.trapped = true;
     result.trap_message = trap ? trap->message() : std::string("?");
   }
@@ -168,6 +226,7 @@ RunResult FuelRunner::Call(std::string_view name,
   result.remaining = fuel();
   result.consumed = budget - result.remaining;
   result.exhausted = exhausted();
+  result.interrupt = interrupt();
   return result;
 }
 

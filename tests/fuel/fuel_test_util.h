@@ -30,9 +30,10 @@ std::string ValidationErrors(const std::vector<uint8_t>& wasm);
 struct RunResult {
   bool trapped = false;
   std::string trap_message;
-  int64_t remaining = 0;  // value of snakecage_fuel after the call
-  int64_t consumed = 0;   // budget - remaining
-  int32_t exhausted = 0;  // value of snakecage_fuel_exhausted after the call
+  int64_t remaining = 0;   // value of snakecage_fuel after the call
+  int64_t consumed = 0;    // budget - remaining
+  int32_t exhausted = 0;   // value of snakecage_fuel_exhausted after the call
+  uint32_t interrupt = 0;  // value of snakecage_interrupt after the call
   std::vector<wabt::interp::Value> results;
 };
 
@@ -41,7 +42,8 @@ struct RunResult {
 // returning its argument + 1.
 class FuelRunner {
  public:
-  // REQUIRES: `wasm` is an instrumented module (exports the fuel globals).
+  // REQUIRES: `wasm` is an instrumented module (exports the three globals
+  // of the host contract in fuel_instrumenter.h).
   // Failures are reported as gtest failures; check ok() afterwards.
   explicit FuelRunner(const std::vector<uint8_t>& wasm);
   FuelRunner(const FuelRunner&) = delete;  // the host function points here
@@ -49,20 +51,34 @@ class FuelRunner {
 
   bool ok() const { return ok_; }
 
-  // Sets snakecage_fuel to `budget` and snakecage_fuel_exhausted to 0,
-  // calls the export `name` with i32 arguments `args`, and reads the globals
-  // back.
+  // Sets snakecage_fuel to `budget` and snakecage_fuel_exhausted and
+  // snakecage_interrupt to 0, calls the export `name` with i32 arguments
+  // `args`, and reads the globals back.
   RunResult Call(std::string_view name, const std::vector<uint32_t>& args,
                  int64_t budget);
 
   int64_t fuel() const;
   int32_t exhausted() const;
+  uint32_t interrupt() const;
   void set_fuel(int64_t value);
+  void set_interrupt(uint32_t value);
+
+  // Value of the exported i32 global `name` (fails the test if absent).
+  uint32_t GlobalU32(std::string_view name);
 
   // Runs `hook` inside every call of the imported host function, before it
   // returns (for example to read or change the fuel global from the host).
   void set_host_hook(std::function<void()> hook) {
     host_hook_ = std::move(hook);
+  }
+
+  // Runs `hook` before the interpreter executes each instruction of the
+  // module (injected ones included), through the interpreter's trace
+  // stream. This is how a test plays the host's other thread: the interpreter
+  // is single-threaded, but a hook may write a global at any instruction
+  // boundary, as a watchdog thread could.
+  void set_instruction_hook(std::function<void()> hook) {
+    instruction_hook_ = std::move(hook);
   }
 
  private:
@@ -73,7 +89,9 @@ class FuelRunner {
   wabt::interp::Instance::Ptr instance_;
   wabt::interp::Global::Ptr fuel_;
   wabt::interp::Global::Ptr exhausted_;
+  wabt::interp::Global::Ptr interrupt_;
   std::function<void()> host_hook_;
+  std::function<void()> instruction_hook_;
   bool ok_ = false;
 };
 

@@ -4,7 +4,7 @@
 // AddReferenceCounter() inserts "snakecage_fuel -= 1" before every operator
 // whose cost is 1, with its own copy of the cost table (a test that reused
 // the instrumenter's table would agree with it by construction). It exports
-// the same two globals as the real instrumenter, so FuelRunner reads both,
+// the same three globals as the real instrumenter, so FuelRunner reads them,
 // but it never checks or traps: it only counts.
 //
 // For a run that completes, both counts must be equal. Test-only.
