@@ -197,6 +197,32 @@ class SplitterTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 1)
         self.assertIn("is not empty", proc.stderr)
 
+    def test_atomic_globals_are_read_with_relaxed_atomic_loads(self):
+        wat = """(module
+  (memory (export "memory") 1)
+  (global $flag (export "flag") (mut i32) (i32.const 0))
+  (func (export "spin") (param i32) (result i32)
+    (loop $l
+      (br_if $l (i32.eqz (global.get $flag))))
+    (local.get 0)))"""
+        c, h = self.wasm2c(wat_text=wat, name="spin")
+        out = os.path.join(self.dir, "out")
+        proc = subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
+                               "--output-dir", out, "--parts", "2", "--atomic-global", "flag"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "spin_part01.c")) as f:
+            unit = f.read()
+        self.assertIn("__atomic_load_n(&instance->w2c_flag, __ATOMIC_RELAXED)", unit)
+        self.assertNotRegex(unit, r"= instance->w2c_flag;")
+        # A name the functions never read is a loud error, not a silent no-op.
+        out2 = os.path.join(self.dir, "out2")
+        proc = subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
+                               "--output-dir", out2, "--parts", "2", "--atomic-global", "nope"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("--atomic-global nope: no read of instance->w2c_nope found", proc.stderr)
+
     def test_partition_minimises_the_largest_contiguous_run(self):
         runs = split_wasm2c_output.partition([5, 1, 1, 1, 1, 1, 5], 3)
         self.assertEqual(runs, [[0], [1, 2, 3, 4, 5], [6]])

@@ -10,7 +10,9 @@
 #     [DEPENDS <files/targets>]  # what produces WASM, if it is generated
 #     [PROFILE_GENERATE]         # -fprofile-instr-generate (consumers link the
 #                                #  profile runtime automatically)
-#     [PROFILE_USE <profdata>])  # -fprofile-instr-use=<profdata> (llvm-profdata-19 merge)
+#     [PROFILE_USE <profdata>]   # -fprofile-instr-use=<profdata> (llvm-profdata-19 merge)
+#     [ATOMIC_GLOBALS <names>])  # exported globals another thread may write
+#                                #  (read with relaxed atomic loads)
 #
 # <target> is an IMPORTED static library: link it and include "<name>.h".
 # It brings snakecage_wasm_runtime (src/engine/runtime) along.
@@ -49,7 +51,7 @@ function(snakecage_add_wasm2c_library)
   set(_SNAKECAGE_AOT_DIR "${CMAKE_CURRENT_FUNCTION_LIST_DIR}")
   get_filename_component(_SNAKECAGE_SRC_ROOT "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../.." ABSOLUTE)
   cmake_parse_arguments(PARSE_ARGV 0 W2C "PROFILE_GENERATE"
-    "NAME;WASM;MODULE_NAME;PARTS;JOBS;PROFILE_USE" "DEPENDS")
+    "NAME;WASM;MODULE_NAME;PARTS;JOBS;PROFILE_USE" "DEPENDS;ATOMIC_GLOBALS")
   foreach(required NAME WASM MODULE_NAME)
     if(NOT W2C_${required})
       message(FATAL_ERROR "snakecage_add_wasm2c_library: ${required} is required")
@@ -89,6 +91,10 @@ function(snakecage_add_wasm2c_library)
   endforeach()
   set(profile_args "")
   set(profile_depends "")
+  set(atomic_args "")
+  foreach(g IN LISTS W2C_ATOMIC_GLOBALS)
+    list(APPEND atomic_args "--atomic-global=${g}")
+  endforeach()
   if(W2C_PROFILE_GENERATE)
     list(APPEND profile_args --profile-generate)
   endif()
@@ -127,7 +133,7 @@ function(snakecage_add_wasm2c_library)
       "--splitter=${_SNAKECAGE_AOT_DIR}/split_wasm2c_output.py"
       "--include-dir=${_SNAKECAGE_SRC_ROOT}"
       "--cache-dir=${SNAKECAGE_CACHE_DIR}"
-      ${key_args} ${flag_args} ${profile_args}
+      ${key_args} ${flag_args} ${profile_args} ${atomic_args}
     DEPENDS
       "${wasm}"
       "${_SNAKECAGE_AOT_DIR}/build_wasm2c_library.py"

@@ -118,7 +118,8 @@ def generate(args, tmp_root, final_dir, timings):
              "--input-c", os.path.join(raw, args.module_name + ".c"),
              "--input-h", os.path.join(raw, args.module_name + ".h"),
              "--output-dir", os.path.join(work, "src"),
-             "--parts", str(args.parts)], "split_wasm2c_output.py")
+             "--parts", str(args.parts)]
+            + [f"--atomic-global={g}" for g in args.atomic_global], "split_wasm2c_output.py")
         timings["split_s"] = round(time.monotonic() - t0, 3)
         shutil.rmtree(raw)
         publish(work, final_dir)
@@ -203,6 +204,8 @@ def main(argv):
     ap.add_argument("--key-file", action="append", default=[],
                     help="a header the generated code includes (hashed into the key)")
     ap.add_argument("--cflag", action="append", default=[])
+    ap.add_argument("--atomic-global", action="append", default=[],
+                    help="passed to the splitter: a global read atomically")
     ap.add_argument("--profile-generate", action="store_true")
     ap.add_argument("--profile-use", help="merged .profdata file")
     ap.add_argument("--cache-dir", required=True)
@@ -229,6 +232,7 @@ def main(argv):
             "builder": sha256_file(me),
             "module": args.module_name,
             "parts": args.parts,
+            "atomic_globals": args.atomic_global,
         })
         lib_key = digest({
             "format": CACHE_FORMAT,

@@ -310,7 +310,31 @@ def check_bodies(items, memory_member):
                              "the splitter only rewrites the prelude's helpers")
 
 
-def split(c_path, h_path, out_dir, parts):
+def make_reads_atomic(items, names):
+    """Turns every read of the instance globals `names` into a relaxed atomic
+    load. WebAssembly has no atomic globals, so wasm2c reads them as plain
+    fields, and the C compiler may hoist such a read out of a loop that
+    neither stores nor calls; a flag another thread raises (the timeout's
+    interrupt) would then never be seen. The guest only reads these globals."""
+    for name in names:
+        field = f"instance->w2c_{name}"
+        read = re.compile(re.escape(field) + r"(?!\s*=[^=])")
+        write = re.compile(re.escape(field) + r"\s*=[^=]")
+        count = 0
+        for it in items:
+            # Only the module's functions; its initialiser sets the value.
+            if it.kind != "function" or field not in it.text:
+                continue
+            if write.search(it.text):
+                raise SplitError(f"--atomic-global {name}: the module writes it; only reads "
+                                 "can be made atomic")
+            it.text, n = read.subn(f"__atomic_load_n(&{field}, __ATOMIC_RELAXED)", it.text)
+            count += n
+        if count == 0:
+            raise SplitError(f"--atomic-global {name}: no read of {field} found")
+
+
+def split(c_path, h_path, out_dir, parts, atomic_globals=()):
     h_basename = os.path.basename(h_path)
     with open(c_path, encoding="utf-8") as f:
         c_text = f.read()
@@ -334,6 +358,7 @@ def split(c_path, h_path, out_dir, parts):
     prelude = rewrite_prelude("\n".join(lines[:first]) + "\n", h_basename)
     items, decls, shared = parse_body(lines, first)
     check_bodies(items, memory_member)
+    make_reads_atomic(items, atomic_globals)
 
     stem = os.path.splitext(h_basename)[0]
     internal_name = f"{stem}_internal.h"
@@ -414,12 +439,14 @@ def main(argv):
     ap.add_argument("--input-h", required=True, help="wasm2c's .h output (same stem)")
     ap.add_argument("--output-dir", required=True, help="empty or missing directory")
     ap.add_argument("--parts", type=int, default=16, help="number of translation units")
+    ap.add_argument("--atomic-global", action="append", default=[], metavar="NAME",
+                    help="exported global another thread may write: read it atomically")
     args = ap.parse_args(argv)
     if args.parts < 1:
         print("split_wasm2c_output: --parts must be at least 1", file=sys.stderr)
         return 1
     try:
-        split(args.input_c, args.input_h, args.output_dir, args.parts)
+        split(args.input_c, args.input_h, args.output_dir, args.parts, args.atomic_global)
     except (SplitError, OSError, UnicodeDecodeError) as e:
         print(f"split_wasm2c_output: {args.input_c}: {e}", file=sys.stderr)
         return 1
