@@ -30,6 +30,7 @@
 #include "engine/runtime/wasm_rt_impl.h"
 #include "engine/utf8.h"
 #include "engine/watchdog.h"
+#include "fuel/fuel_instrumenter.h"
 #include "snakecage/execution.h"
 #include "snakecage_guest.h"
 #include "wasi/wasi_host.h"
@@ -135,7 +136,7 @@ TrapReason FromWasmTrap(wasm_rt_trap_t trap) {
 struct GuestRun {
   wasm_rt_trap_t trap = WASM_RT_TRAP_NONE;
   bool instantiated = false;
-  bool fuel_exhausted = false;
+  uint32_t exhausted = 0;  // snakecage_fuel_exhausted: 1 fuel, 2 interrupt
   snakecage_linear_memory_error_t memory_error = SNAKECAGE_LINEAR_MEMORY_OK;
   uint64_t refused_grows = 0;
   uint32_t peak_pages = 0;
@@ -204,25 +205,25 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
       wasi_imports.host = &host;
       wasi_imports.memory = Z_snakecage_guestZ_memory(&instance);
       fuel.fuel = Z_snakecage_guestZ_snakecage_fuel(&instance);
-      if (deadline) watchdog.Start(*deadline, fuel.fuel, cancel);
+      if (deadline) {
+        watchdog.Start(*deadline, Z_snakecage_guestZ_snakecage_interrupt(&instance), cancel);
+      }
       Z_snakecage_guestZ__start(&instance);
     }
     run.trap = trap;
     run.instantiated = instantiated;
     if (instantiated) {
-      run.fuel_exhausted = *Z_snakecage_guestZ_snakecage_fuel_exhausted(&instance) != 0;
+      run.exhausted = *Z_snakecage_guestZ_snakecage_fuel_exhausted(&instance);
       run.fuel_remaining = static_cast<int64_t>(*fuel.fuel);
     }
     run.memory_error = snakecage_linear_memory_last_error();
     run.refused_grows = snakecage_linear_memory_refused_grows();
     run.peak_pages = snakecage_linear_memory_peak_pages();
-    // The watchdog drains the fuel when it fires, so an exhausted counter
-    // alone does not say which came first: fuel was first only if it was
-    // already below zero when the watchdog fired.
-    if (watchdog.Finish()) {
-      const auto seen = watchdog.fuel_when_fired();
-      const bool fuel_first = run.fuel_exhausted && seen && *seen < 0;
-      if (!fuel_first) host.RecordTrap(TrapReason::kTimeout, "wall-clock timeout");
+    // The deadline counts only if it came before the guest stopped for
+    // another reason (a fuel trap that happened first keeps its label).
+    if (watchdog.Finish() && run.exhausted != fuel::kExhaustedByFuel) {
+      host.RecordTrap(TrapReason::kTimeout,
+                      "wall-clock timeout of " + std::to_string(*policy.timeout_seconds) + " s");
     }
     if (instantiated) Z_snakecage_guest_free(&instance);
   });
@@ -259,7 +260,7 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
     r.exit_code = 0;  // _start returned without proc_exit
   } else {
     r.trapped = true;
-    if (run.fuel_exhausted) {
+    if (run.exhausted == fuel::kExhaustedByFuel) {
       r.trap_reason = TrapReason::kOutOfFuel;
       r.trap_message = "fuel budget of " + std::to_string(policy.fuel_budget) +
                        " operators exhausted";
@@ -283,9 +284,6 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
     r.fuel_consumed = policy.fuel_budget;
   } else if (fuel.ended) {
     r.fuel_consumed = ConsumedFrom(policy.fuel_budget, fuel.remaining_at_end);
-  } else if (r.trapped && r.trap_reason == TrapReason::kTimeout && watchdog.fuel_when_fired()) {
-    // The watchdog drained the counter; what was left when it fired counts.
-    r.fuel_consumed = ConsumedFrom(policy.fuel_budget, *watchdog.fuel_when_fired());
   } else {
     r.fuel_consumed = ConsumedFrom(policy.fuel_budget, run.fuel_remaining);
   }

@@ -1,19 +1,12 @@
 #include "engine/watchdog.h"
 
-#include <limits>
-
 namespace snakecage {
-
-namespace {
-// Far below zero, but far from overflow when the guest subtracts charges.
-constexpr int64_t kDrained = std::numeric_limits<int64_t>::min() / 2;
-}  // namespace
 
 Watchdog::~Watchdog() { Finish(); }
 
-void Watchdog::Start(std::chrono::steady_clock::time_point deadline, uint64_t* fuel,
+void Watchdog::Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
                      std::shared_ptr<wasi::CancelToken> cancel) {
-  fuel_ = fuel;
+  interrupt_ = interrupt;
   cancel_ = std::move(cancel);
   thread_ = std::thread([this, deadline] { Run(deadline); });
 }
@@ -23,14 +16,8 @@ void Watchdog::Run(std::chrono::steady_clock::time_point deadline) {
   if (cv_.wait_until(lock, deadline, [this] { return stop_; })) return;
   int expected = kRunning;
   if (!state_.compare_exchange_strong(expected, kFired)) return;
-  fuel_when_fired_ = static_cast<int64_t>(__atomic_load_n(fuel_, __ATOMIC_RELAXED));
   if (cancel_) cancel_->Cancel();
-  // The guest's charge is a plain read-modify-write of the same word, so one
-  // store can be lost; repeat until the engine has seen the guest stop.
-  while (!stop_) {
-    __atomic_store_n(fuel_, static_cast<uint64_t>(kDrained), __ATOMIC_RELAXED);
-    cv_.wait_for(lock, std::chrono::milliseconds(1), [this] { return stop_; });
-  }
+  __atomic_store_n(interrupt_, 1u, __ATOMIC_RELAXED);
 }
 
 bool Watchdog::Finish() {

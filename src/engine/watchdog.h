@@ -3,15 +3,16 @@
 // A Watchdog started with a timeout waits on its own thread. If the guest is
 // still running at the deadline it (1) marks the execution timed out, (2)
 // cancels the WASI host's token, so a sleeping or blocked host call returns
-// and traps, and (3) drives the guest's fuel far below zero, repeatedly until
-// Finish(), so running guest code traps at its next fuel check (function
-// entry or loop header) whatever it is doing.
+// and traps, and (3) raises the guest's `snakecage_interrupt` global, so
+// running guest code traps at its next check point (function entry or loop
+// header) whatever it is doing; the generated C reads that global with an
+// atomic load, so no loop can hoist it (see src/fuel/fuel_instrumenter.h).
 //
 // First cause wins: Finish() and the deadline race on one atomic; whichever
 // comes first decides whether the execution timed out.
 //
 // Thread-safety: Start/Finish from the engine's thread; the watchdog thread
-// touches only the atomics, the cancel token and the fuel word.
+// touches only the atomics, the cancel token and the interrupt word.
 #pragma once
 
 #include <atomic>
@@ -20,7 +21,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <thread>
 
 #include "wasi/cancel_token.h"
@@ -34,26 +34,22 @@ class Watchdog {
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
-  // Arms the deadline `timeout` from now. `fuel` is the guest's fuel global;
-  // it must stay valid until Finish() returns.
-  void Start(std::chrono::steady_clock::time_point deadline, uint64_t* fuel,
+  // Arms `deadline`. `interrupt` is the guest's interrupt global; it must
+  // stay valid until Finish() returns.
+  void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
              std::shared_ptr<wasi::CancelToken> cancel);
 
   // Ends the race and joins the thread. Returns true when the deadline came
   // first (the execution timed out). Idempotent.
   bool Finish();
 
-  // Remaining fuel the watchdog saw when it fired (before driving it down).
-  std::optional<int64_t> fuel_when_fired() const { return fuel_when_fired_; }
-
  private:
   enum State : int { kRunning, kFinished, kFired };
   void Run(std::chrono::steady_clock::time_point deadline);
 
   std::atomic<int> state_{kRunning};
-  uint64_t* fuel_ = nullptr;
+  uint32_t* interrupt_ = nullptr;
   std::shared_ptr<wasi::CancelToken> cancel_;
-  std::optional<int64_t> fuel_when_fired_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -1,0 +1,51 @@
+// snakecage-pgo-trainer: runs the PGO training programs through RunPython()
+// in a build whose generated C is instrumented (-fprofile-instr-generate);
+// the profile runtime writes the counts when the process exits.
+//
+// Usage: snakecage-pgo-trainer PROGRAM.py...
+// Exits non-zero if a program does not succeed: a profile of failing runs
+// would train the wrong paths.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "snakecage/execution.h"
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: snakecage-pgo-trainer PROGRAM.py...\n";
+    return 2;
+  }
+  char tmpl[] = "/tmp/snakecage-pgo-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const std::filesystem::path workspace = tmpl;
+  int status = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::ifstream in(argv[i], std::ios::binary);
+    std::ostringstream code;
+    code << in.rdbuf();
+    snakecage::ExecutionPolicy policy;
+    policy.workspace_dir = workspace;
+    policy.fuel_budget = 1'000'000'000'000;
+    auto result = snakecage::RunPython(code.str(), policy);
+    if (!result.ok()) {
+      std::cerr << argv[i] << ": " << result.status().message() << "\n";
+      status = 1;
+    } else if (!result->success()) {
+      std::cerr << argv[i] << ": did not succeed:\n" << result->stderr_text;
+      status = 1;
+    } else {
+      std::cout << argv[i] << ": ok, " << result->fuel_consumed << " fuel\n";
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(workspace, ec);
+  return status;
+}
