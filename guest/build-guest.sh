@@ -147,8 +147,14 @@ mkdir -p python/build
     --without-ensurepip
 ) >>"$log" 2>&1 || { tail -n 60 "$log" >&2; snakecage_die "python configure failed"; }
 
+# Reproducible: __DATE__/__TIME__ (sys.version) come from Debian's changelog,
+# not the clock. Without this the string pool, and with it the addresses of
+# constants the interpreter hashes, differed between builds, and so did the
+# fuel of the same code. (Not exported for `make install`: py_compile would
+# then write hash-checked .pyc files, which re-read every source on import.)
+source_date_epoch=$(dpkg-parsechangelog -l python/debian/changelog -STimestamp)
 step "python3.11: compile (-j$jobs)"
-run_logged make -C python/build -j"$jobs" all
+run_logged env SOURCE_DATE_EPOCH="$source_date_epoch" make -C python/build -j"$jobs" all
 
 # Every module the issue promises must be built in, not just attempted.
 missing_modules=$(grep -E '^(MODDISABLED_NAMES|MODNA_NAMES|MODFAILED_NAMES|MODMISSING_NAMES)=' \
