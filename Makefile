@@ -1,6 +1,7 @@
 # snakecage: the two commands a new user needs.
 #   make example   install what is needed, build, run examples/hello.py
 #   make test      install what is needed, build, run the whole test suite
+#   make bench     the same set-up, then the benchmarks against python3.11
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
@@ -20,6 +21,11 @@ example: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Speed against Debian's python3.11, measured in the same run (bench/README.md).
+bench: build
+	cmake --build $(BUILD_DIR) --target bench -j $(JOBS)
+	/usr/bin/python3 bench/run_benchmarks.py --build-dir $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
