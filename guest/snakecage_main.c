@@ -9,9 +9,11 @@
  *      its atexit handlers are done it calls snakecage.user_code_end(), so
  *      the (deterministic but irrelevant) cost of tearing down is not charged
  *      either.
- *   2. It never runs interpreter finalisation: after flushing sys.stdout and
- *      sys.stderr it exits with the script's status (proc_exit). A sandboxed
- *      run is thrown away whole; finalising would only cost time.
+ *   2. It never runs interpreter finalisation: after the atexit handlers it
+ *      flushes every file the script left open (finalisation would have, by
+ *      destroying them) and sys.stdout/sys.stderr, then exits with the
+ *      script's status (proc_exit). A sandboxed run is thrown away whole;
+ *      finalising would only cost time.
  *   3. The home directory of the standard library is fixed (/usr/local), so
  *      start-up does not probe the guest filesystem for landmarks.
  *
@@ -55,6 +57,50 @@ static int report_exception(void) {
   if (_Py_HandleSystemExit(&exitcode)) return exitcode;
   PyErr_Print();
   return 1;
+}
+
+/* Flushes the text and buffered files the script left open, text layers
+ * first so their pending text reaches the buffers. Compiled before the
+ * user's code starts; called while the user's fuel is still counted (a flush
+ * may call the script's own objects). Only objects made after start-up are
+ * scanned (see gc.freeze() in main). */
+static const char kFlushOpenFiles[] =
+    "import gc, io\n"
+    "def flush_open_files():\n"
+    "    text, buffered = [], []\n"
+    "    for o in gc.get_objects():\n"
+    "        if isinstance(o, io.TextIOBase):\n"
+    "            text.append(o)\n"
+    "        elif isinstance(o, io.BufferedIOBase):\n"
+    "            buffered.append(o)\n"
+    "    for o in text + buffered:\n"
+    "        try:\n"
+    "            if not o.closed:\n"
+    "                o.flush()\n"
+    "        except Exception:\n"
+    "            pass\n";
+
+/* Returns a new reference to flush_open_files(), or NULL with an exception. */
+static PyObject *prepare_flush_open_files(void) {
+  PyObject *globals = PyDict_New();
+  if (globals == NULL) return NULL;
+  PyObject *fn = NULL;
+  if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {
+    PyObject *r = PyRun_String(kFlushOpenFiles, Py_file_input, globals, globals);
+    if (r != NULL) {
+      Py_DECREF(r);
+      fn = PyDict_GetItemString(globals, "flush_open_files"); /* borrowed */
+      Py_XINCREF(fn);
+    }
+  }
+  Py_DECREF(globals);
+  return fn;
+}
+
+static void flush_open_files(PyObject *fn) {
+  PyObject *r = PyObject_CallNoArgs(fn);
+  if (r == NULL) PyErr_Clear();
+  Py_XDECREF(r);
 }
 
 static int run_atexit_handlers(void) {
@@ -107,6 +153,20 @@ int main(int argc, char **argv) {
   const char *path = PyUnicode_AsUTF8(filename);
   if (path == NULL) { PyErr_Print(); return 1; }
 
+  PyObject *flush_fn = prepare_flush_open_files();
+  if (flush_fn == NULL) { PyErr_Print(); return 1; }
+
+  /* Everything start-up made moves to the collector's permanent generation:
+   * never scanned again, so the user's collections (and the open-file scan
+   * at exit, which walks gc.get_objects()) see only the user's objects. */
+  {
+    PyObject *gc = PyImport_ImportModule("gc");
+    PyObject *r = gc ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
+    if (r == NULL) { PyErr_Print(); return 1; }
+    Py_DECREF(r);
+    Py_DECREF(gc);
+  }
+
   snakecage_user_code_begin();
 
   int exitcode = 0;
@@ -132,6 +192,7 @@ int main(int argc, char **argv) {
   }
   int atexit_status = run_atexit_handlers();
   if (exitcode == 0) exitcode = atexit_status;
+  flush_open_files(flush_fn);
   flush_std_streams();
 
   snakecage_user_code_end();

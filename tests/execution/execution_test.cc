@@ -43,10 +43,10 @@ TEST_F(ExecutionTest, PrintsAndSucceeds) {
 // when the guest interpreter or the fuel model changes; update them then, on
 // purpose.
 TEST_F(ExecutionTest, GoldenFuelValues) {
-  EXPECT_EQ(Run("pass").fuel_consumed, 292100u);
-  EXPECT_EQ(Run("print(2+2)").fuel_consumed, 365278u);
+  EXPECT_EQ(Run("pass").fuel_consumed, 507055u);
+  EXPECT_EQ(Run("print(2+2)").fuel_consumed, 617100u);
   EXPECT_EQ(Run("total = 0\nfor i in range(1000):\n    total += i\nprint(total)").fuel_consumed,
-            2127368u);
+            2379021u);
 }
 
 TEST_F(ExecutionTest, FuelIsTheSameFromRunToRun) {
@@ -168,6 +168,20 @@ TEST_F(ExecutionTest, WorkspaceFilesCarryOverButInterpreterStateDoesNot) {
       " open('/app/kept.txt').read())");
   EXPECT_EQ(second.stdout_text, "False [1] kept\n") << second.stderr_text;
   EXPECT_EQ(ReadFile(policy_.workspace_dir / "kept.txt"), "kept");
+}
+
+TEST_F(ExecutionTest, FilesLeftOpenAreFlushedAtExit) {
+  // A script that never closes its files still leaves their contents, as
+  // `python` does (the interpreter is not finalised, so snakecage flushes).
+  ExecutionResult r = Run(
+      "f = open('/app/unclosed.txt', 'w')\nf.write('written but never closed')\n"
+      "g = open('/app/binary.bin', 'wb')\ng.write(b'\\x00\\x01')\n"
+      "def helper():\n    global h\n    h = open('/app/nested.txt', 'a')\n    h.write('x')\n"
+      "helper()\n");
+  EXPECT_TRUE(r.success()) << r.stderr_text;
+  EXPECT_EQ(ReadFile(policy_.workspace_dir / "unclosed.txt"), "written but never closed");
+  EXPECT_EQ(ReadFile(policy_.workspace_dir / "binary.bin"), std::string("\x00\x01", 2));
+  EXPECT_EQ(ReadFile(policy_.workspace_dir / "nested.txt"), "x");
 }
 
 TEST_F(ExecutionTest, OutputExactlyAtTheCapIsNotTruncated) {
