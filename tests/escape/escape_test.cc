@@ -92,6 +92,11 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
     if (p.contains("stdout_max_bytes")) policy.stdout_max_bytes = p["stdout_max_bytes"];
     if (p.contains("stderr_max_bytes")) policy.stderr_max_bytes = p["stderr_max_bytes"];
     if (p.contains("timeout_seconds")) policy.timeout_seconds = p["timeout_seconds"].get<double>();
+    for (const auto& [key, value] : p.items()) {
+      const std::set<std::string> known = {"memory_bytes", "fuel_budget", "stdout_max_bytes",
+                                           "stderr_max_bytes", "timeout_seconds"};
+      if (!known.count(key)) ADD_FAILURE() << "unknown policy key " << key;
+    }
   }
   const std::set<std::string> data_before = ListTree(data_);
 
