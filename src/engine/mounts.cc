@@ -4,7 +4,10 @@
 
 namespace snakecage {
 
-std::filesystem::path HostStdlibDir() { return SNAKECAGE_GUEST_STDLIB_DIR; }
+std::string EffectiveGuestDataPath(const ExecutionPolicy& policy) {
+  if (policy.guest_data_path) return *policy.guest_data_path;
+  return "/data";
+}
 
 std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy) {
   std::vector<GuestMount> mounts;

@@ -78,11 +78,6 @@ std::vector<std::pair<std::string, std::string>> ExecutionPolicy::DefaultEnv() {
           {"PYTHONHASHSEED", "0"}};
 }
 
-std::string EffectiveGuestDataPath(const ExecutionPolicy& policy) {
-  if (policy.guest_data_path) return *policy.guest_data_path;
-  return "/data";
-}
-
 Status CheckExecutionPolicy(const ExecutionPolicy& p) {
   constexpr uint64_t kMaxFuel = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   if (p.fuel_budget == 0 || p.fuel_budget > kMaxFuel) {
