@@ -107,12 +107,12 @@ Status RunOnce(const std::string& code, uint64_t index) {
   auto workspace = ScopedWorkspace::Create(workspace_owner);
   if (!workspace.ok()) return workspace.status();
 
-  ExecutionPolicy policy;
-  policy.fuel_budget = kBenchFuelBudget;
-  policy.workspace_dir = *workspace;
+  StatusOr<ExecutionPolicy> policy =
+      ExecutionPolicyBuilder().fuel_budget(kBenchFuelBudget).mount_host_dir(*workspace).Build();
+  if (!policy.ok()) return policy.status();
 
   const auto started = std::chrono::steady_clock::now();
-  StatusOr<ExecutionResult> result = RunPython(code, policy);
+  StatusOr<ExecutionResult> result = RunPython(code, *policy);
   const auto finished = std::chrono::steady_clock::now();
   if (!result.ok()) return result.status();
 

@@ -5,6 +5,9 @@
 // disk and no host environment variable: the policy it is given is the
 // policy that runs.
 //
+// The policy is built and validated before it gets here (policy.h); the
+// engine only checks that the workspace directory exists when it runs.
+//
 // Two channels (see status.h): a non-OK Status means the host could not run
 // the code at all (bad policy, broken installation, mmap failed). Anything
 // the guest did, including traps and timeouts, is an ExecutionResult.
@@ -22,54 +25,19 @@
 #include <string_view>
 #include <vector>
 
+#include "snakecage/policy.h"
 #include "snakecage/status.h"
 #include "snakecage/trap_reason.h"
 
 namespace snakecage {
 
-// A host directory the guest sees read-only at `guest`.
-struct ReadOnlyMount {
-  std::filesystem::path host;
-  std::string guest;  // absolute, normalised guest path, e.g. "/data"
+// A path the guest was refused because it led outside its grants (a ".."
+// or symlink escape beneath a mount). Paths the guest's libc already maps to
+// no mount never reach the host and are not reported.
+struct PathDenial {
+  std::string call;        // the WASI call, e.g. "path_open"
+  std::string guest_path;  // as the guest gave it (lossy UTF-8)
 };
-
-// What an execution may do. Plain data; CheckExecutionPolicy() validates it
-// as a whole and RunPython() refuses a policy that does not pass.
-struct ExecutionPolicy {
-  // WebAssembly operators the user's code may execute (interpreter start-up
-  // is not charged). Unit: operators (Wasmtime's fuel model). Default 5e9.
-  uint64_t fuel_budget = 5'000'000'000;
-  // Cap on guest linear memory. Unit: bytes, rounded down to 64 KiB pages.
-  // memory.grow past it fails, so Python raises MemoryError. Default 128 MB.
-  uint64_t memory_bytes = 128'000'000;
-  // Bytes of stdout / stderr kept; more is counted and dropped.
-  uint64_t stdout_max_bytes = 2'000'000;  // default 2 MB
-  uint64_t stderr_max_bytes = 1'000'000;  // default 1 MB
-  // Host directory mounted read-write at guest_mount_path. Must exist.
-  std::filesystem::path workspace_dir;
-  std::string guest_mount_path = "/app";
-  // Optional data directory mounted read-only at guest_data_path
-  // ("/data" when mount_data_dir is set and guest_data_path is empty).
-  std::optional<std::filesystem::path> mount_data_dir;
-  std::optional<std::string> guest_data_path;
-  std::vector<ReadOnlyMount> additional_readonly_mounts;
-  // The guest's argv, whole. Empty means DefaultArgv(guest_mount_path).
-  std::vector<std::string> argv;
-  // The guest's whole environment, "KEY=VALUE" pairs in order. The host
-  // environment is never inherited. Default: DefaultEnv().
-  std::vector<std::pair<std::string, std::string>> env = DefaultEnv();
-  // Wall-clock limit, seconds (fractions allowed). nullopt: no limit.
-  std::optional<double> timeout_seconds;
-
-  // {"python", "<guest_mount_path>/user_code.py"}
-  static std::vector<std::string> DefaultArgv(std::string_view guest_mount);
-  // PYTHONUTF8=1, LC_ALL=C.UTF-8, PYTHONIOENCODING=utf-8, PYTHONHASHSEED=0
-  static std::vector<std::pair<std::string, std::string>> DefaultEnv();
-};
-
-// Validates the policy as a whole. The error message names the field and
-// the bad value, e.g. "memory_bytes: must be > 0 (got 0)".
-Status CheckExecutionPolicy(const ExecutionPolicy& policy);
 
 // What the guest did. Always produced once the guest could be started.
 struct [[nodiscard]] ExecutionResult {
@@ -84,20 +52,37 @@ struct [[nodiscard]] ExecutionResult {
   uint64_t memory_peak_bytes = 0;   // peak linear memory size
   uint32_t memory_peak_pages = 0;   // the same, in 64 KiB pages
   uint64_t memory_limit_bytes = 0;
+  // memory.grow calls refused by the cap (Python saw MemoryError, or the
+  // interpreter aborted with trap reason memory_limit).
+  uint64_t memory_grows_refused = 0;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
   uint64_t stdout_bytes = 0;  // bytes the guest tried to write, kept or not
   uint64_t stderr_bytes = 0;
   double duration_ms = 0;
   std::optional<double> timeout_seconds;
+  // The first kMaxRecordedPathDenials refusals, and how many there were.
+  static constexpr size_t kMaxRecordedPathDenials = 16;
+  std::vector<PathDenial> path_denials;
+  uint64_t path_denials_total = 0;
 
   // True exactly when the guest exited 0 and nothing trapped or timed out.
   bool success() const { return exit_code == 0 && !trapped; }
 };
 
 // Runs `code` as the script <guest_mount_path>/user_code.py in a fresh
-// interpreter under `policy`. The file is written into the workspace.
+// interpreter under `policy`: StageUserCode(), then RunStagedCode().
+// REQUIRES: policy.mount_host_dir() exists (NotFound otherwise).
 StatusOr<ExecutionResult> RunPython(std::string_view code,
                                     const ExecutionPolicy& policy);
+
+// The two halves of RunPython(), for a caller that must look at the
+// workspace in between (the sandbox records which files the guest changed,
+// not the script it was given). StageUserCode() writes `code` to
+// <mount_host_dir>/user_code.py, never through a symlink.
+Status StageUserCode(std::string_view code, const ExecutionPolicy& policy);
+// Runs the interpreter with the policy's argv, which by default runs the
+// staged script.
+StatusOr<ExecutionResult> RunStagedCode(const ExecutionPolicy& policy);
 
 }  // namespace snakecage

@@ -86,15 +86,5 @@ StatusOr<ReadOnlyMount> ParseMount(std::string_view flag, std::string_view text)
   return ReadOnlyMount{std::filesystem::path(host), std::string(guest)};
 }
 
-void SetEnv(std::vector<std::pair<std::string, std::string>>& env, std::string key,
-            std::string value) {
-  for (auto& [k, v] : env) {
-    if (k == key) {
-      v = std::move(value);
-      return;
-    }
-  }
-  env.emplace_back(std::move(key), std::move(value));
-}
 
 }  // namespace snakecage::cli

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <utility>
 
-#include "snakecage/execution.h"
+#include "snakecage/policy.h"
 #include "snakecage/status.h"
 
 namespace snakecage::cli {
@@ -29,8 +29,5 @@ StatusOr<std::pair<std::string, std::string>> ParseEnvAssignment(std::string_vie
 // third field is refused.
 StatusOr<ReadOnlyMount> ParseMount(std::string_view flag, std::string_view text);
 
-// Sets KEY in `env` (replacing an existing KEY in place, else appending).
-void SetEnv(std::vector<std::pair<std::string, std::string>>& env, std::string key,
-            std::string value);
 
 }  // namespace snakecage::cli

@@ -1,165 +1,22 @@
 // snakecage: command-line front end of the library.
 //
 //   snakecage run [OPTIONS] (FILE | -c CODE | -) [-- ARG...]
+//   snakecage session (list | files | read | write | rm | delete | prune) ...
 //
-// Exit status: with --json, 0 whenever a result was produced; without it,
-// the guest's own exit status (124 on timeout). 2 for a usage or policy
-// error (one line on stderr naming the flag, field or path), 1 for a host
-// failure.
-#include <unistd.h>
-
+// Exit status: `run` with --json, 0 whenever a result was produced; without
+// it, the guest's own exit status (124 on timeout, 134 on a trap). Every
+// command: 2 for a usage, policy, session id or path error (one line on
+// stderr naming the flag, field or path; nothing created on disk), 1 for a
+// host failure.
 #include <CLI/CLI.hpp>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "cli/cli_args.h"
-#include "cli/result_json.h"
-#include "snakecage/execution.h"
+#include "cli/commands.h"
 
 namespace snakecage::cli {
 namespace {
-
-constexpr int kExitHostFailure = 1;
-constexpr int kExitUsage = 2;
-
-int UsageError(const std::string& message) {
-  std::cerr << "snakecage: error: " << message << "\n";
-  return kExitUsage;
-}
-
-int ExitFor(const Status& s) {
-  std::cerr << "snakecage: error: " << s.message() << "\n";
-  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound
-             ? kExitUsage
-             : kExitHostFailure;
-}
-
-// A fresh, empty workspace for one run, removed when it goes out of scope.
-class TempWorkspace {
- public:
-  static StatusOr<std::filesystem::path> Create(TempWorkspace& owner) {
-    std::error_code ec;
-    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "snakecage-run-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      return Internal("cannot create a workspace in " + base.string() + ": " +
-                      std::strerror(errno));
-    }
-    owner.path_ = pattern;
-    return owner.path_;
-  }
-  ~TempWorkspace() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-
- private:
-  std::filesystem::path path_;
-};
-
-struct RunFlags {
-  bool json = false;
-  std::optional<std::string> fuel, memory, stdout_max, stderr_max, timeout, data, code;
-  std::vector<std::string> env, mounts;
-  std::string source;
-};
-
-StatusOr<std::string> ReadCode(const RunFlags& f) {
-  if (f.code) {
-    if (!f.source.empty()) {
-      return InvalidArgument("give the code once: -c CODE or FILE or -, not both");
-    }
-    return *f.code;
-  }
-  if (f.source.empty()) return InvalidArgument("run: expected FILE, -c CODE or - (stdin)");
-  std::ostringstream buf;
-  if (f.source == "-") {
-    buf << std::cin.rdbuf();
-    return buf.str();
-  }
-  std::ifstream in(f.source, std::ios::binary);
-  if (!in) return InvalidArgument(f.source + ": cannot read the file: " + std::strerror(errno));
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-StatusOr<ExecutionPolicy> PolicyFromFlags(const RunFlags& f,
-                                          const std::vector<std::string>& guest_args) {
-  ExecutionPolicy p;
-  if (f.fuel) {
-    auto v = ParsePositiveInteger("--fuel", *f.fuel);
-    if (!v.ok()) return v.status();
-    p.fuel_budget = *v;
-  }
-  struct SizeFlag {
-    const char* name;
-    const std::optional<std::string>& text;
-    uint64_t& field;
-  };
-  for (SizeFlag s : {SizeFlag{"--memory", f.memory, p.memory_bytes},
-                     SizeFlag{"--stdout-max", f.stdout_max, p.stdout_max_bytes},
-                     SizeFlag{"--stderr-max", f.stderr_max, p.stderr_max_bytes}}) {
-    if (!s.text) continue;
-    auto v = ParseSize(s.name, *s.text);
-    if (!v.ok()) return v.status();
-    s.field = *v;
-  }
-  if (f.timeout) {
-    auto v = ParseSeconds("--timeout", *f.timeout);
-    if (!v.ok()) return v.status();
-    p.timeout_seconds = *v;
-  }
-  for (const auto& e : f.env) {
-    auto kv = ParseEnvAssignment("--env", e);
-    if (!kv.ok()) return kv.status();
-    SetEnv(p.env, kv->first, kv->second);
-  }
-  for (const auto& m : f.mounts) {
-    auto mount = ParseMount("--mount", m);
-    if (!mount.ok()) return mount.status();
-    p.additional_readonly_mounts.push_back(*mount);
-  }
-  if (f.data) p.mount_data_dir = std::filesystem::path(*f.data);
-  p.argv = ExecutionPolicy::DefaultArgv(p.guest_mount_path);
-  p.argv.insert(p.argv.end(), guest_args.begin(), guest_args.end());
-  return p;
-}
-
-int Run(const RunFlags& flags, const std::vector<std::string>& guest_args) {
-  StatusOr<std::string> code = ReadCode(flags);
-  if (!code.ok()) return ExitFor(code.status());
-  StatusOr<ExecutionPolicy> policy = PolicyFromFlags(flags, guest_args);
-  if (!policy.ok()) return ExitFor(policy.status());
-
-  TempWorkspace workspace_owner;
-  auto workspace = TempWorkspace::Create(workspace_owner);
-  if (!workspace.ok()) return ExitFor(workspace.status());
-  policy->workspace_dir = *workspace;
-  if (Status s = CheckExecutionPolicy(*policy); !s.ok()) return ExitFor(s);
-
-  StatusOr<ExecutionResult> result = RunPython(*code, *policy);
-  if (!result.ok()) return ExitFor(result.status());
-
-  if (flags.json) {
-    std::cout << ResultToJson(*result).dump() << "\n";
-    return 0;
-  }
-  std::fwrite(result->stdout_text.data(), 1, result->stdout_text.size(), stdout);
-  std::fflush(stdout);
-  std::fwrite(result->stderr_text.data(), 1, result->stderr_text.size(), stderr);
-  std::fflush(stderr);
-  return result->exit_code;
-}
 
 int Main(int argc, char** argv) {
   // Everything after the first standalone "--" is the guest's sys.argv[1:].
@@ -175,11 +32,18 @@ int Main(int argc, char** argv) {
 
   CLI::App app{"snakecage: run untrusted Python in a WebAssembly sandbox"};
   app.require_subcommand(1);
+
   RunFlags f;
-  CLI::App* run = app.add_subcommand("run", "Run Python code in a fresh sandbox");
+  CLI::App* run = app.add_subcommand("run", "Run Python code in a sandbox");
   run->add_option("source", f.source, "FILE with the code, or - for stdin");
   run->add_option("-c", f.code, "The code itself");
   run->add_flag("--json", f.json, "Print the result as one JSON object");
+  run->add_option("--policy", f.policy, "Policy file (TOML); flags override its values");
+  run->add_option("--session", f.session,
+                  "Session id: create or reuse <workspace-root>/<ID> (kept afterwards)");
+  run->add_option("--workspace-root", f.workspace_root,
+                  "Directory holding session directories (default ./workspace)");
+  run->add_option("--log-file", f.log_file, "Append telemetry events (JSON lines) to this file");
   run->add_option("--fuel", f.fuel, "Fuel budget (WebAssembly operators)");
   run->add_option("--memory", f.memory, "Memory cap: bytes or K/M/G");
   run->add_option("--stdout-max", f.stdout_max, "stdout cap: bytes or K/M/G");
@@ -188,6 +52,46 @@ int Main(int argc, char** argv) {
   run->add_option("--env", f.env, "KEY=VALUE in the guest's environment (repeatable)");
   run->add_option("--mount", f.mounts, "HOST:GUEST[:ro] read-only mount (repeatable)");
   run->add_option("--data", f.data, "Host directory mounted read-only at /data");
+
+  SessionFlags s;
+  CLI::App* session = app.add_subcommand("session", "Inspect and manage sessions");
+  session->require_subcommand(1);
+  auto common = [&s](CLI::App* c) {
+    c->add_option("--workspace-root", s.workspace_root,
+                  "Directory holding session directories (default ./workspace)");
+    c->add_option("--log-file", s.log_file, "Append telemetry events (JSON lines) to this file");
+    c->add_flag("--json", s.json, "Print the result as JSON");
+  };
+  CLI::App* list = session->add_subcommand("list", "List sessions");
+  common(list);
+  CLI::App* files = session->add_subcommand("files", "List the files in a session's workspace");
+  files->add_option("id", s.id, "Session id")->required();
+  files->add_option("--glob", s.glob, "Only paths matching this fnmatch pattern");
+  common(files);
+  CLI::App* read = session->add_subcommand("read", "Print a file from a session's workspace");
+  read->add_option("id", s.id, "Session id")->required();
+  read->add_option("path", s.path, "Path relative to the workspace")->required();
+  common(read);
+  CLI::App* write = session->add_subcommand("write", "Write a file into a session's workspace");
+  write->add_option("id", s.id, "Session id")->required();
+  write->add_option("path", s.path, "Path relative to the workspace")->required();
+  write->add_option("source", s.source, "Host FILE with the content, or - for stdin")
+      ->required();
+  write->add_flag("--no-overwrite", s.no_overwrite, "Refuse to replace an existing file");
+  common(write);
+  CLI::App* rm = session->add_subcommand("rm", "Delete a file or directory in a workspace");
+  rm->add_option("id", s.id, "Session id")->required();
+  rm->add_option("path", s.path, "Path relative to the workspace")->required();
+  rm->add_flag("--recursive", s.recursive, "Delete a directory and everything in it");
+  common(rm);
+  CLI::App* del = session->add_subcommand("delete", "Delete a whole session (idempotent)");
+  del->add_option("id", s.id, "Session id")->required();
+  common(del);
+  CLI::App* prune = session->add_subcommand("prune", "Delete sessions idle for a while");
+  prune->add_option("--older-than", s.older_than_hours, "Idle hours (fractions allowed)")
+      ->required();
+  prune->add_flag("--dry-run", s.dry_run, "Report what would be deleted, delete nothing");
+  common(prune);
 
   std::vector<const char*> cargv{argv[0]};
   for (const auto& a : args) cargv.push_back(a.c_str());
@@ -198,7 +102,15 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return UsageError(e.what());
   }
-  if (run->parsed()) return Run(f, guest_args);
+  if (run->parsed()) return RunCommand(f, guest_args);
+  if (!guest_args.empty()) return UsageError("session: unexpected arguments after --");
+  if (list->parsed()) return SessionCommand(SessionAction::kList, s);
+  if (files->parsed()) return SessionCommand(SessionAction::kFiles, s);
+  if (read->parsed()) return SessionCommand(SessionAction::kRead, s);
+  if (write->parsed()) return SessionCommand(SessionAction::kWrite, s);
+  if (rm->parsed()) return SessionCommand(SessionAction::kRm, s);
+  if (del->parsed()) return SessionCommand(SessionAction::kDelete, s);
+  if (prune->parsed()) return SessionCommand(SessionAction::kPrune, s);
   return UsageError("unknown command");
 }
 

@@ -1,7 +1,7 @@
 // RunPython(): one execution of the guest interpreter, start to finish.
 //
 // Order of events:
-//   1. validate the policy as a whole (nothing touched before that);
+//   1. check the workspace exists (the policy was validated when built);
 //   2. write the code to <workspace>/user_code.py (never through a symlink);
 //   3. build the WASI host from the policy: argv, env, preopens, output caps,
 //      deadline and cancel token;
@@ -64,7 +64,7 @@ void InitRuntimeOnce() {
 Status WriteUserCode(const std::filesystem::path& workspace, std::string_view code) {
   int dir = open(workspace.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) {
-    return Internal("workspace_dir: cannot open " + workspace.string() + ": " +
+    return Internal("mount_host_dir: cannot open " + workspace.string() + ": " +
                     std::strerror(errno));
   }
   int fd = openat(dir, "user_code.py", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
@@ -87,6 +87,17 @@ Status WriteUserCode(const std::filesystem::path& workspace, std::string_view co
     off += static_cast<size_t>(n);
   }
   close(fd);
+  return Status::Ok();
+}
+
+// The workspace must exist when the guest runs; the policy was validated
+// when it was built, but the directory may have gone since.
+Status CheckWorkspace(const ExecutionPolicy& policy) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(policy.mount_host_dir(), ec)) {
+    return NotFound("mount_host_dir: not an existing directory: " +
+                    policy.mount_host_dir().string());
+  }
   return Status::Ok();
 }
 
@@ -152,37 +163,54 @@ uint64_t ConsumedFrom(uint64_t budget, int64_t remaining) {
 
 }  // namespace
 
+Status StageUserCode(std::string_view code, const ExecutionPolicy& policy) {
+  if (Status s = CheckWorkspace(policy); !s.ok()) return s;
+  return WriteUserCode(policy.mount_host_dir(), code);
+}
+
 StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy& policy) {
-  if (Status s = CheckExecutionPolicy(policy); !s.ok()) return s;
+  if (Status s = StageUserCode(code, policy); !s.ok()) return s;
+  return RunStagedCode(policy);
+}
+
+StatusOr<ExecutionResult> RunStagedCode(const ExecutionPolicy& policy) {
+  if (Status s = CheckWorkspace(policy); !s.ok()) return s;
 
   std::lock_guard<std::mutex> engine_lock(EngineMutex());
   const auto started = std::chrono::steady_clock::now();
 
-  if (Status s = WriteUserCode(policy.workspace_dir, code); !s.ok()) return s;
-
   wasi::WasiConfig config;
-  config.argv = policy.argv.empty() ? ExecutionPolicy::DefaultArgv(policy.guest_mount_path)
-                                    : policy.argv;
-  config.env = policy.env;
+  config.argv = policy.argv();
+  config.env = policy.env();
   for (const GuestMount& m : MountsFor(policy)) {
     config.preopens.push_back({m.host, m.guest, m.read_only});
   }
-  config.stdout_max_bytes = policy.stdout_max_bytes;
-  config.stderr_max_bytes = policy.stderr_max_bytes;
+  config.stdout_max_bytes = policy.stdout_max_bytes();
+  config.stderr_max_bytes = policy.stderr_max_bytes();
   auto cancel = std::make_shared<wasi::CancelToken>();
   config.cancel = cancel;
   std::optional<std::chrono::steady_clock::time_point> deadline;
-  if (policy.timeout_seconds) {
+  if (policy.timeout_seconds()) {
     deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                             std::chrono::duration<double>(*policy.timeout_seconds));
+                             std::chrono::duration<double>(*policy.timeout_seconds()));
     config.deadline = deadline;
   }
+  // Refusals are recorded on the guest thread and read after it joined.
+  std::vector<PathDenial> denials;
+  uint64_t denials_total = 0;
+  config.on_path_denied = [&denials, &denials_total](std::string_view call,
+                                                     std::string_view guest_path) {
+    ++denials_total;
+    if (denials.size() < ExecutionResult::kMaxRecordedPathDenials) {
+      denials.push_back({std::string(call), DecodeUtf8Lossy(guest_path)});
+    }
+  };
   StatusOr<std::unique_ptr<wasi::WasiHost>> host_or = wasi::WasiHost::Create(std::move(config));
   if (!host_or.ok()) return host_or.status();
   wasi::WasiHost& host = **host_or;
 
   InitRuntimeOnce();
-  const uint64_t cap_pages64 = policy.memory_bytes / kPageBytes;
+  const uint64_t cap_pages64 = policy.memory_bytes() / kPageBytes;
   snakecage_linear_memory_set_cap_pages(static_cast<uint32_t>(
       std::min<uint64_t>(cap_pages64, std::numeric_limits<uint32_t>::max())));
 
@@ -190,7 +218,7 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
   // trap's longjmp leaves nothing of ours half-destroyed.
   static Z_snakecage_guest_instance_t instance;
   FuelAccount fuel;
-  fuel.budget = policy.fuel_budget;
+  fuel.budget = policy.fuel_budget();
   Z_snakecage_instance_t hooks{&fuel};
   Z_wasi_snapshot_preview1_instance_t wasi_imports{};
   Watchdog watchdog;
@@ -223,17 +251,18 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
     // another reason (a fuel trap that happened first keeps its label).
     if (watchdog.Finish() && run.exhausted != fuel::kExhaustedByFuel) {
       host.RecordTrap(TrapReason::kTimeout,
-                      "wall-clock timeout of " + std::to_string(*policy.timeout_seconds) + " s");
+                      "wall-clock timeout of " + std::to_string(*policy.timeout_seconds()) + " s");
     }
     if (instantiated) Z_snakecage_guest_free(&instance);
   });
   if (!thread_status.ok()) return thread_status;
 
   ExecutionResult r;
-  r.fuel_budget = policy.fuel_budget;
-  r.memory_limit_bytes = policy.memory_bytes;
-  r.timeout_seconds = policy.timeout_seconds;
+  r.fuel_budget = policy.fuel_budget();
+  r.memory_limit_bytes = policy.memory_bytes();
+  r.timeout_seconds = policy.timeout_seconds();
   r.memory_peak_pages = run.peak_pages;
+  r.memory_grows_refused = run.refused_grows;
   r.memory_peak_bytes = uint64_t{run.peak_pages} * kPageBytes;
 
   // Classify the end. First cause wins: the WASI host's record (proc_exit,
@@ -262,12 +291,12 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
     r.trapped = true;
     if (run.exhausted == fuel::kExhaustedByFuel) {
       r.trap_reason = TrapReason::kOutOfFuel;
-      r.trap_message = "fuel budget of " + std::to_string(policy.fuel_budget) +
+      r.trap_message = "fuel budget of " + std::to_string(policy.fuel_budget()) +
                        " operators exhausted";
     } else if (run.trap == WASM_RT_TRAP_UNREACHABLE && run.refused_grows > 0) {
       // The interpreter aborted after memory.grow was refused.
       r.trap_reason = TrapReason::kMemoryLimit;
-      r.trap_message = "memory limit of " + std::to_string(policy.memory_bytes) +
+      r.trap_message = "memory limit of " + std::to_string(policy.memory_bytes()) +
                        " bytes reached and the interpreter aborted";
     } else {
       r.trap_reason = FromWasmTrap(run.trap);
@@ -281,11 +310,11 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
   if (!fuel.begun) {
     r.fuel_consumed = 0;  // the user's code never started
   } else if (r.trapped && r.trap_reason == TrapReason::kOutOfFuel) {
-    r.fuel_consumed = policy.fuel_budget;
+    r.fuel_consumed = policy.fuel_budget();
   } else if (fuel.ended) {
-    r.fuel_consumed = ConsumedFrom(policy.fuel_budget, fuel.remaining_at_end);
+    r.fuel_consumed = ConsumedFrom(policy.fuel_budget(), fuel.remaining_at_end);
   } else {
-    r.fuel_consumed = ConsumedFrom(policy.fuel_budget, run.fuel_remaining);
+    r.fuel_consumed = ConsumedFrom(policy.fuel_budget(), run.fuel_remaining);
   }
 
   const wasi::OutputSink& out = host.stdout_sink();
@@ -302,6 +331,8 @@ StatusOr<ExecutionResult> RunPython(std::string_view code, const ExecutionPolicy
     r.stderr_text += TrapReasonDisplayName(*r.trap_reason);
     r.stderr_text += '\n';
   }
+  r.path_denials = std::move(denials);
+  r.path_denials_total = denials_total;
   r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                             started)
                       .count();

@@ -4,11 +4,12 @@
 #include <filesystem>
 #include <string_view>
 
+#include "snakecage/policy.h"
+
 namespace snakecage {
 
-// The guest sees the standard library read-only here (the guest interpreter
-// is built with prefix /usr/local).
-inline constexpr std::string_view kGuestStdlibPath = "/usr/local/lib/python3.11";
+// kGuestStdlibPath (policy.h) is where the guest sees the standard library;
+// the guest interpreter is built with prefix /usr/local.
 
 // Host directory holding the byte-compiled standard library, fixed when
 // snakecage was built (SNAKECAGE_GUEST_STDLIB_DIR).

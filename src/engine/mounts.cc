@@ -4,19 +4,14 @@
 
 namespace snakecage {
 
-std::string EffectiveGuestDataPath(const ExecutionPolicy& policy) {
-  if (policy.guest_data_path) return *policy.guest_data_path;
-  return "/data";
-}
-
 std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy) {
   std::vector<GuestMount> mounts;
   mounts.push_back({HostStdlibDir(), std::string(kGuestStdlibPath), true});
-  mounts.push_back({policy.workspace_dir, policy.guest_mount_path, false});
-  if (policy.mount_data_dir) {
-    mounts.push_back({*policy.mount_data_dir, EffectiveGuestDataPath(policy), true});
+  mounts.push_back({policy.mount_host_dir(), policy.guest_mount_path(), false});
+  if (policy.mount_data_dir()) {
+    mounts.push_back({*policy.mount_data_dir(), policy.guest_data_path().value_or("/data"), true});
   }
-  for (const auto& m : policy.additional_readonly_mounts) {
+  for (const auto& m : policy.additional_readonly_mounts()) {
     mounts.push_back({m.host, m.guest, true});
   }
   return mounts;

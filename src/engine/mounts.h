@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "snakecage/execution.h"
+#include "snakecage/policy.h"
 
 namespace snakecage {
 
@@ -15,12 +15,9 @@ struct GuestMount {
   bool read_only;
 };
 
-// guest_data_path, or "/data" when only mount_data_dir is set.
-std::string EffectiveGuestDataPath(const ExecutionPolicy& policy);
-
 // Every preopen of an execution: the standard library (read-only), the
 // workspace (read-write), the data directory and additional mounts
-// (read-only). REQUIRES: CheckExecutionPolicy(policy).ok().
+// (read-only).
 std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy);
 
 }  // namespace snakecage

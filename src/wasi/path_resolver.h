@@ -30,7 +30,7 @@
 #include <string>
 #include <string_view>
 
-#include "wasi/unique_fd.h"
+#include "base/unique_fd.h"
 #include "wasi/wasi_abi.h"
 
 namespace snakecage::wasi {

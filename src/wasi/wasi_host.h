@@ -70,7 +70,7 @@
 #include "wasi/guest_memory.h"
 #include "wasi/output_sink.h"
 #include "wasi/path_resolver.h"
-#include "wasi/unique_fd.h"
+#include "base/unique_fd.h"
 #include "wasi/wasi_abi.h"
 
 namespace snakecage::wasi {

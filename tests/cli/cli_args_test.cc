@@ -67,13 +67,6 @@ TEST(ParseMountTest, HostGuestAndReadOnlyMode) {
   EXPECT_FALSE(ParseMount("--mount", "/srv/ref:").ok());
 }
 
-TEST(SetEnvTest, ReplacesInPlaceOrAppends) {
-  std::vector<std::pair<std::string, std::string>> env = {{"A", "1"}, {"B", "2"}};
-  SetEnv(env, "A", "9");
-  SetEnv(env, "C", "3");
-  EXPECT_EQ(env, (std::vector<std::pair<std::string, std::string>>{
-                     {"A", "9"}, {"B", "2"}, {"C", "3"}}));
-}
 
 }  // namespace
 }  // namespace snakecage::cli

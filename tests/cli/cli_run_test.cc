@@ -1,109 +1,11 @@
 // `snakecage run` as a user runs it: a subprocess, its stdout, stderr and
 // exit status.
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <string>
-#include <vector>
+#include "cli_fixture.h"
 
 namespace {
 
+using namespace snakecage::cli_test;  // NOLINT
 namespace fs = std::filesystem;
-
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
-
-class CliTest : public ::testing::Test {
- protected:
-  CliTest() {
-    char tmpl[] = "/tmp/snakecage-cli-test-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) std::abort();
-    dir_ = tmpl;
-    fs::create_directories(dir_ / "tmp");
-  }
-  ~CliTest() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // Runs the CLI with TMPDIR inside this test's directory (so workspaces can
-  // be counted) and `input` on stdin.
-  Outcome Cli(std::vector<std::string> args, const std::string& input = "") {
-    int in[2], out[2], err[2];
-    if (pipe(in) || pipe(out) || pipe(err)) std::abort();
-    pid_t pid = fork();
-    if (pid == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      dup2(err[1], 2);
-      for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
-      setenv("TMPDIR", (dir_ / "tmp").c_str(), 1);
-      std::vector<char*> argv{const_cast<char*>(SNAKECAGE_CLI)};
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(SNAKECAGE_CLI, argv.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    close(err[1]);
-    if (!input.empty()) {
-      ssize_t n = write(in[1], input.data(), input.size());
-      (void)n;
-    }
-    close(in[1]);
-    Outcome o;
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-    int open_fds = 2;
-    char buf[65536];
-    while (open_fds > 0) {
-      poll(fds, 2, -1);
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-        ssize_t n = read(fds[i].fd, buf, sizeof buf);
-        if (n <= 0) {
-          close(fds[i].fd);
-          fds[i].fd = -1;
-          --open_fds;
-        } else {
-          (i == 0 ? o.out : o.err).append(buf, static_cast<size_t>(n));
-        }
-      }
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    o.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return o;
-  }
-
-  nlohmann::ordered_json Json(std::vector<std::string> args) {
-    args.insert(args.begin(), {"run", "--json"});
-    Outcome o = Cli(args);
-    EXPECT_EQ(o.status, 0) << o.err;
-    return nlohmann::ordered_json::parse(o.out);
-  }
-
-  void ExpectUsageError(std::vector<std::string> args, const std::string& names) {
-    Outcome o = Cli(args);
-    EXPECT_EQ(o.status, 2) << o.out << o.err;
-    EXPECT_EQ(o.out, "");
-    ASSERT_FALSE(o.err.empty());
-    EXPECT_EQ(o.err.find('\n'), o.err.size() - 1) << "more than one line: " << o.err;
-    EXPECT_NE(o.err.find(names), std::string::npos) << o.err;
-    EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "a usage error created a workspace";
-  }
-
-  fs::path dir_;
-};
 
 TEST_F(CliTest, InlineCodePassesOutputThrough) {
   Outcome o = Cli({"run", "-c", "import sys\nprint(2 + 2)\nprint('err', file=sys.stderr)"});
@@ -122,15 +24,17 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
   nlohmann::ordered_json j = Json({"-c", "print('hi')"});
   std::vector<std::string> keys;
   for (auto& [k, v] : j.items()) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"success", "exit_code", "stdout", "stderr",
-                                            "fuel_consumed", "memory_used_bytes", "duration_ms",
-                                            "metadata"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{
+                      "success", "exit_code", "stdout", "stderr", "fuel_consumed",
+                      "memory_used_bytes", "duration_ms", "files_created", "files_modified",
+                      "files_deleted", "workspace_path", "session_id", "metadata"}));
   std::vector<std::string> meta;
   for (auto& [k, v] : j["metadata"].items()) meta.push_back(k);
   EXPECT_EQ(meta, (std::vector<std::string>{
                       "trapped", "trap_reason", "trap_message", "stdout_truncated",
                       "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
-                      "fuel_budget", "memory_limit_bytes", "timeout_seconds"}));
+                      "fuel_budget", "memory_limit_bytes", "timeout_seconds", "path_denials",
+                      "fuel_analysis", "error_guidance"}));
   EXPECT_EQ(j["success"], true);
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_EQ(j["stdout"], "hi\n");

@@ -81,17 +81,16 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
   const json expect = HeaderJson(source, "expect");
   ASSERT_TRUE(expect.is_object()) << program << " has no '# expect: {...}' line";
 
-  ExecutionPolicy policy;
-  policy.workspace_dir = workspace_;
-  policy.mount_data_dir = data_;
-  policy.timeout_seconds = 20;  // a hung test fails instead of hanging CI
+  ExecutionPolicyBuilder builder;
+  builder.mount_host_dir(workspace_).mount_data_dir(data_).timeout_seconds(
+      20);  // a hung test fails instead of hanging CI
   const json p = HeaderJson(source, "policy");
   if (p.is_object()) {
-    if (p.contains("memory_bytes")) policy.memory_bytes = p["memory_bytes"];
-    if (p.contains("fuel_budget")) policy.fuel_budget = p["fuel_budget"];
-    if (p.contains("stdout_max_bytes")) policy.stdout_max_bytes = p["stdout_max_bytes"];
-    if (p.contains("stderr_max_bytes")) policy.stderr_max_bytes = p["stderr_max_bytes"];
-    if (p.contains("timeout_seconds")) policy.timeout_seconds = p["timeout_seconds"].get<double>();
+    if (p.contains("memory_bytes")) builder.memory_bytes(p["memory_bytes"]);
+    if (p.contains("fuel_budget")) builder.fuel_budget(p["fuel_budget"]);
+    if (p.contains("stdout_max_bytes")) builder.stdout_max_bytes(p["stdout_max_bytes"]);
+    if (p.contains("stderr_max_bytes")) builder.stderr_max_bytes(p["stderr_max_bytes"]);
+    if (p.contains("timeout_seconds")) builder.timeout_seconds(p["timeout_seconds"].get<double>());
     for (const auto& [key, value] : p.items()) {
       const std::set<std::string> known = {"memory_bytes", "fuel_budget", "stdout_max_bytes",
                                            "stderr_max_bytes", "timeout_seconds"};
@@ -100,7 +99,9 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
   }
   const std::set<std::string> data_before = ListTree(data_);
 
-  StatusOr<ExecutionResult> got = RunPython(source, policy);
+  StatusOr<ExecutionPolicy> policy = builder.Build();
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  StatusOr<ExecutionResult> got = RunPython(source, *policy);
   ASSERT_TRUE(got.ok()) << got.status().message();
   const ExecutionResult& r = *got;
   const std::string context = "stdout:\n" + r.stdout_text + "\nstderr:\n" + r.stderr_text;
@@ -139,6 +140,8 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
       EXPECT_LE(r.memory_peak_bytes, want.get<uint64_t>());
     } else if (key == "fuel_consumed") {
       EXPECT_EQ(r.fuel_consumed, want.get<uint64_t>());
+    } else if (key == "path_denials_total") {
+      EXPECT_EQ(r.path_denials_total, want.get<uint64_t>()) << context;
     } else if (key == "duration_ms_max") {
       EXPECT_LE(r.duration_ms, want.get<double>());
     } else {

@@ -1,6 +1,6 @@
 # Symlinks the guest makes itself may point anywhere, but following them
 # never leaves the workspace.
-# expect: {"exit_code": 0, "trap_reason": null, "stdout": "abs refused ENOTCAPABLE\nup refused ENOTCAPABLE\ninside ok inside\n"}
+# expect: {"path_denials_total": 2, "exit_code": 0, "trap_reason": null, "stdout": "abs refused ENOTCAPABLE\nup refused ENOTCAPABLE\ninside ok inside\n"}
 import errno, os
 os.symlink("/etc/passwd", "/app/abs")
 os.symlink("../../../..", "/app/up")

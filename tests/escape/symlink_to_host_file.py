@@ -1,5 +1,5 @@
 # A symlink in the workspace that points at a host file is not followed out.
-# expect: {"exit_code": 0, "trap_reason": null, "stdout": "read refused ENOTCAPABLE\nstat refused ENOTCAPABLE\nreadlink /etc/passwd\n"}
+# expect: {"path_denials_total": 2, "exit_code": 0, "trap_reason": null, "stdout": "read refused ENOTCAPABLE\nstat refused ENOTCAPABLE\nreadlink /etc/passwd\n"}
 import errno, os
 try:
     print("read ALLOWED", open("/app/link_to_passwd").read()[:20])

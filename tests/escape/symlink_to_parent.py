@@ -1,5 +1,5 @@
 # Symlinks to the workspace's parent or to / lead nowhere.
-# expect: {"exit_code": 0, "trap_reason": null, "stdout": "listdir parent refused ENOTCAPABLE\nread parent/outside.txt refused ENOTCAPABLE\nread root/etc/passwd refused ENOTCAPABLE\n"}
+# expect: {"path_denials_total": 3, "exit_code": 0, "trap_reason": null, "stdout": "listdir parent refused ENOTCAPABLE\nread parent/outside.txt refused ENOTCAPABLE\nread root/etc/passwd refused ENOTCAPABLE\n"}
 import errno, os
 def attempt(label, fn):
     try:

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "snakecage/execution.h"
-#include "test_workspace.h"
+#include "common/temp_dir.h"
 
 namespace snakecage {
 namespace {
@@ -14,14 +14,18 @@ using snakecage::testing::WriteFile;
 
 class ExecutionTest : public ::testing::Test {
  protected:
-  ExecutionTest() { policy_.workspace_dir = dir_.Make("ws"); }
+  ExecutionTest() : workspace_(dir_.Make("ws")) { policy_.mount_host_dir(workspace_); }
   ExecutionResult Run(const std::string& code) {
-    StatusOr<ExecutionResult> r = RunPython(code, policy_);
+    StatusOr<ExecutionPolicy> policy = policy_.Build();
+    EXPECT_TRUE(policy.ok()) << policy.status().message();
+    if (!policy.ok()) return ExecutionResult{};
+    StatusOr<ExecutionResult> r = RunPython(code, *policy);
     EXPECT_TRUE(r.ok()) << r.status().message();
     return r.ok() ? std::move(r).value() : ExecutionResult{};
   }
   TempDir dir_;
-  ExecutionPolicy policy_;
+  std::filesystem::path workspace_;
+  ExecutionPolicyBuilder policy_;
 };
 
 TEST_F(ExecutionTest, PrintsAndSucceeds) {
@@ -33,10 +37,10 @@ TEST_F(ExecutionTest, PrintsAndSucceeds) {
   EXPECT_EQ(r.stderr_text, "");
   EXPECT_EQ(r.stdout_bytes, 2u);
   EXPECT_GT(r.fuel_consumed, 0u);
-  EXPECT_EQ(r.fuel_budget, policy_.fuel_budget);
+  EXPECT_EQ(r.fuel_budget, 5'000'000'000u);
   EXPECT_EQ(r.memory_peak_bytes, uint64_t{r.memory_peak_pages} * 65536);
   EXPECT_GT(r.memory_peak_pages, 0u);
-  EXPECT_EQ(r.memory_limit_bytes, policy_.memory_bytes);
+  EXPECT_EQ(r.memory_limit_bytes, 128'000'000u);
 }
 
 // Golden fuel values: what users see for reference snippets. They change only
@@ -70,7 +74,7 @@ TEST_F(ExecutionTest, FuelGrowsWithWork) {
 }
 
 TEST_F(ExecutionTest, FuelBudgetEndsTheRunExactlyAtTheBudget) {
-  policy_.fuel_budget = 5'000'000;
+  policy_.fuel_budget(5'000'000);
   ExecutionResult r = Run("print('started', flush=True)\nwhile True:\n    pass");
   EXPECT_FALSE(r.success());
   EXPECT_TRUE(r.trapped);
@@ -85,11 +89,11 @@ TEST_F(ExecutionTest, FuelBudgetEndsTheRunExactlyAtTheBudget) {
 TEST_F(ExecutionTest, ABudgetJustAboveTheNeedSucceeds) {
   const std::string code = "print(sum(range(100)))";
   uint64_t need = Run(code).fuel_consumed;
-  policy_.fuel_budget = need;
+  policy_.fuel_budget(need);
   ExecutionResult exact = Run(code);
   EXPECT_TRUE(exact.success()) << exact.stderr_text;
   EXPECT_EQ(exact.fuel_consumed, need);
-  policy_.fuel_budget = need / 2;
+  policy_.fuel_budget(need / 2);
   ExecutionResult half = Run(code);
   ASSERT_TRUE(half.trap_reason.has_value());
   EXPECT_EQ(*half.trap_reason, TrapReason::kOutOfFuel);
@@ -99,19 +103,19 @@ TEST_F(ExecutionTest, MemoryCapMakesPythonRaiseMemoryError) {
   const std::string code =
       "try:\n    b = bytearray(48 * 1024 * 1024)\n    print('allocated')\n"
       "except MemoryError:\n    print('MemoryError')\n";
-  policy_.memory_bytes = 32 << 20;
+  policy_.memory_bytes(32 << 20);
   ExecutionResult small = Run(code);
   EXPECT_EQ(small.stdout_text, "MemoryError\n");
   EXPECT_TRUE(small.success());
   EXPECT_LE(small.memory_peak_bytes, uint64_t{32} << 20);
-  policy_.memory_bytes = 128 << 20;
+  policy_.memory_bytes(128 << 20);
   ExecutionResult big = Run(code);
   EXPECT_EQ(big.stdout_text, "allocated\n");
   EXPECT_GT(big.memory_peak_bytes, uint64_t{48} << 20);
 }
 
 TEST_F(ExecutionTest, MemoryCapBelowTheInterpretersInitialMemoryTraps) {
-  policy_.memory_bytes = 1 << 20;
+  policy_.memory_bytes(1 << 20);
   ExecutionResult r = Run("print(1)");
   EXPECT_FALSE(r.success());
   ASSERT_TRUE(r.trap_reason.has_value());
@@ -121,21 +125,19 @@ TEST_F(ExecutionTest, MemoryCapBelowTheInterpretersInitialMemoryTraps) {
 }
 
 TEST_F(ExecutionTest, EnvironmentIsExactlyThePolicys) {
-  policy_.env = {{"GREETING", "hello"}, {"EMPTY", ""}};
+  policy_.env({{"GREETING", "hello"}, {"EMPTY", ""}});
   ExecutionResult r = Run("import os\nprint(sorted(os.environ.items()))");
   EXPECT_EQ(r.stdout_text, "[('EMPTY', ''), ('GREETING', 'hello')]\n");
 }
 
 TEST_F(ExecutionTest, ArgvReachesSysArgv) {
-  policy_.argv = ExecutionPolicy::DefaultArgv("/app");
-  policy_.argv.push_back("first");
-  policy_.argv.push_back("with space");
+  policy_.argv({"python", "/app/user_code.py", "first", "with space"});
   ExecutionResult r = Run("import sys\nprint(sys.argv)");
   EXPECT_EQ(r.stdout_text, "['/app/user_code.py', 'first', 'with space']\n");
 }
 
 TEST_F(ExecutionTest, CustomGuestMountPath) {
-  policy_.guest_mount_path = "/work";
+  policy_.guest_mount_path("/work");
   ExecutionResult r = Run("import os\nprint(__file__, os.path.exists('/work/user_code.py'))");
   EXPECT_EQ(r.stdout_text, "/work/user_code.py True\n") << r.stderr_text;
 }
@@ -145,9 +147,9 @@ TEST_F(ExecutionTest, DataDirAndAdditionalMountsAreReadOnlyAndVisible) {
   std::filesystem::path ref = dir_.Make("ref");
   WriteFile(data / "in.csv", "a,b\n1,2\n");
   WriteFile(ref / "notes.txt", "reference");
-  policy_.mount_data_dir = data;
-  policy_.guest_data_path = "/input";
-  policy_.additional_readonly_mounts.push_back({ref, "/ref"});
+  policy_.mount_data_dir(data);
+  policy_.guest_data_path("/input");
+  policy_.add_readonly_mount({ref, "/ref"});
   ExecutionResult r = Run(
       "import errno\n"
       "print(open('/input/in.csv').read().splitlines())\n"
@@ -167,7 +169,7 @@ TEST_F(ExecutionTest, WorkspaceFilesCarryOverButInterpreterStateDoesNot) {
       "import builtins, json\nprint(hasattr(builtins, 'leftover'), json.dumps([1]),"
       " open('/app/kept.txt').read())");
   EXPECT_EQ(second.stdout_text, "False [1] kept\n") << second.stderr_text;
-  EXPECT_EQ(ReadFile(policy_.workspace_dir / "kept.txt"), "kept");
+  EXPECT_EQ(ReadFile(workspace_ / "kept.txt"), "kept");
 }
 
 TEST_F(ExecutionTest, FilesLeftOpenAreFlushedAtExit) {
@@ -179,13 +181,13 @@ TEST_F(ExecutionTest, FilesLeftOpenAreFlushedAtExit) {
       "def helper():\n    global h\n    h = open('/app/nested.txt', 'a')\n    h.write('x')\n"
       "helper()\n");
   EXPECT_TRUE(r.success()) << r.stderr_text;
-  EXPECT_EQ(ReadFile(policy_.workspace_dir / "unclosed.txt"), "written but never closed");
-  EXPECT_EQ(ReadFile(policy_.workspace_dir / "binary.bin"), std::string("\x00\x01", 2));
-  EXPECT_EQ(ReadFile(policy_.workspace_dir / "nested.txt"), "x");
+  EXPECT_EQ(ReadFile(workspace_ / "unclosed.txt"), "written but never closed");
+  EXPECT_EQ(ReadFile(workspace_ / "binary.bin"), std::string("\x00\x01", 2));
+  EXPECT_EQ(ReadFile(workspace_ / "nested.txt"), "x");
 }
 
 TEST_F(ExecutionTest, OutputExactlyAtTheCapIsNotTruncated) {
-  policy_.stdout_max_bytes = 6;
+  policy_.stdout_max_bytes(6);
   ExecutionResult exact = Run("print('12345')");
   EXPECT_FALSE(exact.stdout_truncated);
   EXPECT_EQ(exact.stdout_text, "12345\n");
@@ -196,7 +198,7 @@ TEST_F(ExecutionTest, OutputExactlyAtTheCapIsNotTruncated) {
 }
 
 TEST_F(ExecutionTest, ZeroTimeoutTimesOutAtOnce) {
-  policy_.timeout_seconds = 0;
+  policy_.timeout_seconds(0);
   ExecutionResult r = Run("print('never')");
   ASSERT_TRUE(r.trap_reason.has_value());
   EXPECT_EQ(*r.trap_reason, TrapReason::kTimeout);
@@ -206,8 +208,8 @@ TEST_F(ExecutionTest, ZeroTimeoutTimesOutAtOnce) {
 }
 
 TEST_F(ExecutionTest, TimeoutAfterFuelExhaustionDoesNotRelabelIt) {
-  policy_.fuel_budget = 1'000'000;
-  policy_.timeout_seconds = 30;
+  policy_.fuel_budget(1'000'000);
+  policy_.timeout_seconds(30);
   ExecutionResult r = Run("while True:\n    pass");
   ASSERT_TRUE(r.trap_reason.has_value());
   EXPECT_EQ(*r.trap_reason, TrapReason::kOutOfFuel);
@@ -252,7 +254,7 @@ TEST_F(ExecutionTest, SqliteWritesADatabaseFileInTheWorkspace) {
       "db.execute('create table t(x)'); db.execute('insert into t values (1)'); db.commit()\n"
       "print(db.execute('select count(*) from t').fetchone()[0])\n");
   EXPECT_EQ(r.stdout_text, "1\n") << r.stderr_text;
-  EXPECT_TRUE(std::filesystem::exists(policy_.workspace_dir / "db.sqlite"));
+  EXPECT_TRUE(std::filesystem::exists(workspace_ / "db.sqlite"));
 }
 
 TEST_F(ExecutionTest, SqliteSortsAndIndexesWithoutATemporaryDirectory) {
@@ -282,6 +284,24 @@ TEST_F(ExecutionTest, TimeSleepSleeps) {
                           "print(time.monotonic() - t >= 0.2)");
   EXPECT_EQ(r.stdout_text, "True\n");
   EXPECT_GE(r.duration_ms, 200);
+}
+
+// Escapes beneath a mount reach the host and are refused and recorded;
+// only the first kMaxRecordedPathDenials are kept, all are counted.
+TEST_F(ExecutionTest, PathDenialsAreRecordedAndCounted) {
+  ExecutionResult r = Run(
+      "for i in range(20):\n"
+      "    try:\n"
+      "        open('/app/../outside%d.txt' % i)\n"
+      "    except OSError:\n"
+      "        pass\n");
+  EXPECT_TRUE(r.success()) << r.stderr_text;
+  EXPECT_EQ(r.path_denials_total, 20u);
+  ASSERT_EQ(r.path_denials.size(), ExecutionResult::kMaxRecordedPathDenials);
+  EXPECT_EQ(r.path_denials[0].call, "path_open");
+  EXPECT_EQ(r.path_denials[0].guest_path, "../outside0.txt");
+  EXPECT_EQ(r.path_denials[15].guest_path, "../outside15.txt");
+  EXPECT_EQ(Run("print(1)").path_denials_total, 0u);
 }
 
 }  // namespace

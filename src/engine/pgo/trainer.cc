@@ -31,10 +31,15 @@ int main(int argc, char** argv) {
     std::ifstream in(argv[i], std::ios::binary);
     std::ostringstream code;
     code << in.rdbuf();
-    snakecage::ExecutionPolicy policy;
-    policy.workspace_dir = workspace;
-    policy.fuel_budget = 1'000'000'000'000;
-    auto result = snakecage::RunPython(code.str(), policy);
+    auto policy = snakecage::ExecutionPolicyBuilder()
+                      .mount_host_dir(workspace)
+                      .fuel_budget(1'000'000'000'000)
+                      .Build();
+    if (!policy.ok()) {
+      std::cerr << policy.status().message() << "\n";
+      return 1;
+    }
+    auto result = snakecage::RunPython(code.str(), *policy);
     if (!result.ok()) {
       std::cerr << argv[i] << ": " << result.status().message() << "\n";
       status = 1;

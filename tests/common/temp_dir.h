@@ -1,4 +1,5 @@
-// A temporary directory tree for one test, removed afterwards.
+// tests/common/temp_dir.h: a temporary directory tree for one test, removed
+// afterwards, and whole-file helpers. Shared by every test folder.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,13 +17,19 @@ class TempDir {
   TempDir() {
     char tmpl[] = "/tmp/snakecage-test-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) std::abort();
-    path_ = tmpl;
+    // Canonical, so paths compare equal to what std::filesystem::absolute
+    // and current_path() return.
+    path_ = std::filesystem::canonical(tmpl);
   }
   ~TempDir() {
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
   const std::filesystem::path& path() const { return path_; }
+  // Creates path()/name (and parents); returns it.
   std::filesystem::path Make(const std::string& name) const {
     std::filesystem::create_directories(path_ / name);
     return path_ / name;

@@ -1,4 +1,5 @@
-// wasi/unique_fd.h: sole owner of one host file descriptor.
+// base/unique_fd.h: sole owner of one host file descriptor. Shared by the
+// WASI host and the session store (header only).
 //
 // Closes the descriptor when destroyed. Move-only. -1 means "none".
 //
@@ -9,7 +10,7 @@
 
 #include <utility>
 
-namespace snakecage::wasi {
+namespace snakecage {
 
 class UniqueFd {
  public:
@@ -38,4 +39,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace snakecage::wasi
+}  // namespace snakecage

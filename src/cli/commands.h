@@ -1,0 +1,48 @@
+// The `snakecage` subcommands, each returning the process exit status.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "snakecage/status.h"
+
+namespace snakecage::cli {
+
+inline constexpr int kExitHostFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints "snakecage: error: MESSAGE" and returns kExitUsage.
+int UsageError(const std::string& message);
+// Prints the status's message; kExitUsage for InvalidArgument, NotFound and
+// AlreadyExists (the caller named something wrong), else kExitHostFailure.
+int ExitFor(const Status& s);
+
+struct RunFlags {
+  bool json = false;
+  std::optional<std::string> fuel, memory, stdout_max, stderr_max, timeout, data, code;
+  std::optional<std::string> policy, session, workspace_root, log_file;
+  std::vector<std::string> env, mounts;
+  std::string source;
+};
+
+// `snakecage run`. Without --session and --workspace-root the run gets a
+// fresh session in a temporary root, removed afterwards; with
+// --workspace-root alone, a new session there that is kept (its id is in
+// the JSON); with --session, that session, created on first use.
+int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args);
+
+struct SessionFlags {
+  bool json = false;
+  std::optional<std::string> workspace_root, log_file, glob;
+  std::string id, path, source;
+  bool no_overwrite = false, recursive = false, dry_run = false;
+  std::string older_than_hours;
+};
+
+enum class SessionAction { kList, kFiles, kRead, kWrite, kRm, kDelete, kPrune };
+
+// `snakecage session ACTION ...`
+int SessionCommand(SessionAction action, const SessionFlags& flags);
+
+}  // namespace snakecage::cli

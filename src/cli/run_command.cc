@@ -1,0 +1,168 @@
+// `snakecage run`: flags over a policy file over the defaults, a session,
+// one execution.
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "snakecage/policy.h"
+#include "snakecage/sandbox.h"
+
+namespace snakecage::cli {
+namespace {
+
+// A temporary workspace root for one run, removed when it goes out of scope.
+class TempRoot {
+ public:
+  Status Create() {
+    std::error_code ec;
+    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+    if (ec) base = "/tmp";
+    std::string pattern = (base / "snakecage-run-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return Internal("cannot create a workspace in " + base.string() + ": " +
+                      std::strerror(errno));
+    }
+    path_ = pattern;
+    return Status::Ok();
+  }
+  const std::filesystem::path& path() const { return path_; }
+  ~TempRoot() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+StatusOr<std::string> ReadCode(const RunFlags& f) {
+  if (f.code) {
+    if (!f.source.empty()) {
+      return InvalidArgument("give the code once: -c CODE or FILE or -, not both");
+    }
+    return *f.code;
+  }
+  if (f.source.empty()) return InvalidArgument("run: expected FILE, -c CODE or - (stdin)");
+  std::ostringstream buf;
+  if (f.source == "-") {
+    buf << std::cin.rdbuf();
+    return buf.str();
+  }
+  std::ifstream in(f.source, std::ios::binary);
+  if (!in) return InvalidArgument(f.source + ": cannot read the file: " + std::strerror(errno));
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+// Applies the flags over `p`, which starts as `base` (defaults or the
+// policy file's values). Guest arguments are appended to base's argv.
+Status ApplyFlags(const RunFlags& f, const std::vector<std::string>& guest_args,
+                  const ExecutionPolicy& base, ExecutionPolicyBuilder& p) {
+  if (f.fuel) {
+    auto v = ParsePositiveInteger("--fuel", *f.fuel);
+    if (!v.ok()) return v.status();
+    p.fuel_budget(*v);
+  }
+  struct SizeFlag {
+    const char* name;
+    const std::optional<std::string>& text;
+    ExecutionPolicyBuilder& (ExecutionPolicyBuilder::*set)(uint64_t);
+  };
+  for (SizeFlag s :
+       {SizeFlag{"--memory", f.memory, &ExecutionPolicyBuilder::memory_bytes},
+        SizeFlag{"--stdout-max", f.stdout_max, &ExecutionPolicyBuilder::stdout_max_bytes},
+        SizeFlag{"--stderr-max", f.stderr_max, &ExecutionPolicyBuilder::stderr_max_bytes}}) {
+    if (!s.text) continue;
+    auto v = ParseSize(s.name, *s.text);
+    if (!v.ok()) return v.status();
+    (p.*s.set)(*v);
+  }
+  if (f.timeout) {
+    auto v = ParseSeconds("--timeout", *f.timeout);
+    if (!v.ok()) return v.status();
+    p.timeout_seconds(*v);
+  }
+  for (const auto& e : f.env) {
+    auto kv = ParseEnvAssignment("--env", e);
+    if (!kv.ok()) return kv.status();
+    p.set_env(kv->first, kv->second);
+  }
+  for (const auto& m : f.mounts) {
+    auto mount = ParseMount("--mount", m);
+    if (!mount.ok()) return mount.status();
+    p.add_readonly_mount(*mount);
+  }
+  if (f.data) p.mount_data_dir(std::filesystem::path(*f.data));
+  if (!guest_args.empty()) {
+    std::vector<std::string> argv = base.argv();
+    argv.insert(argv.end(), guest_args.begin(), guest_args.end());
+    p.argv(std::move(argv));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args) {
+  // Everything is checked before anything is created on disk.
+  StatusOr<std::string> code = ReadCode(flags);
+  if (!code.ok()) return ExitFor(code.status());
+  ExecutionPolicy base;
+  if (flags.policy) {
+    StatusOr<ExecutionPolicy> loaded = LoadPolicy(*flags.policy);
+    if (!loaded.ok()) return ExitFor(loaded.status());
+    base = *loaded;
+  }
+  ExecutionPolicyBuilder builder(base);
+  if (Status s = ApplyFlags(flags, guest_args, base, builder); !s.ok()) return ExitFor(s);
+  StatusOr<ExecutionPolicy> policy = builder.Build();
+  if (!policy.ok()) return ExitFor(policy.status());
+  if (flags.session) {
+    if (Status s = CheckSessionId(*flags.session); !s.ok()) return ExitFor(s);
+  }
+  std::shared_ptr<TelemetryLogger> logger;
+  if (flags.log_file) {
+    auto opened = JsonLinesLogger::Open(*flags.log_file);
+    if (!opened.ok()) return ExitFor(opened.status());
+    logger = std::move(*opened);
+  }
+
+  SandboxOptions options;
+  options.policy = *policy;
+  options.session_id = flags.session;
+  options.logger = logger;
+  TempRoot temp_root;
+  if (flags.workspace_root) {
+    options.workspace_root = *flags.workspace_root;
+  } else if (flags.session) {
+    options.workspace_root = "workspace";
+  } else {
+    if (Status s = temp_root.Create(); !s.ok()) return ExitFor(s);
+    options.workspace_root = temp_root.path();
+  }
+  StatusOr<std::unique_ptr<PythonSandbox>> sandbox = CreateSandbox(std::move(options));
+  if (!sandbox.ok()) return ExitFor(sandbox.status());
+  StatusOr<SandboxResult> result = (*sandbox)->Execute(*code);
+  if (!result.ok()) return ExitFor(result.status());
+
+  if (flags.json) {
+    std::cout << SandboxResultToJson(*result).dump() << "\n";
+    return 0;
+  }
+  std::fwrite(result->stdout_text.data(), 1, result->stdout_text.size(), stdout);
+  std::fflush(stdout);
+  std::fwrite(result->stderr_text.data(), 1, result->stderr_text.size(), stderr);
+  std::fflush(stderr);
+  return result->exit_code;
+}
+
+}  // namespace snakecage::cli
