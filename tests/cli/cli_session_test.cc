@@ -238,4 +238,29 @@ TEST_F(CliSessionTest, ConcurrentRunsInOneSessionAreSerialised) {
   EXPECT_EQ(Slurp(root_ / "busy" / "workspace" / "trace"), "start\nend\nstart\nend\n");
 }
 
+// The policy file shown in the README is accepted as it stands.
+TEST_F(CliSessionTest, ReadmePolicyExampleWorks) {
+  std::istringstream readme(Slurp(SNAKECAGE_README));
+  std::string toml, line;
+  bool in_block = false;
+  while (std::getline(readme, line)) {
+    if (!in_block && line == "```toml") {
+      in_block = true;
+    } else if (in_block && line == "```") {
+      break;
+    } else if (in_block) {
+      toml += line + "\n";
+    }
+  }
+  ASSERT_FALSE(toml.empty()) << "no ```toml block in the README";
+  fs::create_directories(dir_ / "inputs");
+  fs::create_directories(dir_ / "refs");
+  std::ofstream(dir_ / "policy.toml") << toml;
+  JsonValue j = RunJson({"--policy", (dir_ / "policy.toml").string(), "-c",
+                         "import os, sys\nprint(os.environ['DATASET'], sys.argv[1:])"});
+  EXPECT_EQ(j["stdout"], "sales ['--verbose']\n") << j["stderr"];
+  EXPECT_EQ(j["metadata"]["fuel_budget"], 2000000000u);
+  EXPECT_EQ(j["metadata"]["timeout_seconds"], 2.5);
+}
+
 }  // namespace
