@@ -16,16 +16,30 @@
  *      finalising would only cost time.
  *   3. The home directory of the standard library is fixed (/usr/local), so
  *      start-up does not probe the guest filesystem for landmarks.
+ *   4. Start-up imports kPreimportedModules, and after user_code_begin()
+ *      returns it re-reads argv and the environment from the host and
+ *      reseeds `random`. The executor's zygote stops every interpreter at
+ *      user_code_begin() and forks a child per execution there, so the
+ *      execution that continues may have other arguments, another
+ *      environment and must not share random state with its siblings. A
+ *      cold start does exactly the same, so fuel does not depend on how the
+ *      interpreter was started.
  *
  * argv is the policy's argv: argv[0] is the interpreter name, then the usual
  * interpreter options, then the script path and the script's arguments.
+ * What start-up fixes (the options, the script path, PYTHON* variables) must
+ * be the same after user_code_begin(); the host guarantees it by giving
+ * different start-ups different zygotes, and the guest checks it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <wasi/api.h>
+#include <wasi/libc-environ.h>
 
 #define SNAKECAGE_IMPORT(name) \
   __attribute__((import_module("snakecage"), import_name(#name)))
@@ -80,16 +94,56 @@ static const char kFlushOpenFiles[] =
     "        except Exception:\n"
     "            pass\n";
 
-/* Returns a new reference to flush_open_files(), or NULL with an exception. */
-static PyObject *prepare_flush_open_files(void) {
+static void flush_open_files(PyObject *fn) {
+  PyObject *r = PyObject_CallNoArgs(fn);
+  if (r == NULL) PyErr_Clear();
+  Py_XDECREF(r);
+}
+
+/* Commonly used standard-library modules, imported during start-up so an
+ * execution from the zygote finds them loaded. Documented in the README;
+ * none keeps per-process secrets except `random`, reseeded after
+ * user_code_begin(). */
+static const char *const kPreimportedModules[] = {
+    "base64",   "bisect",     "collections", "copy",      "csv",      "dataclasses",
+    "datetime", "decimal",    "enum",        "fractions", "functools", "hashlib",
+    "heapq",    "io",         "itertools",   "json",      "math",     "operator",
+    "pathlib",  "random",     "re",          "statistics", "string",  "struct",
+    "textwrap", "time",       "typing",
+};
+
+static int preimport_modules(void) {
+  for (size_t i = 0; i < sizeof kPreimportedModules / sizeof kPreimportedModules[0]; i++) {
+    PyObject *m = PyImport_ImportModule(kPreimportedModules[i]);
+    if (m == NULL) return -1;
+    Py_DECREF(m);
+  }
+  return 0;
+}
+
+/* Applies what the host says after user_code_begin(): sys.argv (the part
+ * after the interpreter's own options, whose count start-up fixed),
+ * sys.orig_argv, os.environ, and a fresh seed for `random`. */
+static const char kRefreshFromHost[] =
+    "import os, sys\n"
+    "def refresh_from_host(argv, orig_argv, environ):\n"
+    "    sys.argv = argv\n"
+    "    sys.orig_argv = orig_argv\n"
+    "    os.environ._data.clear()\n"
+    "    os.environ._data.update(environ)\n"
+    "    r = sys.modules.get('random')\n"
+    "    if r is not None:\n"
+    "        r.seed()\n";
+
+static PyObject *define_function(const char *source, const char *name) {
   PyObject *globals = PyDict_New();
   if (globals == NULL) return NULL;
   PyObject *fn = NULL;
   if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0) {
-    PyObject *r = PyRun_String(kFlushOpenFiles, Py_file_input, globals, globals);
+    PyObject *r = PyRun_String(source, Py_file_input, globals, globals);
     if (r != NULL) {
       Py_DECREF(r);
-      fn = PyDict_GetItemString(globals, "flush_open_files"); /* borrowed */
+      fn = PyDict_GetItemString(globals, name); /* borrowed */
       Py_XINCREF(fn);
     }
   }
@@ -97,10 +151,85 @@ static PyObject *prepare_flush_open_files(void) {
   return fn;
 }
 
-static void flush_open_files(PyObject *fn) {
-  PyObject *r = PyObject_CallNoArgs(fn);
-  if (r == NULL) PyErr_Clear();
-  Py_XDECREF(r);
+/* The host's argv now, as a list of str; NULL with an exception set. */
+static PyObject *host_argv(void) {
+  __wasi_size_t argc = 0, size = 0;
+  if (__wasi_args_sizes_get(&argc, &size) != 0) {
+    return PyErr_Format(PyExc_OSError, "args_sizes_get failed");
+  }
+  char **ptrs = calloc(argc + 1, sizeof(char *));
+  char *buf = malloc(size ? size : 1);
+  PyObject *list = NULL;
+  if (ptrs == NULL || buf == NULL) {
+    PyErr_NoMemory();
+  } else if (__wasi_args_get((uint8_t **)ptrs, (uint8_t *)buf) != 0) {
+    PyErr_Format(PyExc_OSError, "args_get failed");
+  } else if ((list = PyList_New(argc)) != NULL) {
+    for (size_t i = 0; i < argc; i++) {
+      PyObject *a = PyUnicode_DecodeFSDefault(ptrs[i]);
+      if (a == NULL) { Py_CLEAR(list); break; }
+      PyList_SET_ITEM(list, i, a);
+    }
+  }
+  free(ptrs);
+  free(buf);
+  return list;
+}
+
+/* The host's environment now, as {bytes: bytes} (os.environ's _data). */
+static PyObject *host_environ(void) {
+  __wasilibc_deinitialize_environ();
+  __wasilibc_initialize_environ();
+  PyObject *d = PyDict_New();
+  if (d == NULL) return NULL;
+  for (char **e = __wasilibc_get_environ(); e != NULL && *e != NULL; e++) {
+    const char *eq = strchr(*e, '=');
+    if (eq == NULL) continue;
+    PyObject *k = PyBytes_FromStringAndSize(*e, eq - *e);
+    PyObject *v = PyBytes_FromString(eq + 1);
+    if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0) {
+      Py_XDECREF(k);
+      Py_XDECREF(v);
+      Py_DECREF(d);
+      return NULL;
+    }
+    Py_DECREF(k);
+    Py_DECREF(v);
+  }
+  return d;
+}
+
+/* After user_code_begin(): re-reads argv and the environment from the host.
+ * `startup_orig_argv` is sys.orig_argv at start-up and `n_options` how many
+ * of its elements start-up consumed (everything before sys.argv). Returns 0,
+ * or -1 with an exception set. */
+static int refresh_from_host(PyObject *refresh_fn, PyObject *startup_orig_argv,
+                             Py_ssize_t n_options) {
+  PyObject *orig = host_argv();
+  if (orig == NULL) return -1;
+  Py_ssize_t n = PyList_GET_SIZE(orig);
+  /* The options and the script path must be what start-up parsed. */
+  int same = n > n_options;
+  for (Py_ssize_t i = 0; same && i <= n_options; i++) {
+    same = PyObject_RichCompareBool(PyList_GET_ITEM(orig, i),
+                                    PyList_GET_ITEM(startup_orig_argv, i), Py_EQ) == 1;
+  }
+  if (!same) {
+    Py_DECREF(orig);
+    PyErr_SetString(PyExc_RuntimeError,
+                    "snakecage: the interpreter options or the script path differ from "
+                    "what the interpreter was started with");
+    return -1;
+  }
+  PyObject *argv = PyList_GetSlice(orig, n_options, n);
+  PyObject *env = argv ? host_environ() : NULL;
+  PyObject *r = env ? PyObject_CallFunctionObjArgs(refresh_fn, argv, orig, env, NULL) : NULL;
+  Py_XDECREF(argv);
+  Py_XDECREF(env);
+  Py_DECREF(orig);
+  if (r == NULL) return -1;
+  Py_DECREF(r);
+  return 0;
 }
 
 static int run_atexit_handlers(void) {
@@ -134,6 +263,11 @@ int main(int argc, char **argv) {
   status = Py_InitializeFromConfig(&config);
   if (PyStatus_Exception(status)) goto fail;
 
+  /* Before sys.path[0] becomes the script's directory: a module the user
+   * put beside the script must never be imported here, before the fuel
+   * budget starts. */
+  if (preimport_modules() < 0) { PyErr_Print(); return 1; }
+
   /* sys.path[0] is the script's directory, as for `python SCRIPT`. */
   PyObject *filename = PyUnicode_FromWideChar(config.run_filename, -1);
   PyConfig_Clear(&config);
@@ -153,8 +287,21 @@ int main(int argc, char **argv) {
   const char *path = PyUnicode_AsUTF8(filename);
   if (path == NULL) { PyErr_Print(); return 1; }
 
-  PyObject *flush_fn = prepare_flush_open_files();
+  PyObject *flush_fn = define_function(kFlushOpenFiles, "flush_open_files");
   if (flush_fn == NULL) { PyErr_Print(); return 1; }
+  PyObject *refresh_fn = define_function(kRefreshFromHost, "refresh_from_host");
+  if (refresh_fn == NULL) { PyErr_Print(); return 1; }
+  /* What start-up parsed: sys.orig_argv, and how much of it were options. */
+  PyObject *startup_orig_argv = PySys_GetObject("orig_argv"); /* borrowed */
+  PyObject *startup_argv = PySys_GetObject("argv");           /* borrowed */
+  if (startup_orig_argv == NULL || startup_argv == NULL || !PyList_Check(startup_orig_argv) ||
+      !PyList_Check(startup_argv)) {
+    fprintf(stderr, "snakecage: sys.argv is not set after start-up\n");
+    return 1;
+  }
+  Py_INCREF(startup_orig_argv);
+  const Py_ssize_t n_options =
+      PyList_GET_SIZE(startup_orig_argv) - PyList_GET_SIZE(startup_argv);
 
   /* Everything start-up made moves to the collector's permanent generation:
    * never scanned again, so the user's collections (and the open-file scan
@@ -170,8 +317,10 @@ int main(int argc, char **argv) {
   snakecage_user_code_begin();
 
   int exitcode = 0;
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL) {
+  FILE *fp = NULL;
+  if (refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0) {
+    exitcode = report_exception();
+  } else if ((fp = fopen(path, "rb")) == NULL) {
     fprintf(stderr, "python: can't open file '%s': [Errno %d] %s\n", path,
             errno, strerror(errno));
     exitcode = 2;

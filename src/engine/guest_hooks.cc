@@ -21,6 +21,7 @@ extern "C" {
 void Z_snakecageZ_user_code_begin(struct Z_snakecage_instance_t* self) {
   snakecage::FuelAccount& a = *self->fuel;
   if (a.begun) return;  // called once by the guest's main; ignore repeats
+  if (a.on_begin != nullptr) a.on_begin(a.on_begin_arg);
   a.begun = true;
   __atomic_store_n(a.fuel, a.budget, __ATOMIC_RELAXED);
 }

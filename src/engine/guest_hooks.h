@@ -14,6 +14,9 @@ namespace snakecage {
 
 struct FuelAccount {
   uint64_t* fuel = nullptr;  // the guest's exported `snakecage_fuel` global
+  // Called at user_code_begin before the budget starts; may set `budget`.
+  void (*on_begin)(void* arg) = nullptr;
+  void* on_begin_arg = nullptr;
   uint64_t budget = 0;
   bool begun = false;
   bool ended = false;

@@ -1,4 +1,5 @@
-// Wall-clock timeout of one execution.
+// Wall-clock timeout of one execution, on its own thread (the cold path;
+// a zygote's child, which may not start threads, uses a timer signal).
 //
 // A Watchdog started with a timeout waits on its own thread. If the guest is
 // still running at the deadline it (1) marks the execution timed out, (2)
@@ -23,25 +24,26 @@
 #include <mutex>
 #include <thread>
 
+#include "engine/guest_runner.h"
 #include "wasi/cancel_token.h"
 
 namespace snakecage {
 
-class Watchdog {
+class Watchdog final : public TimeoutGuard {
  public:
   Watchdog() = default;
-  ~Watchdog();
+  ~Watchdog() override;
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
   // Arms `deadline`. `interrupt` is the guest's interrupt global; it must
   // stay valid until Finish() returns.
   void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
-             std::shared_ptr<wasi::CancelToken> cancel);
+             std::shared_ptr<wasi::CancelToken> cancel) override;
 
   // Ends the race and joins the thread. Returns true when the deadline came
   // first (the execution timed out). Idempotent.
-  bool Finish();
+  bool Finish() override;
 
  private:
   enum State : int { kRunning, kFinished, kFired };

@@ -47,10 +47,10 @@ TEST_F(ExecutionTest, PrintsAndSucceeds) {
 // when the guest interpreter or the fuel model changes; update them then, on
 // purpose.
 TEST_F(ExecutionTest, GoldenFuelValues) {
-  EXPECT_EQ(Run("pass").fuel_consumed, 507055u);
-  EXPECT_EQ(Run("print(2+2)").fuel_consumed, 617100u);
+  EXPECT_EQ(Run("pass").fuel_consumed, 636242u);
+  EXPECT_EQ(Run("print(2+2)").fuel_consumed, 743747u);
   EXPECT_EQ(Run("total = 0\nfor i in range(1000):\n    total += i\nprint(total)").fuel_consumed,
-            2379021u);
+            2523736u);
 }
 
 TEST_F(ExecutionTest, FuelIsTheSameFromRunToRun) {
@@ -302,6 +302,35 @@ TEST_F(ExecutionTest, PathDenialsAreRecordedAndCounted) {
   EXPECT_EQ(r.path_denials[0].guest_path, "../outside0.txt");
   EXPECT_EQ(r.path_denials[15].guest_path, "../outside15.txt");
   EXPECT_EQ(Run("print(1)").path_denials_total, 0u);
+}
+
+// Start-up imports the documented modules, and always before the script's
+// directory is on sys.path: a module the user left in the workspace never
+// runs before the fuel budget starts.
+TEST_F(ExecutionTest, PreimportedModulesComeFromTheStandardLibrary) {
+  WriteFile(workspace_ / "json.py", "while True:\n    pass\n");
+  WriteFile(workspace_ / "sitecustomize.py", "while True:\n    pass\n");
+  policy_.fuel_budget(50'000'000);
+  ExecutionResult r = Run(
+      "import sys, json\n"
+      "print(all(m in sys.modules for m in ['json', 're', 'datetime', 'collections']))\n"
+      "print(json.__file__)\n");
+  EXPECT_TRUE(r.success()) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "True\n/usr/local/lib/python3.11/json/__init__.py\n");
+}
+
+// argv and the environment are read again where the user's code starts
+// (what a zygote's child relies on); the script's arguments are sys.argv[1:].
+TEST_F(ExecutionTest, ArgvAndEnvironmentAsTheGuestSeesThem) {
+  policy_.argv({"python", "-I", "/app/user_code.py", "one"}).set_env("EXTRA", "x");
+  ExecutionResult r = Run(
+      "import os, sys\n"
+      "print(sys.argv, sys.orig_argv, sys.flags.isolated)\n"
+      "print(os.environ['EXTRA'], os.getenv('EXTRA'), os.environb[b'EXTRA'])\n");
+  EXPECT_EQ(r.stdout_text,
+            "['/app/user_code.py', 'one'] ['python', '-I', '/app/user_code.py', 'one'] 1\n"
+            "x x b'x'\n")
+      << r.stderr_text;
 }
 
 }  // namespace

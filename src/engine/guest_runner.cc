@@ -1,0 +1,317 @@
+// RunGuest(): instantiate, run _start, classify. Order of events:
+//   1. set the memory cap from the context's policy, instantiate a fresh
+//      guest, connect its WASI imports to the context's host, arm the
+//      context's timeout;
+//   2. run _start; at snakecage.user_code_begin the BeginHandler may swap
+//      the context (a zygote's child), then the fuel budget starts;
+//   3. classify how it ended under the context in force (first cause wins:
+//      what the WASI host recorded, then the timeout, then fuel exhaustion,
+//      then the wasm trap itself);
+//   4. free the instance and build the ExecutionResult.
+#include "engine/guest_runner.h"
+
+#include <pthread.h>
+
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <string>
+
+#include "engine/guest_hooks.h"
+#include "engine/mounts.h"
+#include "engine/runtime/linear_memory.h"
+#include "engine/runtime/wasm_rt_impl.h"
+#include "engine/utf8.h"
+#include "fuel/fuel_instrumenter.h"
+#include "snakecage_guest.h"
+#include "wasi/wasi_imports.h"
+
+namespace snakecage {
+namespace {
+
+constexpr uint64_t kPageBytes = 65536;
+// Exit status reported for a trap (as Wasmtime's CLI: 128 + SIGABRT) and for
+// a timeout (as coreutils' timeout).
+constexpr int kTrapExitCode = 134;
+constexpr int kTimeoutExitCode = 124;
+
+void InitRuntimeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    wasm_rt_init();
+    Z_snakecage_guest_init_module();
+  });
+}
+
+void SetMemoryCap(const ExecutionPolicy& policy) {
+  const uint64_t cap_pages64 = policy.memory_bytes() / kPageBytes;
+  snakecage_linear_memory_set_cap_pages(static_cast<uint32_t>(
+      std::min<uint64_t>(cap_pages64, std::numeric_limits<uint32_t>::max())));
+}
+
+TrapReason FromWasmTrap(wasm_rt_trap_t trap) {
+  switch (trap) {
+    case WASM_RT_TRAP_NONE:
+      return TrapReason::kHostError;
+    case WASM_RT_TRAP_OOB:
+      return TrapReason::kMemoryOutOfBounds;
+    case WASM_RT_TRAP_INT_OVERFLOW:
+      return TrapReason::kIntegerOverflow;
+    case WASM_RT_TRAP_DIV_BY_ZERO:
+      return TrapReason::kIntegerDivideByZero;
+    case WASM_RT_TRAP_INVALID_CONVERSION:
+      return TrapReason::kInvalidConversion;
+    case WASM_RT_TRAP_UNREACHABLE:
+      return TrapReason::kUnreachable;
+    case WASM_RT_TRAP_CALL_INDIRECT:
+      return TrapReason::kIndirectCall;
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION:
+      return TrapReason::kHostError;
+    case WASM_RT_TRAP_EXHAUSTION:
+      return TrapReason::kStackOverflow;
+  }
+  return TrapReason::kHostError;
+}
+
+// What the guest did, as raw facts; read after _start returned or trapped.
+struct GuestRun {
+  wasm_rt_trap_t trap = WASM_RT_TRAP_NONE;
+  bool instantiated = false;
+  uint32_t exhausted = 0;  // snakecage_fuel_exhausted: 1 fuel, 2 interrupt
+  snakecage_linear_memory_error_t memory_error = SNAKECAGE_LINEAR_MEMORY_OK;
+  uint64_t refused_grows = 0;
+  uint32_t peak_pages = 0;
+  int64_t fuel_remaining = 0;  // the fuel global when the guest stopped
+  bool timed_out = false;      // the context's timeout came first
+};
+
+// Operators charged to the user's code, given what was left of the budget.
+uint64_t ConsumedFrom(uint64_t budget, int64_t remaining) {
+  if (remaining <= 0) return budget;
+  uint64_t left = static_cast<uint64_t>(remaining);
+  return left >= budget ? 0 : budget - left;
+}
+
+ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelAccount& fuel) {
+  const ExecutionPolicy& policy = ctx.policy();
+  wasi::WasiHost& host = ctx.host();
+  ExecutionResult r;
+  r.fuel_budget = policy.fuel_budget();
+  r.memory_limit_bytes = policy.memory_bytes();
+  r.timeout_seconds = policy.timeout_seconds();
+  r.memory_peak_pages = run.peak_pages;
+  r.memory_grows_refused = run.refused_grows;
+  r.memory_peak_bytes = uint64_t{run.peak_pages} * kPageBytes;
+
+  if (!run.instantiated) {
+    r.trapped = true;
+    r.trap_reason = TrapReason::kMemoryLimit;
+    r.trap_message = std::string("cannot instantiate the interpreter: ") +
+                     snakecage_linear_memory_strerror(run.memory_error);
+  } else if (const auto& u = host.unwind(); u.has_value()) {
+    if (u->kind == wasi::Unwind::Kind::kExit) {
+      r.exit_code = static_cast<int>(u->exit_code);
+    } else {
+      r.trapped = true;
+      r.trap_reason = u->trap_reason;
+      r.trap_message = u->message;
+    }
+  } else if (run.trap == WASM_RT_TRAP_NONE) {
+    r.exit_code = 0;  // _start returned without proc_exit
+  } else {
+    r.trapped = true;
+    if (run.exhausted == fuel::kExhaustedByFuel) {
+      r.trap_reason = TrapReason::kOutOfFuel;
+      r.trap_message = "fuel budget of " + std::to_string(policy.fuel_budget()) +
+                       " operators exhausted";
+    } else if (run.trap == WASM_RT_TRAP_UNREACHABLE && run.refused_grows > 0) {
+      // The interpreter aborted after memory.grow was refused.
+      r.trap_reason = TrapReason::kMemoryLimit;
+      r.trap_message = "memory limit of " + std::to_string(policy.memory_bytes()) +
+                       " bytes reached and the interpreter aborted";
+    } else {
+      r.trap_reason = FromWasmTrap(run.trap);
+      r.trap_message = wasm_rt_strerror(run.trap);
+    }
+  }
+
+  if (r.trapped) {
+    r.exit_code = (r.trap_reason == TrapReason::kTimeout) ? kTimeoutExitCode : kTrapExitCode;
+  }
+  if (!fuel.begun) {
+    r.fuel_consumed = 0;  // the user's code never started
+  } else if (r.trapped && r.trap_reason == TrapReason::kOutOfFuel) {
+    r.fuel_consumed = policy.fuel_budget();
+  } else if (fuel.ended) {
+    r.fuel_consumed = ConsumedFrom(policy.fuel_budget(), fuel.remaining_at_end);
+  } else {
+    r.fuel_consumed = ConsumedFrom(policy.fuel_budget(), run.fuel_remaining);
+  }
+
+  const wasi::OutputSink& out = host.stdout_sink();
+  const wasi::OutputSink& err = host.stderr_sink();
+  r.stdout_text = DecodeUtf8Lossy(out.data());
+  r.stderr_text = DecodeUtf8Lossy(err.data());
+  r.stdout_bytes = out.total_bytes();
+  r.stderr_bytes = err.total_bytes();
+  r.stdout_truncated = out.truncated();
+  r.stderr_truncated = err.truncated();
+  if (r.trapped) {
+    if (!r.stderr_text.empty() && r.stderr_text.back() != '\n') r.stderr_text += '\n';
+    r.stderr_text += "Execution trapped: ";
+    r.stderr_text += TrapReasonDisplayName(*r.trap_reason);
+    r.stderr_text += '\n';
+  }
+  r.path_denials = ctx.denials();
+  r.path_denials_total = ctx.denials_total();
+  r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            ctx.started())
+                      .count();
+  return r;
+}
+
+// Where RunGuest keeps what the begin hook needs; the hook has only the
+// import-instance struct to go by.
+struct BeginState {
+  const BeginHandler* handler = nullptr;
+  ExecutionContext* current = nullptr;
+  Z_wasi_snapshot_preview1_instance_t* wasi_imports = nullptr;
+  FuelAccount* fuel = nullptr;
+  uint32_t* interrupt = nullptr;
+};
+
+void OnUserCodeBegin(void* arg) {
+  BeginState& s = *static_cast<BeginState*>(arg);
+  if (*s.handler) {
+    ExecutionContext* next = (*s.handler)(*s.current);
+    if (next != s.current) {
+      s.current = next;
+      s.wasi_imports->host = &next->host();
+      SetMemoryCap(next->policy());
+      if (next->timeout() != nullptr && next->deadline()) {
+        next->timeout()->Start(*next->deadline(), s.interrupt, next->cancel());
+      }
+    }
+  }
+  s.fuel->budget = s.current->policy().fuel_budget();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
+    const ExecutionPolicy& policy, std::unique_ptr<TimeoutGuard> timeout,
+    std::chrono::steady_clock::time_point started) {
+  std::unique_ptr<ExecutionContext> ctx(new ExecutionContext(policy));
+  ctx->started_ = started;
+  ctx->timeout_ = std::move(timeout);
+  ctx->cancel_ = std::make_shared<wasi::CancelToken>();
+  ctx->denials_ = std::make_shared<std::vector<PathDenial>>();
+  ctx->denials_total_ = std::make_shared<uint64_t>(0);
+
+  wasi::WasiConfig config;
+  config.argv = policy.argv();
+  config.env = policy.env();
+  for (const GuestMount& m : MountsFor(policy)) {
+    config.preopens.push_back({m.host, m.guest, m.read_only});
+  }
+  config.stdout_max_bytes = policy.stdout_max_bytes();
+  config.stderr_max_bytes = policy.stderr_max_bytes();
+  config.cancel = ctx->cancel_;
+  if (policy.timeout_seconds()) {
+    ctx->deadline_ = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(*policy.timeout_seconds()));
+    config.deadline = ctx->deadline_;
+  }
+  // Refusals are recorded on the guest thread and read after the run.
+  config.on_path_denied = [denials = ctx->denials_, total = ctx->denials_total_](
+                              std::string_view call, std::string_view guest_path) {
+    ++*total;
+    if (denials->size() < ExecutionResult::kMaxRecordedPathDenials) {
+      denials->push_back({std::string(call), DecodeUtf8Lossy(guest_path)});
+    }
+  };
+  StatusOr<std::unique_ptr<wasi::WasiHost>> host = wasi::WasiHost::Create(std::move(config));
+  if (!host.ok()) return host.status();
+  ctx->host_ = std::move(*host);
+  return ctx;
+}
+
+uint32_t GuestMemoryPages() { return snakecage_linear_memory_current_pages(); }
+
+Status RunOnGuestThread(const std::function<void()>& fn) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kGuestThreadStackBytes);
+  pthread_attr_setguardsize(&attr, 1u << 20);
+  pthread_t thread;
+  auto trampoline = [](void* arg) -> void* {
+    (*static_cast<const std::function<void()>*>(arg))();
+    return nullptr;
+  };
+  int rc = pthread_create(&thread, &attr, trampoline, const_cast<std::function<void()>*>(&fn));
+  pthread_attr_destroy(&attr);
+  if (rc != 0) return Internal(std::string("cannot start the guest thread: ") + std::strerror(rc));
+  pthread_join(thread, nullptr);
+  return Status::Ok();
+}
+
+StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin) {
+  InitRuntimeOnce();
+  SetMemoryCap(initial.policy());
+
+  // Instance state lives here, not on the stack, so that a trap's longjmp
+  // leaves nothing of ours half-destroyed.
+  static Z_snakecage_guest_instance_t instance;
+  static FuelAccount fuel;
+  static Z_wasi_snapshot_preview1_instance_t wasi_imports;
+  static BeginState begin;
+  fuel = FuelAccount{};
+  wasi_imports = Z_wasi_snapshot_preview1_instance_t{};
+  begin = BeginState{&at_begin, &initial, &wasi_imports, &fuel, nullptr};
+  fuel.on_begin = &OnUserCodeBegin;
+  fuel.on_begin_arg = &begin;
+  Z_snakecage_instance_t hooks{&fuel};
+  GuestRun run;
+
+  volatile bool instantiated = false;
+  wasm_rt_trap_t trap = wasm_rt_impl_try();
+  if (trap == WASM_RT_TRAP_NONE) {
+    Z_snakecage_guest_instantiate(&instance, &hooks, &wasi_imports);
+    instantiated = true;
+    wasi_imports.host = &initial.host();
+    wasi_imports.memory = Z_snakecage_guestZ_memory(&instance);
+    fuel.fuel = Z_snakecage_guestZ_snakecage_fuel(&instance);
+    begin.interrupt = Z_snakecage_guestZ_snakecage_interrupt(&instance);
+    if (initial.timeout() != nullptr && initial.deadline()) {
+      initial.timeout()->Start(*initial.deadline(), begin.interrupt, initial.cancel());
+    }
+    Z_snakecage_guestZ__start(&instance);
+  }
+  ExecutionContext& ctx = *begin.current;
+  run.trap = trap;
+  run.instantiated = instantiated;
+  if (instantiated) {
+    run.exhausted = *Z_snakecage_guestZ_snakecage_fuel_exhausted(&instance);
+    run.fuel_remaining = static_cast<int64_t>(*fuel.fuel);
+  }
+  run.memory_error = snakecage_linear_memory_last_error();
+  run.refused_grows = snakecage_linear_memory_refused_grows();
+  run.peak_pages = snakecage_linear_memory_peak_pages();
+  // The deadline counts only if it came before the guest stopped for
+  // another reason (a fuel trap that happened first keeps its label).
+  if (ctx.timeout() != nullptr && ctx.timeout()->Finish() &&
+      run.exhausted != fuel::kExhaustedByFuel) {
+    ctx.host().RecordTrap(TrapReason::kTimeout, "wall-clock timeout of " +
+                                                    std::to_string(*ctx.policy().timeout_seconds()) +
+                                                    " s");
+  }
+  if (instantiated) Z_snakecage_guest_free(&instance);
+  if (!run.instantiated && (run.memory_error == SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED ||
+                            run.memory_error == SNAKECAGE_LINEAR_MEMORY_ALREADY_LIVE)) {
+    return Internal(std::string("cannot instantiate the interpreter: ") +
+                    snakecage_linear_memory_strerror(run.memory_error));
+  }
+  return Classify(ctx, run, fuel);
+}
+
+}  // namespace snakecage

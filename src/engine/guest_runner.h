@@ -1,0 +1,103 @@
+// engine/guest_runner.h: one pass of the guest interpreter, from
+// instantiation to the classified ExecutionResult, on the calling thread.
+//
+// Two users:
+//   - the cold path (RunStagedCode in execution.cc): one ExecutionContext
+//     from start to end, a thread Watchdog for the timeout;
+//   - the executor's zygote (src/executor): a start-up context with no user
+//     code; at user_code_begin its BeginHandler forks one child per
+//     execution, and each child continues the same guest under a context
+//     built from its own request.
+//
+// Engine-internal (not a public header): the executor is part of the engine's
+// execution path, callers use execution.h or the executor.
+//
+// Thread-safety: one RunGuest() per process at a time (the linear memory
+// lives at a fixed address); the caller must hold a thread with a large
+// stack (kGuestThreadStackBytes).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "snakecage/execution.h"
+#include "wasi/cancel_token.h"
+#include "wasi/wasi_host.h"
+
+namespace snakecage {
+
+// Native stack the guest needs: generated code recurses as deeply as the
+// interpreter does; the wasm shadow stack is separate (in linear memory).
+inline constexpr size_t kGuestThreadStackBytes = 256u << 20;
+
+// The wall-clock limit of one execution. Start() arms it; at the deadline it
+// raises the guest's interrupt global (and may cancel the WASI host's
+// token); Finish() disarms it and says whether the deadline came first.
+class TimeoutGuard {
+ public:
+  virtual ~TimeoutGuard() = default;
+  virtual void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
+                     std::shared_ptr<wasi::CancelToken> cancel) = 0;
+  virtual bool Finish() = 0;
+};
+
+// Everything one execution runs under: its policy (copied), the WASI host
+// built from it, the timeout, and what the host refused.
+class ExecutionContext {
+ public:
+  // Opens the policy's preopens (NotFound/Internal naming the directory).
+  // `timeout` may be null when the policy has no timeout_seconds.
+  static StatusOr<std::unique_ptr<ExecutionContext>> Create(
+      const ExecutionPolicy& policy, std::unique_ptr<TimeoutGuard> timeout,
+      std::chrono::steady_clock::time_point started);
+
+  const ExecutionPolicy& policy() const { return policy_; }
+  wasi::WasiHost& host() { return *host_; }
+  const std::shared_ptr<wasi::CancelToken>& cancel() const { return cancel_; }
+  const std::optional<std::chrono::steady_clock::time_point>& deadline() const {
+    return deadline_;
+  }
+  TimeoutGuard* timeout() { return timeout_.get(); }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+  const std::vector<PathDenial>& denials() const { return *denials_; }
+  uint64_t denials_total() const { return *denials_total_; }
+
+ private:
+  ExecutionContext(const ExecutionPolicy& policy) : policy_(policy) {}
+  ExecutionPolicy policy_;
+  std::shared_ptr<wasi::CancelToken> cancel_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::unique_ptr<TimeoutGuard> timeout_;
+  std::chrono::steady_clock::time_point started_;
+  // Shared with the host's on_path_denied callback.
+  std::shared_ptr<std::vector<PathDenial>> denials_;
+  std::shared_ptr<uint64_t> denials_total_;
+  std::unique_ptr<wasi::WasiHost> host_;
+};
+
+// Called on the guest thread when the guest reaches user_code_begin, before
+// the fuel budget starts. Returns the context the rest of the run honours:
+// `current` to go on as started, or another one (a zygote's child builds
+// its own from its request and keeps it alive until the process ends). The
+// zygote's own handler never returns.
+using BeginHandler = std::function<ExecutionContext*(ExecutionContext& current)>;
+
+// Instantiates the guest under `initial` (its memory cap, its host), arms
+// initial's timeout, runs _start, and classifies how it ended under the
+// context in force at the end. An instantiation the memory cap refuses is a
+// memory_limit trap; an address-space failure is Internal.
+StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin);
+
+// The guest's current linear memory size in 64 KiB pages (0 before the
+// first instantiation). For a zygote's child checking its memory cap.
+uint32_t GuestMemoryPages();
+
+// Runs `fn` on a new thread with kGuestThreadStackBytes of stack and waits.
+Status RunOnGuestThread(const std::function<void()>& fn);
+
+}  // namespace snakecage
