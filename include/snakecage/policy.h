@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "snakecage/status.h"
 
 namespace snakecage {
@@ -186,5 +188,17 @@ StatusOr<ExecutionPolicy> LoadPolicy(const std::filesystem::path& path);
 // kDefaultPolicyPath when that file exists, else the defaults. A file that
 // exists but is malformed is an error, never silently replaced by defaults.
 StatusOr<ExecutionPolicy> LoadDefaultPolicy();
+
+// The policy as JSON, keys in field order: fuel_budget, memory_bytes,
+// stdout_max_bytes, stderr_max_bytes, mount_host_dir, guest_mount_path,
+// mount_data_dir, guest_data_path, argv, env (an object, in order),
+// timeout_seconds, preserve_logs, additional_readonly_mounts ([[host,
+// guest], ...]). Absent values are null. (Telemetry's execution.start.)
+nlohmann::ordered_json PolicyToJson(const ExecutionPolicy& policy);
+
+// The inverse of PolicyToJson (ordered: env keeps its order); the policy is
+// built (validated) again.
+// InvalidArgument naming the key for a missing or mistyped value.
+StatusOr<ExecutionPolicy> PolicyFromJson(const nlohmann::ordered_json& json);
 
 }  // namespace snakecage

@@ -9,6 +9,9 @@
 //   auto sandbox = CreateSandbox(options);      // creates or reopens the session
 //   StatusOr<SandboxResult> r = (*sandbox)->Execute("print(2 + 2)");
 //
+// Executions run through an Executor (executor.h): a fresh child of a
+// pre-initialised interpreter per execution, confined by the kernel.
+//
 // A PythonSandbox runs every execution under its policy exactly: its own
 // copy of the caller's policy with mount_host_dir set to the session's
 // workspace (the caller's policy is never changed), nothing re-read from disk.
@@ -34,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "snakecage/execution.h"
+#include "snakecage/executor.h"
 #include "snakecage/policy.h"
 #include "snakecage/session.h"
 #include "snakecage/status.h"
@@ -113,9 +117,6 @@ struct [[nodiscard]] SandboxResult {
 // utilization_percent, status}, error_guidance}. Absent values are null.
 nlohmann::ordered_json SandboxResultToJson(const SandboxResult& result);
 
-// The effective policy as JSON (telemetry's execution.start, the CLI).
-nlohmann::ordered_json PolicyToJson(const ExecutionPolicy& policy);
-
 struct SandboxOptions {
   Runtime runtime = Runtime::kPython;
   ExecutionPolicy policy;  // copied; never changed
@@ -127,6 +128,9 @@ struct SandboxOptions {
   std::shared_ptr<TelemetryLogger> logger;
   // false: session_id must be a UUID (see CheckSessionId).
   bool allow_non_uuid = true;
+  // Runs the executions (zygotes, kernel confinement); null means
+  // Executor::Default(), shared by the whole process.
+  std::shared_ptr<Executor> executor;
 };
 
 class PythonSandbox {
@@ -154,7 +158,7 @@ class PythonSandbox {
   friend StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options);
   PythonSandbox(ExecutionPolicy policy, std::string session_id,
                 std::filesystem::path workspace_path, bool created, SessionStore store,
-                std::shared_ptr<TelemetryLogger> logger);
+                std::shared_ptr<TelemetryLogger> logger, std::shared_ptr<Executor> executor);
 
   ExecutionPolicy policy_;
   std::string session_id_;
@@ -162,6 +166,7 @@ class PythonSandbox {
   bool session_created_;
   SessionStore store_;
   std::shared_ptr<TelemetryLogger> logger_;
+  std::shared_ptr<Executor> executor_;
 };
 
 // Checks the session id (before anything on disk is touched), creates or

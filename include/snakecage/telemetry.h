@@ -47,7 +47,8 @@ namespace snakecage {
   X(kSessionPruneSkipped, "session.prune.skipped")              \
   X(kSessionPruneError, "session.prune.error")                  \
   X(kSessionPruneCompleted, "session.prune.completed")          \
-  X(kSecurityPathDenied, "security.path_denied")
+  X(kSecurityPathDenied, "security.path_denied")                \
+  X(kExecutorLandlockUnavailable, "executor.landlock_unavailable")
 
 enum class TelemetryEvent {
 #define SNAKECAGE_X(e, wire) e,

@@ -6,7 +6,8 @@
 //   2. RunStagedCode: build the execution's context (WASI host from the
 //      policy, a thread Watchdog for the timeout) and run the guest on a
 //      thread with a large stack (guest_runner.h), serialised by a
-//      process-wide lock.
+//      process-wide lock. Start-up is shown StartupArgv/StartupEnv, the
+//      user's code the whole argv and environment (engine/startup.h).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <string>
 
 #include "engine/guest_runner.h"
+#include "engine/startup.h"
 #include "engine/watchdog.h"
 #include "snakecage/execution.h"
 
@@ -90,9 +92,15 @@ StatusOr<ExecutionResult> RunStagedCode(const ExecutionPolicy& policy) {
       ExecutionContext::Create(policy, std::move(watchdog), std::chrono::steady_clock::now());
   if (!ctx.ok()) return ctx.status();
 
+  // Start-up sees only what start-up reads (as in a zygote), the user's
+  // code everything.
+  (*ctx)->host().SetArgvAndEnv(StartupArgv(policy), StartupEnv(policy));
+  const BeginHandler show_everything = [](ExecutionContext& current, uint32_t*) {
+    current.host().SetArgvAndEnv(current.policy().argv(), current.policy().env());
+    return &current;
+  };
   std::optional<StatusOr<ExecutionResult>> result;
-  const BeginHandler keep_going;  // empty: the run continues as it started
-  Status thread = RunOnGuestThread([&] { result = RunGuest(**ctx, keep_going); });
+  Status thread = RunOnGuestThread([&] { result = RunGuest(**ctx, show_everything); });
   if (!thread.ok()) return thread;
   return std::move(*result);
 }

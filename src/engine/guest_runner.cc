@@ -183,14 +183,11 @@ struct BeginState {
 void OnUserCodeBegin(void* arg) {
   BeginState& s = *static_cast<BeginState*>(arg);
   if (*s.handler) {
-    ExecutionContext* next = (*s.handler)(*s.current);
+    ExecutionContext* next = (*s.handler)(*s.current, s.interrupt);
     if (next != s.current) {
       s.current = next;
       s.wasi_imports->host = &next->host();
       SetMemoryCap(next->policy());
-      if (next->timeout() != nullptr && next->deadline()) {
-        next->timeout()->Start(*next->deadline(), s.interrupt, next->cancel());
-      }
     }
   }
   s.fuel->budget = s.current->policy().fuel_budget();

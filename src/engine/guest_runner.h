@@ -81,11 +81,14 @@ class ExecutionContext {
 };
 
 // Called on the guest thread when the guest reaches user_code_begin, before
-// the fuel budget starts. Returns the context the rest of the run honours:
-// `current` to go on as started, or another one (a zygote's child builds
-// its own from its request and keeps it alive until the process ends). The
-// zygote's own handler never returns.
-using BeginHandler = std::function<ExecutionContext*(ExecutionContext& current)>;
+// the fuel budget starts, with the guest's interrupt global. Returns the
+// context the rest of the run honours: `current` to go on as started, or
+// another one (a zygote's child builds its own from its request and keeps
+// it alive until the process ends). A context swapped in here arms its own
+// timeout (RunGuest does not start it). The zygote's own handler never
+// returns.
+using BeginHandler =
+    std::function<ExecutionContext*(ExecutionContext& current, uint32_t* interrupt)>;
 
 // Instantiates the guest under `initial` (its memory cap, its host), arms
 // initial's timeout, runs _start, and classifies how it ended under the

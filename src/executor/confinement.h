@@ -91,8 +91,9 @@ class SeccompProgram {
 // either apply or ConfineChild fails; only Landlock may be missing.
 struct ConfinementReport {
   bool landlock_applied = false;
-  // The Landlock ABI the ruleset was built for (the kernel's highest), or 0
-  // when Landlock was skipped.
+  // The Landlock ABI the ruleset was built for: the kernel's highest, capped
+  // at 7 (the newest this code knows; unknown rights are never requested).
+  // 0 when Landlock was skipped.
   int landlock_abi = 0;
   // Non-empty exactly when Landlock was skipped: why, and what that leaves
   // unconfined. The caller logs it.

@@ -30,7 +30,7 @@ namespace snakecage::executor {
 enum class SeccompArgRule {
   kAny,               // any arguments
   kNoExecMapping,     // mmap/mprotect: (prot & PROT_EXEC) == 0
-  kIoctlFionread,     // ioctl: request == FIONREAD only
+  kIoctlQuery,        // ioctl: request in {FIONREAD, TCGETS}
   kFcntlFdFlags,      // fcntl: cmd in {F_GETFD, F_SETFD, F_GETFL, F_SETFL}
   kPrlimitReadSelf,   // prlimit64: pid == 0 and new_limit == NULL
   kLinkatNoEmptyPath, // linkat: (flags & AT_EMPTY_PATH) == 0

@@ -4,7 +4,7 @@
 //   1. stage the code as <workspace>/user_code.py;
 //   2. snapshot the workspace (so the staged script is not a guest change);
 //   3. log execution.start with the effective policy;
-//   4. run the engine;
+//   4. run it through the executor (a zygote's confined child);
 //   5. snapshot again and diff: files created / modified / deleted;
 //   6. record the execution in the session's metadata, keep the output when
 //      preserve_logs is set;
@@ -112,13 +112,15 @@ FuelAnalysis AnalyseFuel(uint64_t consumed, uint64_t budget, bool out_of_fuel) {
 
 PythonSandbox::PythonSandbox(ExecutionPolicy policy, std::string session_id,
                              std::filesystem::path workspace_path, bool created,
-                             SessionStore store, std::shared_ptr<TelemetryLogger> logger)
+                             SessionStore store, std::shared_ptr<TelemetryLogger> logger,
+                             std::shared_ptr<Executor> executor)
     : policy_(std::move(policy)),
       session_id_(std::move(session_id)),
       workspace_path_(std::move(workspace_path)),
       session_created_(created),
       store_(std::move(store)),
-      logger_(std::move(logger)) {}
+      logger_(std::move(logger)),
+      executor_(std::move(executor)) {}
 
 StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options) {
   switch (options.runtime) {
@@ -136,9 +138,12 @@ StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options) {
   StatusOr<ExecutionPolicy> policy =
       ExecutionPolicyBuilder(options.policy).mount_host_dir(opened->workspace_path).Build();
   if (!policy.ok()) return policy.status();
+  std::shared_ptr<Executor> executor =
+      options.executor ? options.executor : Executor::Default();
   return std::unique_ptr<PythonSandbox>(new PythonSandbox(std::move(*policy), id,
                                                           opened->workspace_path, opened->created,
-                                                          std::move(store), logger));
+                                                          std::move(store), logger,
+                                                          std::move(executor)));
 }
 
 StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
@@ -159,7 +164,7 @@ StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
                {{"session_id", session_id_}, {"runtime", "python"},
                 {"policy", PolicyToJson(policy_)}});
 
-  StatusOr<ExecutionResult> run = RunStagedCode(policy_);
+  StatusOr<ExecutionResult> run = executor_->Run(policy_);
   if (!run.ok()) return fail(run.status());
   StatusOr<session::WorkspaceSnapshot> after = session::SnapshotWorkspace(workspace_path_);
   if (!after.ok()) return fail(after.status());
@@ -250,36 +255,6 @@ nlohmann::ordered_json SandboxResultToJson(const SandboxResult& r) {
       {"workspace_path", r.workspace_path.string()},
       {"session_id", r.session_id},
       {"metadata", std::move(metadata)},
-  };
-}
-
-nlohmann::ordered_json PolicyToJson(const ExecutionPolicy& p) {
-  nlohmann::ordered_json env = nlohmann::ordered_json::object();
-  for (const auto& [k, v] : p.env()) env[k] = v;
-  nlohmann::ordered_json mounts = nlohmann::ordered_json::array();
-  for (const auto& m : p.additional_readonly_mounts()) {
-    mounts.push_back({m.host.string(), m.guest});
-  }
-  auto optional_path = [](const std::optional<std::filesystem::path>& v) -> nlohmann::ordered_json {
-    if (!v) return nullptr;
-    return v->string();
-  };
-  return {
-      {"fuel_budget", p.fuel_budget()},
-      {"memory_bytes", p.memory_bytes()},
-      {"stdout_max_bytes", p.stdout_max_bytes()},
-      {"stderr_max_bytes", p.stderr_max_bytes()},
-      {"mount_host_dir", p.mount_host_dir().string()},
-      {"guest_mount_path", p.guest_mount_path()},
-      {"mount_data_dir", optional_path(p.mount_data_dir())},
-      {"guest_data_path",
-       p.guest_data_path() ? nlohmann::ordered_json(*p.guest_data_path()) : nullptr},
-      {"argv", p.argv()},
-      {"env", std::move(env)},
-      {"timeout_seconds",
-       p.timeout_seconds() ? nlohmann::ordered_json(*p.timeout_seconds()) : nullptr},
-      {"preserve_logs", p.preserve_logs()},
-      {"additional_readonly_mounts", std::move(mounts)},
   };
 }
 

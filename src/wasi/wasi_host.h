@@ -158,6 +158,15 @@ class WasiHost {
   // Records proc_exit(code) under the same rule.
   bool RecordExit(uint32_t exit_code);
 
+  // Replaces what args_get/environ_get answer from now on, under the same
+  // rules as WasiConfig::argv/env (the engine shows the guest its start-up
+  // argv and environment first, then the execution's: engine/startup.h).
+  void SetArgvAndEnv(std::vector<std::string> argv,
+                     std::vector<std::pair<std::string, std::string>> env) {
+    config_.argv = std::move(argv);
+    config_.env = std::move(env);
+  }
+
   // ---- wasi_snapshot_preview1 -----------------------------------------
   uint32_t ArgsGet(GuestMemory mem, uint32_t argv, uint32_t argv_buf);
   uint32_t ArgsSizesGet(GuestMemory mem, uint32_t argc_out,

@@ -354,7 +354,7 @@ const ForbiddenCall kForbiddenCalls[] = {
     {"dup", [] { (void)dup(0); }},
     {"fcntl_dupfd", [] { (void)fcntl(0, F_DUPFD, 0); }},
     {"ioctl_tiocsti", [] { char c = 'x'; (void)ioctl(0, TIOCSTI, &c); }},
-    {"ioctl_tcgets", [] { termios t; (void)ioctl(0, TCGETS, &t); }},
+    {"ioctl_fioclex", [] { (void)ioctl(0, FIOCLEX); }},
     {"mmap_exec", [] {
        (void)mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
      }},
@@ -584,6 +584,8 @@ TEST_F(ConfinementTest, WasiHostAndEngineWorkSurvivesFullConfinement) {
   const ChildResult r = RunChild([&](int out) {
     int poll_pipe[2];
     if (pipe2(poll_pipe, O_CLOEXEC) != 0) return 2;
+    const int dev_null = open("/dev/null", O_WRONLY | O_CLOEXEC);  // inherited, like stdout
+    if (dev_null < 0) return 3;
     StatusOr<ConfinementReport> report = ConfineChild(spec_, Seccomp());
     if (!report.ok()) {
       Emit(out, "ConfineChild failed: %s\n", report.status().message().c_str());
@@ -788,6 +790,14 @@ TEST_F(ConfinementTest, WasiHostAndEngineWorkSurvivesFullConfinement) {
     STEP(poll(&pfd, 1, 0) == 1, "poll");
     int avail = 0;
     STEP(ioctl(poll_pipe[0], FIONREAD, &avail) == 0 && avail == 3, "ioctl FIONREAD");
+    termios tio{};
+    STEP(ioctl(poll_pipe[0], TCGETS, &tio) < 0 && errno == ENOTTY, "ioctl TCGETS (isatty)");
+
+    // stdio's first buffered write to a character device asks isatty().
+    FILE* dev = fdopen(dev_null, "w");
+    STEP(dev != nullptr, "fdopen /dev/null");
+    STEP(fprintf(dev, "discarded\n") == 10 && fflush(dev) == 0, "fprintf to a character device");
+    STEP(fclose(dev) == 0, "fclose /dev/null");
 
     // malloc/free small and large, realloc (mremap), C++ containers.
     std::vector<void*> small;
@@ -818,9 +828,9 @@ TEST_F(ConfinementTest, WasiHostAndEngineWorkSurvivesFullConfinement) {
     return 0;  // _exit: exit_group
   });
   EXPECT_EQ(Describe(r.status), Exited(0)) << r.output;
-  // 87 STEPs run once (the one after the faulting store never runs), the two
+  // 91 STEPs run once (the one after the faulting store never runs), the two
   // in the clock loop four times.
-  EXPECT_EQ(r.output, "ok after 93 steps\n");
+  EXPECT_EQ(r.output, "ok after 97 steps\n");
   EXPECT_EQ(ReadFile(rw_ / "log.txt"), "42 lines\n");
   EXPECT_EQ(fs::file_size(rw_ / "sub/file.txt"), 8192u);
   EXPECT_EQ(fs::read_symlink(rw_ / "sub/link"), "file.txt");

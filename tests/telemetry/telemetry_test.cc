@@ -44,13 +44,14 @@ TEST(TelemetryEventTest, WireNamesAreTheGoldenList) {
       "session.metadata.created", "session.metadata.updated", "session.prune.started",
       "session.prune.candidate",  "session.prune.deleted",    "session.prune.skipped",
       "session.prune.error",      "session.prune.completed",  "security.path_denied",
+      "executor.landlock_unavailable",
   };
   std::vector<std::string> actual;
 #define SNAKECAGE_X(e, wire) actual.emplace_back(TelemetryEventName(TelemetryEvent::e));
   SNAKECAGE_TELEMETRY_EVENTS(SNAKECAGE_X)
 #undef SNAKECAGE_X
   EXPECT_EQ(actual, golden);
-  ASSERT_EQ(actual.size(), 18u);
+  ASSERT_EQ(actual.size(), 19u);
   // Enumerators are numbered in list order.
   EXPECT_EQ(TelemetryEventName(static_cast<TelemetryEvent>(17)), "security.path_denied");
   EXPECT_EQ(TelemetryEventName(TelemetryEvent::kSessionPruneCandidate), "session.prune.candidate");

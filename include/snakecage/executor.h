@@ -1,0 +1,96 @@
+// snakecage/executor.h: runs executions in forked children of pre-initialised
+// interpreters (zygotes), each child confined by the kernel.
+//
+// An Executor starts a zygote process (the snakecage-zygote program) per
+// distinct start-up configuration (see StartupKey in src/executor) on first
+// use and keeps it. Each Run() forks one child of the right zygote; the
+// child applies the execution's policy (fuel, memory cap, output caps, argv,
+// env, workspace and mounts, timeout), confines itself (rlimits,
+// no_new_privs, Landlock, seccomp), runs the code staged in the workspace and
+// reports. Every execution starts from the zygote's pristine state: nothing
+// an earlier execution did (globals, modules, open files) is visible.
+//
+// The zygote imports the modules listed in guest/snakecage_main.c
+// (kPreimportedModules) during start-up.
+//
+// Timeouts: the child stops itself at the policy's timeout_seconds (the
+// result says timeout, with the output so far); if it has not finished
+// kill_grace later (blocked in a host call), the executor kills it and the
+// result says timeout with the output lost. A child that dies from a signal
+// (a seccomp violation, the CPU-time backstop) gives a trapped result with
+// reason `killed` and the signal's name; the executor keeps serving. A
+// zygote that dies is restarted by the next Run().
+//
+// Thread-safety: Run() may be called from any number of threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "snakecage/execution.h"
+#include "snakecage/policy.h"
+#include "snakecage/status.h"
+#include "snakecage/telemetry.h"
+
+namespace snakecage {
+
+struct ExecutorOptions {
+  // The snakecage-zygote program. Default: the one this build made.
+  std::filesystem::path zygote_program;
+  // Zygotes kept at once; the least recently used idle one is stopped to
+  // make room for another start-up configuration.
+  size_t max_zygotes = 4;
+  // After the policy's timeout, how long the child may take to stop itself
+  // before it is killed.
+  std::chrono::milliseconds kill_grace{500};
+  // Where executor warnings go (Landlock unavailable); null: nowhere.
+  std::shared_ptr<TelemetryLogger> logger;
+  // Tests only: children honour SNAKECAGE_TEST_HOOK in the policy's env and
+  // run host code WASI never would (open a host path, create a socket,
+  // block), to prove the kernel's layers stop it. Never set in production.
+  bool enable_test_hooks = false;
+};
+
+namespace executor {
+class Zygote;
+}
+
+class Executor {
+ public:
+  explicit Executor(ExecutorOptions options = {});
+  // Stops every zygote (their children are killed).
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // The process-wide executor the sandbox uses unless given another.
+  static std::shared_ptr<Executor> Default();
+
+  // Runs the code staged in policy.mount_host_dir() (StageUserCode()) in a
+  // fresh child. A non-OK status means no result could be had (the zygote
+  // could not start, the workspace is missing); everything the guest did is
+  // the result.
+  StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy);
+
+  // Zygotes running now (for tests and metrics).
+  size_t zygote_count() const;
+
+ private:
+  StatusOr<std::shared_ptr<executor::Zygote>> ZygoteFor(const ExecutionPolicy& policy);
+
+  ExecutorOptions options_;
+  mutable std::mutex mu_;
+  uint64_t next_use_ = 0;
+  struct Entry {
+    std::shared_ptr<executor::Zygote> zygote;
+    uint64_t last_use = 0;
+  };
+  std::map<std::string, Entry> zygotes_;  // by StartupKey JSON
+  bool landlock_warning_logged_ = false;
+};
+
+}  // namespace snakecage

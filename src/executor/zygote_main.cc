@@ -1,0 +1,354 @@
+// snakecage-zygote: one pre-initialised interpreter that forks a child per
+// execution. Started by the Executor (executor.cc), never by hand:
+//
+//   snakecage-zygote --control-fd N --startup STARTUP_KEY_JSON [--enable-test-hooks]
+//
+// 1. Start the guest interpreter under StartupPolicy(key) (every host
+//    directory is the standard library's, nothing of any execution is in
+//    this process), compile the seccomp program, block SIGCHLD.
+// 2. At user_code_begin, serve (wire.h): for each "run" request, fork. The
+//    zygote tells the client the child's pid and, when it has reaped it,
+//    its wait status; "kill" sends SIGKILL. When the client closes the
+//    control socket the zygote kills its children and exits.
+// 3. The child (forked on the guest thread, so the guest's stack is its
+//    own) builds its context from the request's policy, arms its timeout (a
+//    timer signal: no threads after confinement), confines itself
+//    (ConfineChild: rlimits, no_new_privs, Landlock, seccomp) and returns
+//    into the guest, which re-reads argv and the environment and runs the
+//    user's code. When the guest ends it writes its result to the request's
+//    pipe and exits without any interpreter finalisation.
+#include <poll.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "engine/guest_runner.h"
+#include "engine/installation.h"
+#include "executor/confinement.h"
+#include "executor/startup_key.h"
+#include "executor/wire.h"
+
+namespace snakecage::executor {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Backstops that the policy has no field for.
+constexpr uint64_t kCpuSecondsWithoutTimeout = 600;
+constexpr uint64_t kMaxFileBytes = 1ull << 30;
+constexpr uint64_t kMaxOpenFiles = 2048;
+
+// The wall-clock timeout inside a child: ITIMER_REAL and a SIGALRM handler
+// that raises the guest's interrupt global (an atomic store, so
+// async-signal-safe). Armed before confinement (setitimer is not on the
+// seccomp allow-list); Finish() only blocks the signal.
+class SignalTimeout final : public TimeoutGuard {
+ public:
+  void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
+             std::shared_ptr<wasi::CancelToken>) override {
+    interrupt_ = interrupt;
+    struct sigaction sa {};
+    sa.sa_handler = &SignalTimeout::OnAlarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, nullptr);
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 1) left = std::chrono::microseconds(1);
+    itimerval t{};
+    t.it_value.tv_sec = static_cast<time_t>(left.count() / 1'000'000);
+    t.it_value.tv_usec = static_cast<suseconds_t>(left.count() % 1'000'000);
+    setitimer(ITIMER_REAL, &t, nullptr);
+  }
+  bool Finish() override {
+    sigset_t alarm;
+    sigemptyset(&alarm);
+    sigaddset(&alarm, SIGALRM);
+    sigprocmask(SIG_BLOCK, &alarm, nullptr);
+    return fired_ != 0;
+  }
+
+ private:
+  static void OnAlarm(int) {
+    fired_ = 1;
+    if (interrupt_ != nullptr) __atomic_store_n(interrupt_, 1u, __ATOMIC_RELAXED);
+  }
+  static inline volatile sig_atomic_t fired_ = 0;
+  static inline uint32_t* interrupt_ = nullptr;
+};
+
+// What this process is: the zygote until a fork makes it a child.
+struct ProcessState {
+  int control = -1;
+  int sigchld = -1;
+  sigset_t original_mask;
+  std::unique_ptr<SeccompProgram> seccomp;
+  // In a child:
+  bool test_hooks = false;  // --enable-test-hooks
+  std::string hook_outcome;
+  bool is_child = false;
+  int result_fd = -1;
+  std::string landlock_warning;
+  std::unique_ptr<ExecutionContext> child_context;
+};
+ProcessState g;
+
+void WriteAll(int fd, const std::string& text) {
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = write(fd, text.data() + off, text.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the client went away; nothing to tell
+    off += static_cast<size_t>(n);
+  }
+}
+
+[[noreturn]] void ChildFails(const std::string& code, const std::string& message) {
+  WriteAll(g.result_fd, Json{{"error", message}, {"code", code}}.dump());
+  _exit(1);
+}
+
+// Tests only (--enable-test-hooks): host code in a confined child doing what
+// WASI never would, to prove the kernel's layers stop it. The policy's
+// SNAKECAGE_TEST_HOOK says what: "socket" (seccomp must kill the child),
+// "open:PATH" (Landlock must refuse it; the outcome is appended to stderr),
+// "block" (the child hangs in host code; the executor must kill it).
+void RunTestHook(const ExecutionPolicy& policy) {
+  std::string hook;
+  for (const auto& [k, v] : policy.env()) {
+    if (k == "SNAKECAGE_TEST_HOOK") hook = v;
+  }
+  if (hook == "socket") {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    g.hook_outcome = "socket: " + std::string(fd >= 0 ? "created" : std::strerror(errno));
+  } else if (hook.rfind("open:", 0) == 0) {
+    const std::string path = hook.substr(5);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    g.hook_outcome = "open " + path + ": " + (fd >= 0 ? "opened" : std::strerror(errno));
+    if (fd >= 0) close(fd);
+  } else if (hook == "block") {
+    for (;;) {
+      timespec t{3600, 0};
+      nanosleep(&t, nullptr);
+    }
+  }
+}
+
+// In the child, right after fork: everything the request's policy says,
+// then the kernel's confinement, then back into the guest.
+ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
+                              std::chrono::steady_clock::time_point started, uint32_t* interrupt) {
+  g.is_child = true;
+  g.result_fd = result_fd;
+  close(g.control);
+  close(g.sigchld);
+  sigprocmask(SIG_SETMASK, &g.original_mask, nullptr);
+
+  std::unique_ptr<SignalTimeout> timeout;
+  if (policy.timeout_seconds()) timeout = std::make_unique<SignalTimeout>();
+  SignalTimeout* armed = timeout.get();
+  StatusOr<std::unique_ptr<ExecutionContext>> ctx =
+      ExecutionContext::Create(policy, std::move(timeout), started);
+  if (!ctx.ok()) {
+    ChildFails(ctx.status().code() == StatusCode::kNotFound ? "not_found" : "internal",
+               ctx.status().message());
+  }
+  g.child_context = std::move(*ctx);
+
+  // Start-up already used this much memory; a smaller cap cannot be met.
+  const uint64_t pages = GuestMemoryPages();
+  if (pages * 65536 > policy.memory_bytes()) {
+    ExecutionResult r;
+    r.trapped = true;
+    r.trap_reason = TrapReason::kMemoryLimit;
+    r.trap_message = "the interpreter needs " + std::to_string(pages * 65536) +
+                     " bytes after start-up; memory_bytes is " +
+                     std::to_string(policy.memory_bytes());
+    r.exit_code = 134;
+    r.stderr_text = "Execution trapped: MemoryLimit\n";
+    r.fuel_budget = policy.fuel_budget();
+    r.memory_limit_bytes = policy.memory_bytes();
+    r.memory_peak_pages = static_cast<uint32_t>(pages);
+    r.memory_peak_bytes = pages * 65536;
+    r.timeout_seconds = policy.timeout_seconds();
+    WriteAll(g.result_fd, Json{{"result", ExecutionResultToJson(r)}}.dump());
+    _exit(0);
+  }
+
+  if (armed != nullptr && g.child_context->deadline()) {
+    armed->Start(*g.child_context->deadline(), interrupt, nullptr);
+  }
+
+  ConfinementSpec spec;
+  spec.read_write_dirs = {policy.mount_host_dir()};
+  spec.read_only_dirs = {HostStdlibDir()};
+  if (policy.mount_data_dir()) spec.read_only_dirs.push_back(*policy.mount_data_dir());
+  for (const auto& m : policy.additional_readonly_mounts()) spec.read_only_dirs.push_back(m.host);
+  spec.cpu_seconds = policy.timeout_seconds()
+                         ? static_cast<uint64_t>(std::ceil(*policy.timeout_seconds())) + 2
+                         : kCpuSecondsWithoutTimeout;
+  spec.file_size_bytes = kMaxFileBytes;
+  spec.open_files = kMaxOpenFiles;
+  StatusOr<ConfinementReport> report = ConfineChild(spec, *g.seccomp);
+  if (!report.ok()) ChildFails("internal", "confinement failed: " + report.status().message());
+  g.landlock_warning = std::move(report->landlock_warning);
+  if (g.test_hooks) RunTestHook(policy);
+  return g.child_context.get();
+}
+
+void Send(const Json& message) {
+  if (Status s = SendMessage(g.control, message); !s.ok()) {
+    std::cerr << "snakecage-zygote: " << s.message() << "\n";
+  }
+}
+
+[[noreturn]] void ShutDown(std::map<pid_t, uint64_t>& children) {
+  for (const auto& [pid, id] : children) kill(pid, SIGKILL);
+  for (const auto& [pid, id] : children) waitpid(pid, nullptr, 0);
+  _exit(0);
+}
+
+// The zygote's BeginHandler: serves requests until the client goes; returns
+// only in a child.
+ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
+  Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
+  std::map<pid_t, uint64_t> children;
+  for (;;) {
+    pollfd fds[2] = {{g.control, POLLIN, 0}, {g.sigchld, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      ShutDown(children);
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo info;
+      while (read(g.sigchld, &info, sizeof info) == sizeof info) {
+      }
+      int status = 0;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        auto it = children.find(pid);
+        if (it == children.end()) continue;
+        Send({{"op", "exited"}, {"id", it->second}, {"status", status}});
+        children.erase(it);
+      }
+    }
+    if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    int result_fd = -1;
+    StatusOr<Json> msg = ReceiveMessage(g.control, &result_fd);
+    if (!msg.ok()) ShutDown(children);  // the client closed the socket (or broke it)
+    const std::string op = msg->value("op", "");
+    const uint64_t id = msg->value("id", uint64_t{0});
+    if (op == "kill") {
+      for (const auto& [pid, child_id] : children) {
+        if (child_id == id) kill(pid, SIGKILL);
+      }
+      continue;
+    }
+    if (op != "run" || result_fd < 0) {
+      if (result_fd >= 0) close(result_fd);
+      Send({{"op", "failed"}, {"id", id}, {"message", "unknown request " + msg->dump()}});
+      continue;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    StatusOr<ExecutionPolicy> policy = PolicyFromJson(msg->at("policy"));
+    if (!policy.ok()) {
+      close(result_fd);
+      Send({{"op", "failed"}, {"id", id}, {"message", policy.status().message()}});
+      continue;
+    }
+    pid_t pid = fork();
+    if (pid == 0) return BecomeChild(*policy, result_fd, started, interrupt);
+    close(result_fd);
+    if (pid < 0) {
+      Send({{"op", "failed"},
+            {"id", id},
+            {"message", std::string("fork failed: ") + std::strerror(errno)}});
+      continue;
+    }
+    children[pid] = id;
+    Send({{"op", "started"}, {"id", id}, {"pid", pid}});
+  }
+}
+
+int Main(int argc, char** argv) {
+  std::string startup_json;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--enable-test-hooks") {
+      g.test_hooks = true;
+    } else if (flag == "--control-fd" && i + 1 < argc) {
+      g.control = std::atoi(argv[++i]);
+    } else if (flag == "--startup" && i + 1 < argc) {
+      startup_json = argv[++i];
+    } else {
+      g.control = -1;
+      break;
+    }
+  }
+  if (g.control < 0 || startup_json.empty()) {
+    std::cerr << "usage: snakecage-zygote --control-fd N --startup JSON (started by the executor)\n";
+    return 2;
+  }
+  auto fail_start = [](const std::string& message) {
+    Send({{"op", "startup_failed"}, {"message", message}});
+    return 1;
+  };
+  StatusOr<StartupKey> key = StartupKeyFromJson(Json::parse(startup_json, nullptr, false));
+  if (!key.ok()) return fail_start(key.status().message());
+  StatusOr<ExecutionPolicy> policy = StartupPolicy(*key, HostStdlibDir());
+  if (!policy.ok()) return fail_start(policy.status().message());
+  StatusOr<SeccompProgram> seccomp = SeccompProgram::Compile();
+  if (!seccomp.ok()) return fail_start(seccomp.status().message());
+  g.seccomp = std::make_unique<SeccompProgram>(std::move(*seccomp));
+
+  // SIGCHLD arrives through a signalfd; blocked before any thread exists so
+  // every thread inherits the mask.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  pthread_sigmask(SIG_BLOCK, &chld, &g.original_mask);
+  g.sigchld = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (g.sigchld < 0) return fail_start(std::string("signalfd: ") + std::strerror(errno));
+
+  StatusOr<std::unique_ptr<ExecutionContext>> ctx =
+      ExecutionContext::Create(*policy, nullptr, std::chrono::steady_clock::now());
+  if (!ctx.ok()) return fail_start(ctx.status().message());
+
+  int exit_status = 0;
+  Status thread = RunOnGuestThread([&] {
+    StatusOr<ExecutionResult> result = RunGuest(**ctx, &Serve);
+    if (g.is_child) {
+      if (result.ok() && !g.hook_outcome.empty()) {
+        result->stderr_text += "snakecage test hook: " + g.hook_outcome + "\n";
+      }
+      Json out = result.ok() ? Json{{"result", ExecutionResultToJson(*result)},
+                                    {"landlock_warning", g.landlock_warning}}
+                             : Json{{"error", result.status().message()}, {"code", "internal"}};
+      WriteAll(g.result_fd, out.dump());
+      _exit(0);
+    }
+    // Start-up ended without reaching user_code_begin.
+    exit_status = fail_start(result.ok() ? "the interpreter stopped during start-up: " +
+                                               result->stderr_text
+                                         : result.status().message());
+  });
+  if (!thread.ok()) return fail_start(thread.message());
+  return exit_status;
+}
+
+}  // namespace
+}  // namespace snakecage::executor
+
+int main(int argc, char** argv) { return snakecage::executor::Main(argc, argv); }

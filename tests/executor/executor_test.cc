@@ -1,0 +1,307 @@
+// The Executor end to end: zygotes, forked children, their confinement,
+// timeouts, crashes, concurrency and leaks.
+#include <dirent.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "common/temp_dir.h"
+#include "snakecage/execution.h"
+#include "snakecage/executor.h"
+
+namespace snakecage {
+namespace {
+
+namespace fs = std::filesystem;
+using snakecage::testing::TempDir;
+using snakecage::testing::WriteFile;
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ExecutorOptions o;
+    o.enable_test_hooks = true;
+    o.kill_grace = std::chrono::milliseconds(300);
+    executor_ = new Executor(o);
+  }
+  static void TearDownTestSuite() {
+    delete executor_;
+    executor_ = nullptr;
+  }
+
+  ExecutorTest() : workspace_(dir_.Make("ws")) { policy_.mount_host_dir(workspace_); }
+
+  ExecutionResult Run(const std::string& code, ExecutionPolicyBuilder builder) {
+    StatusOr<ExecutionPolicy> policy = builder.Build();
+    EXPECT_TRUE(policy.ok()) << policy.status().message();
+    if (!policy.ok()) return {};
+    EXPECT_TRUE(StageUserCode(code, *policy).ok());
+    StatusOr<ExecutionResult> r = executor_->Run(*policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(*r) : ExecutionResult{};
+  }
+  ExecutionResult Run(const std::string& code) { return Run(code, policy_); }
+
+  static Executor* executor_;
+  TempDir dir_;
+  fs::path workspace_;
+  ExecutionPolicyBuilder policy_;
+};
+
+Executor* ExecutorTest::executor_ = nullptr;
+
+TEST_F(ExecutorTest, RunsCodeInAChild) {
+  ExecutionResult r = Run("import sys\nprint(2 + 2)\nprint('e', file=sys.stderr)");
+  EXPECT_TRUE(r.success()) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "4\n");
+  EXPECT_EQ(r.stderr_text, "e\n");
+  EXPECT_GT(r.fuel_consumed, 0u);
+}
+
+// The budget starts where the user's code starts, so a child of the zygote
+// and a cold start charge exactly the same.
+TEST_F(ExecutorTest, FuelIsTheSameAsACold) {
+  // The environment's order is the policy's too (it once came back sorted).
+  policy_.set_env("ZZZ", "last").set_env("AAA", "after it");
+  const std::string code = "import json, os\nprint(json.dumps({'a': [1, 2, 3]}), list(os.environ))";
+  ExecutionResult warm = Run(code);
+  StatusOr<ExecutionPolicy> policy = policy_.Build();
+  ASSERT_TRUE(policy.ok());
+  StatusOr<ExecutionResult> cold = RunPython(code, *policy);
+  ASSERT_TRUE(cold.ok());
+  EXPECT_EQ(warm.fuel_consumed, cold->fuel_consumed);
+  EXPECT_EQ(warm.stdout_text, cold->stdout_text);
+  // The same with script arguments, which start-up never sees.
+  policy_.argv({"python", "/app/user_code.py", "an", "argument"});
+  StatusOr<ExecutionPolicy> with_args = policy_.Build();
+  ASSERT_TRUE(with_args.ok());
+  const uint64_t warm_args = Run("pass").fuel_consumed;
+  StatusOr<ExecutionResult> cold_args = RunPython("pass", *with_args);
+  ASSERT_TRUE(cold_args.ok());
+  EXPECT_EQ(warm_args, cold_args->fuel_consumed);
+}
+
+TEST_F(ExecutorTest, EveryExecutionStartsPristine) {
+  ExecutionResult first = Run(
+      "import builtins, json, sys, xml.dom.minidom\n"
+      "builtins.LEFT_BEHIND = 1\n"
+      "json.dumps = None\n"
+      "sys.modules['planted'] = sys\n"
+      "kept_open = open('/app/open.txt', 'w')\n"
+      "print('planted')\n");
+  ASSERT_EQ(first.stdout_text, "planted\n") << first.stderr_text;
+  ExecutionResult second = Run(
+      "import builtins, json, sys\n"
+      "print(hasattr(builtins, 'LEFT_BEHIND'), json.dumps([1]), 'planted' in sys.modules,\n"
+      "      'xml.dom.minidom' in sys.modules)\n");
+  EXPECT_EQ(second.stdout_text, "False [1] False False\n") << second.stderr_text;
+}
+
+TEST_F(ExecutorTest, RandomStateIsNotShared) {
+  const std::string code = "import random\nprint(random.random())";
+  ExecutionResult a = Run(code);
+  ExecutionResult b = Run(code);
+  ASSERT_TRUE(a.success() && b.success());
+  EXPECT_NE(a.stdout_text, b.stdout_text);
+}
+
+// One zygote serves policies that differ only in what applies per execution.
+TEST_F(ExecutorTest, PerExecutionPolicyDifferencesTakeEffectFromOneZygote) {
+  fs::path data_a = dir_.Make("data_a"), data_b = dir_.Make("data_b");
+  WriteFile(data_a / "f.txt", "A");
+  WriteFile(data_b / "f.txt", "B");
+  ExecutionPolicyBuilder base = policy_;
+  base.mount_data_dir(data_a);
+  ASSERT_TRUE(Run("pass", base).success());
+  const size_t zygotes = executor_->zygote_count();
+
+  ExecutionPolicyBuilder fuel = base;
+  fuel.fuel_budget(1'000'000);
+  EXPECT_EQ(Run("while True: pass", fuel).trap_reason, TrapReason::kOutOfFuel);
+
+  ExecutionPolicyBuilder memory = base;
+  memory.memory_bytes(40 << 20);
+  ExecutionResult m = Run("x = bytearray(64 << 20)", memory);
+  EXPECT_NE(m.stderr_text.find("MemoryError"), std::string::npos) << m.stderr_text;
+  EXPECT_GT(m.memory_grows_refused, 0u);
+
+  ExecutionPolicyBuilder env = base;
+  env.set_env("GREETING", "hi");
+  EXPECT_EQ(Run("import os\nprint(os.environ.get('GREETING'))", env).stdout_text, "hi\n");
+  EXPECT_EQ(Run("import os\nprint(os.environ.get('GREETING'))", base).stdout_text, "None\n");
+
+  ExecutionPolicyBuilder argv = base;
+  argv.argv({"python", "/app/user_code.py", "x", "y"});
+  EXPECT_EQ(Run("import sys\nprint(sys.argv)", argv).stdout_text,
+            "['/app/user_code.py', 'x', 'y']\n");
+
+  ExecutionPolicyBuilder other_data = base;
+  other_data.mount_data_dir(data_b);
+  EXPECT_EQ(Run("print(open('/data/f.txt').read())", base).stdout_text, "A\n");
+  EXPECT_EQ(Run("print(open('/data/f.txt').read())", other_data).stdout_text, "B\n");
+
+  ExecutionPolicyBuilder caps = base;
+  caps.stdout_max_bytes(3);
+  ExecutionResult c = Run("print('abcdef')", caps);
+  EXPECT_EQ(c.stdout_text, "abc");
+  EXPECT_TRUE(c.stdout_truncated);
+
+  EXPECT_EQ(executor_->zygote_count(), zygotes);
+}
+
+// What start-up fixes needs its own zygote.
+TEST_F(ExecutorTest, StartupDifferencesGetTheirOwnZygote) {
+  ASSERT_TRUE(Run("pass").success());
+  const size_t before = executor_->zygote_count();
+  ExecutionPolicyBuilder other = policy_;
+  other.guest_mount_path("/work");
+  EXPECT_EQ(Run("print(__file__)", other).stdout_text, "/work/user_code.py\n");
+  ExecutionPolicyBuilder hash = policy_;
+  hash.set_env("PYTHONHASHSEED", "7");
+  EXPECT_EQ(Run("import os, sys\nprint(sys.flags.hash_randomization, os.environ['PYTHONHASHSEED'])",
+                hash)
+                .stdout_text,
+            "1 7\n");
+  EXPECT_EQ(executor_->zygote_count(), before + 2);
+}
+
+TEST_F(ExecutorTest, TimeoutDuringSleepAndBusyLoop) {
+  ExecutionPolicyBuilder p = policy_;
+  p.timeout_seconds(0.3).fuel_budget(9'000'000'000'000'000'000u);
+  ExecutionResult sleep = Run("import time\nprint('before', flush=True)\ntime.sleep(30)", p);
+  EXPECT_EQ(sleep.trap_reason, TrapReason::kTimeout);
+  EXPECT_EQ(sleep.exit_code, 124);
+  EXPECT_EQ(sleep.stdout_text, "before\n");  // the child stopped itself: output kept
+  EXPECT_LT(sleep.duration_ms, 5000);
+  ExecutionResult busy = Run("while True: pass", p);
+  EXPECT_EQ(busy.trap_reason, TrapReason::kTimeout);
+  EXPECT_LT(busy.duration_ms, 5000);
+}
+
+// A child blocked in host code is killed by the executor at the timeout.
+TEST_F(ExecutorTest, BlockedChildIsKilledAtTheTimeout) {
+  ExecutionPolicyBuilder p = policy_;
+  p.timeout_seconds(0.2).set_env("SNAKECAGE_TEST_HOOK", "block");
+  ExecutionResult r = Run("print('never')", p);
+  EXPECT_EQ(r.trap_reason, TrapReason::kTimeout);
+  EXPECT_EQ(r.exit_code, 124);
+  EXPECT_NE(r.trap_message.find("killed by the executor"), std::string::npos) << r.trap_message;
+  EXPECT_LT(r.duration_ms, 5000);
+  EXPECT_TRUE(Run("print('next')").success());
+}
+
+// Layer proofs, from host code inside a confined child (test hooks).
+TEST_F(ExecutorTest, SeccompKillsAChildThatCreatesASocket) {
+  ExecutionPolicyBuilder p = policy_;
+  p.set_env("SNAKECAGE_TEST_HOOK", "socket");
+  ExecutionResult r = Run("print('never')", p);
+  EXPECT_TRUE(r.trapped);
+  EXPECT_EQ(r.trap_reason, TrapReason::kKilled);
+  EXPECT_NE(r.trap_message.find("SIGSYS"), std::string::npos) << r.trap_message;
+  EXPECT_EQ(r.exit_code, 128 + SIGSYS);
+  EXPECT_EQ(r.stdout_text, "");
+  // The executor keeps serving.
+  EXPECT_EQ(Run("print('after')").stdout_text, "after\n");
+}
+
+TEST_F(ExecutorTest, LandlockRefusesHostFilesOutsideTheGrants) {
+  fs::path outside = dir_.path() / "outside.txt";
+  WriteFile(outside, "secret");
+  for (const std::string& path : {outside.string(), std::string("/etc/passwd")}) {
+    ExecutionPolicyBuilder p = policy_;
+    p.set_env("SNAKECAGE_TEST_HOOK", "open:" + path);
+    ExecutionResult r = Run("print('ran')", p);
+    EXPECT_EQ(r.stdout_text, "ran\n");
+    EXPECT_NE(r.stderr_text.find("snakecage test hook: open " + path + ": Permission denied"),
+              std::string::npos)
+        << r.stderr_text;
+  }
+  // Inside the grants the same host code may open files.
+  WriteFile(workspace_ / "inside.txt", "ok");
+  ExecutionPolicyBuilder p = policy_;
+  p.set_env("SNAKECAGE_TEST_HOOK", "open:" + (workspace_ / "inside.txt").string());
+  EXPECT_NE(Run("pass", p).stderr_text.find("inside.txt: opened"), std::string::npos);
+}
+
+TEST_F(ExecutorTest, MissingWorkspaceIsAStatusNotAResult) {
+  StatusOr<ExecutionPolicy> policy = policy_.Build();
+  ASSERT_TRUE(policy.ok());
+  fs::remove_all(workspace_);
+  StatusOr<ExecutionResult> r = executor_->Run(*policy);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(workspace_.string()), std::string::npos)
+      << r.status().message();
+}
+
+TEST_F(ExecutorTest, HundredConcurrentExecutionsGiveTheirOwnResults) {
+  constexpr int kRuns = 100;
+  std::vector<std::unique_ptr<TempDir>> dirs;
+  for (int i = 0; i < kRuns; ++i) dirs.push_back(std::make_unique<TempDir>());
+  std::vector<std::string> out(kRuns);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&, i] {
+      auto policy = ExecutionPolicyBuilder()
+                        .mount_host_dir(dirs[i]->path())
+                        .argv({"python", "/app/user_code.py", std::to_string(i)})
+                        .Build();
+      if (!policy.ok() ||
+          !StageUserCode("import sys\nprint(int(sys.argv[1]) * 3)", *policy).ok()) {
+        ++failures;
+        return;
+      }
+      auto r = executor_->Run(*policy);
+      if (!r.ok() || !r->success()) {
+        ++failures;
+        return;
+      }
+      out[i] = r->stdout_text;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  for (int i = 0; i < kRuns; ++i) EXPECT_EQ(out[i], std::to_string(i * 3) + "\n") << i;
+}
+
+size_t OpenFds() {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+uint64_t RssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
+  }
+  return 0;
+}
+
+// 10,000 executions leave the parent with the same descriptors and
+// (within allocator noise) the same memory.
+TEST_F(ExecutorTest, NoDescriptorOrMemoryGrowthOver10000Executions) {
+  StatusOr<ExecutionPolicy> policy = policy_.Build();
+  ASSERT_TRUE(policy.ok());
+  ASSERT_TRUE(StageUserCode("print(1)", *policy).ok());
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(executor_->Run(*policy).ok());
+  const size_t fds = OpenFds();
+  const uint64_t rss = RssKb();
+  for (int i = 0; i < 10'000; ++i) {
+    StatusOr<ExecutionResult> r = executor_->Run(*policy);
+    ASSERT_TRUE(r.ok() && r->stdout_text == "1\n") << i;
+  }
+  EXPECT_EQ(OpenFds(), fds);
+  EXPECT_LT(RssKb(), rss + 4096) << "RSS grew from " << rss << " kB";
+}
+
+}  // namespace
+}  // namespace snakecage
