@@ -30,6 +30,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sys/types.h>
+#include <vector>
 
 #include "snakecage/execution.h"
 #include "snakecage/policy.h"
@@ -78,6 +80,10 @@ class Executor {
 
   // Zygotes running now (for tests and metrics).
   size_t zygote_count() const;
+  // Process ids of the zygotes, and of the children running executions now
+  // (for benchmarks and metrics: their memory can be read in /proc).
+  std::vector<pid_t> ZygotePids() const;
+  std::vector<pid_t> RunningChildren() const;
 
  private:
   StatusOr<std::shared_ptr<executor::Zygote>> ZygoteFor(const ExecutionPolicy& policy);

@@ -64,6 +64,13 @@ class Zygote {
     std::lock_guard<std::mutex> lock(mu_);
     return pending_.size();
   }
+  void AppendRunningChildren(std::vector<pid_t>& out) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, p] : pending_) {
+      if (!p.done && p.pid > 0) out.push_back(p.pid);
+    }
+  }
+  pid_t pid() const { return pid_; }
 
  private:
   Zygote() = default;
@@ -77,6 +84,7 @@ class Zygote {
   std::condition_variable cv_;
   struct Pending {
     bool done = false;
+    pid_t pid = -1;  // once the zygote said "started"
     Outcome outcome;
   };
   std::map<uint64_t, Pending> pending_;
@@ -162,7 +170,9 @@ void Zygote::ReadLoop() {
     const std::string op = msg->value("op", "");
     auto it = pending_.find(msg->value("id", uint64_t{0}));
     if (it == pending_.end()) continue;
-    if (op == "exited") {
+    if (op == "started") {
+      it->second.pid = msg->value("pid", -1);
+    } else if (op == "exited") {
       it->second.outcome.wait_status = msg->value("status", 0);
       it->second.done = true;
     } else if (op == "failed") {
@@ -276,6 +286,22 @@ size_t Executor::zygote_count() const {
   size_t n = 0;
   for (const auto& [key, e] : zygotes_) n += e.zygote->alive() ? 1 : 0;
   return n;
+}
+
+std::vector<pid_t> Executor::RunningChildren() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<pid_t> out;
+  for (const auto& [key, e] : zygotes_) e.zygote->AppendRunningChildren(out);
+  return out;
+}
+
+std::vector<pid_t> Executor::ZygotePids() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<pid_t> out;
+  for (const auto& [key, e] : zygotes_) {
+    if (e.zygote->alive()) out.push_back(e.zygote->pid());
+  }
+  return out;
 }
 
 StatusOr<std::shared_ptr<Zygote>> Executor::ZygoteFor(const ExecutionPolicy& policy) {
