@@ -301,6 +301,9 @@ int Main(int argc, char** argv) {
     std::cerr << "usage: snakecage-zygote --control-fd N --startup JSON (started by the executor)\n";
     return 2;
   }
+  // Nothing the spawning process left open without close-on-exec (a
+  // caller's sockets, files, locks) lives on in the zygote or its children.
+  if (g.control == 3) close_range(4, ~0u, 0);
   auto fail_start = [](const std::string& message) {
     Send({{"op", "startup_failed"}, {"message", message}});
     return 1;

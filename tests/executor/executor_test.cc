@@ -1,6 +1,7 @@
 // The Executor end to end: zygotes, forked children, their confinement,
 // timeouts, crashes, concurrency and leaks.
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -121,6 +122,30 @@ TEST_F(ExecutorTest, RunningChildrenAreVisibleWhileTheyRun) {
   EXPECT_NE(std::find(zygotes.begin(), zygotes.end(), std::stoi(ppid)), zygotes.end()) << ppid;
   run.join();
   EXPECT_TRUE(executor_->RunningChildren().empty());
+}
+
+// A descriptor the caller left inheritable never reaches a zygote.
+TEST_F(ExecutorTest, ZygotesInheritNoCallerDescriptors) {
+  const fs::path leaked = dir_.path() / "leaked.txt";
+  WriteFile(leaked, "x");
+  // No O_CLOEXEC, on purpose, and clear of the low numbers a spawn reuses.
+  const int low = open(leaked.c_str(), O_RDONLY);
+  ASSERT_GE(low, 0);
+  const int fd = fcntl(low, F_DUPFD, 100);
+  close(low);
+  ASSERT_GE(fd, 100);
+  Executor fresh;
+  StatusOr<ExecutionPolicy> policy = policy_.Build();
+  ASSERT_TRUE(policy.ok());
+  ASSERT_TRUE(StageUserCode("pass", *policy).ok());
+  ASSERT_TRUE(fresh.Run(*policy).ok());
+  close(fd);
+  const std::vector<pid_t> zygotes = fresh.ZygotePids();
+  ASSERT_EQ(zygotes.size(), 1u);
+  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string(zygotes[0]) + "/fd")) {
+    std::error_code ec;
+    EXPECT_NE(fs::read_symlink(e.path(), ec), leaked) << e.path();
+  }
 }
 
 TEST_F(ExecutorTest, RandomStateIsNotShared) {
