@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "snakecage/execution.h"
+#include <algorithm>
+
 #include "common/temp_dir.h"
 
 namespace snakecage {
@@ -331,6 +333,23 @@ TEST_F(ExecutionTest, ArgvAndEnvironmentAsTheGuestSeesThem) {
             "['/app/user_code.py', 'one'] ['python', '-I', '/app/user_code.py', 'one'] 1\n"
             "x x b'x'\n")
       << r.stderr_text;
+}
+
+// The README lists the pre-imported modules; they are exactly what a fresh
+// interpreter has imported beyond its own start-up.
+TEST_F(ExecutionTest, ReadmeListsThePreimportedModules) {
+  const std::string readme = ReadFile(SNAKECAGE_README);
+  const std::string marker = "It holds nothing";
+  const size_t start = readme.find("imports\n   `");
+  ASSERT_NE(start, std::string::npos);
+  const size_t open = readme.find('`', start) + 1;
+  const size_t close = readme.find('`', open);
+  ASSERT_LT(close, readme.find(marker));
+  std::string listed = readme.substr(open, close - open);
+  std::replace(listed.begin(), listed.end(), '\n', ' ');
+  ExecutionResult r = Run("import sys\nprint(all(m in sys.modules for m in '" + listed +
+                          "'.split()), len('" + listed + "'.split()))");
+  EXPECT_EQ(r.stdout_text, "True 27\n") << r.stderr_text;
 }
 
 }  // namespace
