@@ -2,11 +2,12 @@
 #   make example   install what is needed, build, run examples/hello.py
 #   make test      install what is needed, build, run the whole test suite
 #   make bench     the same set-up, then the benchmarks against python3.11
+#   make bench-executor   the same set-up, then `snakecage bench` (warm executor)
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: example test build deps bench clean
+.PHONY: example test build deps bench bench-executor clean
 
 deps:
 	scripts/install-deps.sh
@@ -26,6 +27,11 @@ test: build
 bench: build
 	cmake --build $(BUILD_DIR) --target bench -j $(JOBS)
 	/usr/bin/python3 bench/run_benchmarks.py --build-dir $(BUILD_DIR)
+
+# The warm executor (latency, executions/s, private memory) against
+# python3.11 and the cold path, measured in the same run (bench/README.md).
+bench-executor: build
+	$(BUILD_DIR)/src/cli/snakecage bench
 
 clean:
 	rm -rf $(BUILD_DIR)

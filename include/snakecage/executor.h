@@ -55,6 +55,10 @@ struct ExecutorOptions {
   // run host code WASI never would (open a host path, create a socket,
   // block), to prove the kernel's layers stop it. Never set in production.
   bool enable_test_hooks = false;
+  // Tests only: children skip Landlock as if the kernel lacked it (the
+  // warning is logged as it would be), so tests can show the other layers
+  // hold on their own. Never set in production.
+  bool test_without_landlock = false;
 };
 
 namespace executor {

@@ -45,4 +45,24 @@ enum class SessionAction { kList, kFiles, kRead, kWrite, kRm, kDelete, kPrune };
 // `snakecage session ACTION ...`
 int SessionCommand(SessionAction action, const SessionFlags& flags);
 
+// Counts as given on the command line (validated by BenchCommand: positive
+// integers); unset means the default.
+struct BenchFlags {
+  bool json = false;
+  std::optional<std::string> executions;      // default 1000
+  std::optional<std::string> threads;         // default 2 x hardware threads
+  std::optional<std::string> native_runs;     // default 100
+  std::optional<std::string> cold_runs;       // default 20
+  std::optional<std::string> memory_samples;  // default 5
+};
+
+// `snakecage bench`: a warm Executor (latency of print(2+2) and of an
+// import, executions per second from concurrent callers, private memory of
+// one running execution), the cold in-process RunPython() and native
+// python3.11 as a subprocess, all in one run (bench/README.md). Prints a
+// table, or with --json one JSON object. 0 when measured, kExitUsage for a
+// bad flag (before anything is created on disk), kExitHostFailure when an
+// execution failed or printed the wrong output.
+int BenchCommand(const BenchFlags& flags);
+
 }  // namespace snakecage::cli

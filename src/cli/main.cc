@@ -2,6 +2,7 @@
 //
 //   snakecage run [OPTIONS] (FILE | -c CODE | -) [-- ARG...]
 //   snakecage session (list | files | read | write | rm | delete | prune) ...
+//   snakecage bench [--json] [--executions N] [--threads T] ...
 //
 // Exit status: `run` with --json, 0 whenever a result was produced; without
 // it, the guest's own exit status (124 on timeout, 134 on a trap). Every
@@ -93,6 +94,19 @@ int Main(int argc, char** argv) {
   prune->add_flag("--dry-run", s.dry_run, "Report what would be deleted, delete nothing");
   common(prune);
 
+  BenchFlags b;
+  CLI::App* bench =
+      app.add_subcommand("bench", "Measure the warm executor against native python3.11");
+  bench->add_flag("--json", b.json, "Print the measurements as one JSON object");
+  bench->add_option("--executions", b.executions,
+                    "Timed executions per warm measure and for throughput (default 1000)");
+  bench->add_option("--threads", b.threads,
+                    "Concurrent callers for throughput (default 2 x hardware threads)");
+  bench->add_option("--native-runs", b.native_runs, "Runs of native python3.11 (default 100)");
+  bench->add_option("--cold-runs", b.cold_runs, "Runs of the cold in-process path (default 20)");
+  bench->add_option("--memory-samples", b.memory_samples,
+                    "Private-memory samples, 1 s each (default 5)");
+
   std::vector<const char*> cargv{argv[0]};
   for (const auto& a : args) cargv.push_back(a.c_str());
   try {
@@ -103,6 +117,10 @@ int Main(int argc, char** argv) {
     return UsageError(e.what());
   }
   if (run->parsed()) return RunCommand(f, guest_args);
+  if (bench->parsed()) {
+    if (!guest_args.empty()) return UsageError("bench: unexpected arguments after --");
+    return BenchCommand(b);
+  }
   if (!guest_args.empty()) return UsageError("session: unexpected arguments after --");
   if (list->parsed()) return SessionCommand(SessionAction::kList, s);
   if (files->parsed()) return SessionCommand(SessionAction::kFiles, s);

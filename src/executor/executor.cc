@@ -48,7 +48,8 @@ class Zygote {
   };
 
   static StatusOr<std::shared_ptr<Zygote>> Start(const std::filesystem::path& program,
-                                                 const StartupKey& key, bool test_hooks);
+                                                 const StartupKey& key,
+                                                 const ExecutorOptions& options);
   ~Zygote();
 
   // Sends a request; the child will write its result to `result_fd`.
@@ -93,7 +94,8 @@ class Zygote {
 };
 
 StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const std::filesystem::path& program,
-                                                const StartupKey& key, bool test_hooks) {
+                                                const StartupKey& key,
+                                                const ExecutorOptions& options) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Internal(std::string("executor: socketpair: ") + std::strerror(errno));
@@ -107,7 +109,8 @@ StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const std::filesystem::path& pro
   }
   const std::string startup = StartupKeyToJson(key).dump();
   std::vector<std::string> args = {program.string(), "--control-fd", "3", "--startup", startup};
-  if (test_hooks) args.push_back("--enable-test-hooks");
+  if (options.enable_test_hooks) args.push_back("--enable-test-hooks");
+  if (options.test_without_landlock) args.push_back("--test-without-landlock");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -322,7 +325,7 @@ StatusOr<std::shared_ptr<Zygote>> Executor::ZygoteFor(const ExecutionPolicy& pol
   }
   // Started outside the lock: other start-up configurations keep serving.
   StatusOr<std::shared_ptr<Zygote>> started =
-      Zygote::Start(options_.zygote_program, key, options_.enable_test_hooks);
+      Zygote::Start(options_.zygote_program, key, options_);
   if (!started.ok()) return started.status();
   std::vector<std::shared_ptr<Zygote>> evicted;
   std::lock_guard<std::mutex> lock(mu_);

@@ -1,7 +1,8 @@
 // snakecage-zygote: one pre-initialised interpreter that forks a child per
 // execution. Started by the Executor (executor.cc), never by hand:
 //
-//   snakecage-zygote --control-fd N --startup STARTUP_KEY_JSON [--enable-test-hooks]
+//   snakecage-zygote --control-fd N --startup STARTUP_KEY_JSON
+//                    [--enable-test-hooks] [--test-without-landlock]   (tests only)
 //
 // 1. Start the guest interpreter under StartupPolicy(key) (every host
 //    directory is the standard library's, nothing of any execution is in
@@ -96,7 +97,8 @@ struct ProcessState {
   sigset_t original_mask;
   std::unique_ptr<SeccompProgram> seccomp;
   // In a child:
-  bool test_hooks = false;  // --enable-test-hooks
+  bool test_hooks = false;        // --enable-test-hooks
+  bool test_no_landlock = false;  // --test-without-landlock
   std::string hook_outcome;
   bool is_child = false;
   int result_fd = -1;
@@ -201,7 +203,10 @@ ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
                          : kCpuSecondsWithoutTimeout;
   spec.file_size_bytes = kMaxFileBytes;
   spec.open_files = kMaxOpenFiles;
-  StatusOr<ConfinementReport> report = ConfineChild(spec, *g.seccomp);
+  StatusOr<ConfinementReport> report =
+      g.test_no_landlock
+          ? ConfineChildWithLandlockProbe(spec, *g.seccomp, [] { return -ENOSYS; })
+          : ConfineChild(spec, *g.seccomp);
   if (!report.ok()) ChildFails("internal", "confinement failed: " + report.status().message());
   g.landlock_warning = std::move(report->landlock_warning);
   if (g.test_hooks) RunTestHook(policy);
@@ -288,6 +293,8 @@ int Main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--enable-test-hooks") {
       g.test_hooks = true;
+    } else if (flag == "--test-without-landlock") {
+      g.test_no_landlock = true;
     } else if (flag == "--control-fd" && i + 1 < argc) {
       g.control = std::atoi(argv[++i]);
     } else if (flag == "--startup" && i + 1 < argc) {

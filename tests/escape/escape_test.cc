@@ -13,6 +13,7 @@
 #include <string>
 
 #include "snakecage/execution.h"
+#include "snakecage/executor.h"
 
 namespace snakecage {
 namespace {
@@ -48,7 +49,22 @@ json HeaderJson(const std::string& source, const std::string& tag) {
   return json();
 }
 
-class EscapeTest : public ::testing::TestWithParam<std::string> {
+// Every program runs in every mode, with the same verdict: the engine alone
+// in this process (cold), a zygote's confined child, and a zygote's child
+// without Landlock (WASI and seccomp must hold on their own).
+enum class Mode { kCold, kZygote, kZygoteWithoutLandlock };
+
+Executor& ExecutorFor(Mode mode) {
+  static Executor* with = new Executor();
+  static Executor* without = [] {
+    ExecutorOptions o;
+    o.test_without_landlock = true;
+    return new Executor(o);
+  }();
+  return mode == Mode::kZygote ? *with : *without;
+}
+
+class EscapeTest : public ::testing::TestWithParam<std::tuple<std::string, Mode>> {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/snakecage-escape-XXXXXX";
@@ -76,7 +92,8 @@ class EscapeTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
-  const fs::path program = fs::path(SNAKECAGE_ESCAPE_DIR) / GetParam();
+  const auto& [name, mode] = GetParam();
+  const fs::path program = fs::path(SNAKECAGE_ESCAPE_DIR) / name;
   const std::string source = ReadFile(program);
   const json expect = HeaderJson(source, "expect");
   ASSERT_TRUE(expect.is_object()) << program << " has no '# expect: {...}' line";
@@ -101,7 +118,13 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
 
   StatusOr<ExecutionPolicy> policy = builder.Build();
   ASSERT_TRUE(policy.ok()) << policy.status().message();
-  StatusOr<ExecutionResult> got = RunPython(source, *policy);
+  StatusOr<ExecutionResult> got = Internal("not run");
+  if (mode == Mode::kCold) {
+    got = RunPython(source, *policy);
+  } else {
+    ASSERT_TRUE(StageUserCode(source, *policy).ok());
+    got = ExecutorFor(mode).Run(*policy);
+  }
   ASSERT_TRUE(got.ok()) << got.status().message();
   const ExecutionResult& r = *got;
   const std::string context = "stdout:\n" + r.stdout_text + "\nstderr:\n" + r.stderr_text;
@@ -164,13 +187,26 @@ std::vector<std::string> Programs() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Programs, EscapeTest, ::testing::ValuesIn(Programs()),
-                         [](const auto& info) {
-                           std::string name = info.param.substr(0, info.param.size() - 3);
-                           std::replace_if(name.begin(), name.end(),
-                                           [](char c) { return !std::isalnum(c); }, '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Programs, EscapeTest,
+    ::testing::Combine(::testing::ValuesIn(Programs()),
+                       ::testing::Values(Mode::kCold, Mode::kZygote,
+                                         Mode::kZygoteWithoutLandlock)),
+    [](const auto& info) {
+      const std::string& file = std::get<0>(info.param);
+      const Mode mode = std::get<1>(info.param);
+      std::string name = file.substr(0, file.size() - 3);
+      std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
+      switch (mode) {
+        case Mode::kCold:
+          return name + "_cold";
+        case Mode::kZygote:
+          return name + "_zygote";
+        case Mode::kZygoteWithoutLandlock:
+          return name + "_zygote_without_landlock";
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace snakecage

@@ -1,0 +1,621 @@
+// `snakecage bench`: the warm executor against native CPython, measured in
+// one run (bench/README.md, "snakecage bench").
+//
+// Phases, in this order, each with its own workspace(s) in one temporary
+// directory removed at the end:
+//   1. native: /usr/bin/python3.11 -I -c 'print(2+2)', posix_spawn + waitpid;
+//   2. warm print(2+2): one Executor, zygote started by untimed warm-up runs,
+//      the code staged once, the clock around Executor::Run only;
+//   3. warm import json, re, datetime: the same with that code;
+//   4. throughput: `threads` callers, each with its own workspace, share a
+//      total of `executions` runs of print(2+2); total / elapsed;
+//   5. memory: print(2+2) then time.sleep(1); while the child sleeps, its
+//      /proc/PID/smaps_rollup (Private_Clean + Private_Dirty, Pss) and its
+//      zygote's Rss; medians over the samples;
+//   6. cold: RunPython() in this process, a fresh interpreter each run.
+// Every execution's output is checked; a wrong one is a host failure (exit
+// 1), never a number. Targets are reported beside the numbers, never
+// asserted.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "snakecage/execution.h"
+#include "snakecage/executor.h"
+#include "snakecage/policy.h"
+
+namespace snakecage::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::ordered_json;
+
+constexpr char kNativePython[] = "/usr/bin/python3.11";
+
+constexpr std::string_view kPrintCode = "print(2+2)";
+constexpr std::string_view kPrintExpected = "4\n";
+constexpr std::string_view kImportCode =
+    "import json, re, datetime\n"
+    "print(json.dumps({'t': str(datetime.date(2024, 1, 2))}), re.sub('a', 'b', 'aaa'))";
+constexpr std::string_view kImportExpected = "{\"t\": \"2024-01-02\"} bbb\n";
+constexpr std::string_view kSleepCode = "import time\nprint(2+2)\ntime.sleep(1)";
+
+// Untimed runs of each warm code before its timed ones.
+constexpr uint64_t kWarmupRuns = 20;
+constexpr uint64_t kColdWarmupRuns = 1;
+
+// The memory sample is read this long after the child appears (print(2+2)
+// takes about a millisecond; the sleep lasts 1 s), once it is sleeping.
+constexpr auto kMemorySampleDelay = std::chrono::milliseconds(250);
+constexpr auto kMemorySampleDeadline = std::chrono::milliseconds(800);
+
+// From shared/DESIGN.md, "Performance targets".
+constexpr double kTargetWarmMedianMs = 1.0;
+constexpr double kTargetExecutionsPerSecond = 1000.0;
+constexpr uint64_t kTargetPrivateMemoryBytes = 10'000'000;  // 10 MB
+
+// Upper bounds on the counts, so a typo cannot start a million threads.
+constexpr uint64_t kMaxThreads = 1024;
+constexpr uint64_t kMaxRuns = 10'000'000;
+
+struct Settings {
+  uint64_t executions = 1000;
+  uint64_t threads = 0;  // set from the hardware
+  uint64_t native_runs = 100;
+  uint64_t cold_runs = 20;
+  uint64_t memory_samples = 5;
+};
+
+struct Latency {
+  double median = 0;
+  double p99 = 0;
+};
+
+// Median (mean of the middle two for an even count) and nearest-rank p99.
+// REQUIRES: !ms.empty().
+Latency Summarise(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  const size_t n = ms.size();
+  Latency l;
+  l.median = n % 2 == 1 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
+  const size_t rank = static_cast<size_t>(std::ceil(0.99 * static_cast<double>(n)));
+  l.p99 = ms[std::max<size_t>(rank, 1) - 1];
+  return l;
+}
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// The benchmark's workspaces, removed when it goes out of scope.
+class BenchDirectory {
+ public:
+  Status Create() {
+    std::error_code ec;
+    fs::path base = fs::temp_directory_path(ec);
+    if (ec) base = "/tmp";
+    std::string pattern = (base / "snakecage-bench-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return Internal("bench: cannot create a directory in " + base.string() + ": " +
+                      std::strerror(errno));
+    }
+    path_ = pattern;
+    return Status::Ok();
+  }
+  ~BenchDirectory() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      fs::remove_all(path_, ec);
+    }
+  }
+
+  // A new workspace <root>/<name> and the default policy over it.
+  StatusOr<ExecutionPolicy> Workspace(const std::string& name) const {
+    const fs::path dir = path_ / name;
+    std::error_code ec;
+    if (!fs::create_directory(dir, ec)) {
+      return Internal("bench: cannot create the workspace " + dir.string() + ": " +
+                      (ec ? ec.message() : std::string("it exists")));
+    }
+    return ExecutionPolicyBuilder().mount_host_dir(dir).Build();
+  }
+
+ private:
+  fs::path path_;
+};
+
+// OK when the execution printed `expected` and succeeded; else Internal
+// naming the phase and what happened.
+Status CheckResult(const StatusOr<ExecutionResult>& r, std::string_view phase,
+                   std::string_view expected) {
+  if (!r.ok()) return Internal("bench: " + std::string(phase) + ": " + r.status().message());
+  if (r->success() && r->stdout_text == expected) return Status::Ok();
+  std::string why = r->trapped ? "trapped: " + r->trap_message
+                               : "exit code " + std::to_string(r->exit_code);
+  return Internal("bench: " + std::string(phase) + ": expected stdout " + Json(expected).dump() +
+                  ", got " + Json(r->stdout_text).dump() + " (" + why + "; stderr " +
+                  Json(r->stderr_text.substr(0, 200)).dump() + ")");
+}
+
+// --- native -----------------------------------------------------------------
+
+StatusOr<Latency> TimeNative(uint64_t runs) {
+  std::vector<double> ms;
+  ms.reserve(runs);
+  for (uint64_t i = 0; i < runs; ++i) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    char arg0[] = "python3.11", arg1[] = "-I", arg2[] = "-c", arg3[] = "print(2+2)";
+    char* argv[] = {arg0, arg1, arg2, arg3, nullptr};
+    pid_t pid = -1;
+    const auto start = Clock::now();
+    const int rc = posix_spawn(&pid, kNativePython, &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      return Internal(std::string("bench: native: cannot start ") + kNativePython + ": " +
+                      std::strerror(rc));
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    ms.push_back(MsSince(start));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return Internal(std::string("bench: native: ") + kNativePython +
+                      " -I -c 'print(2+2)' failed (wait status " + std::to_string(status) + ")");
+    }
+  }
+  return Summarise(std::move(ms));
+}
+
+// --- warm executor ------------------------------------------------------------
+
+// `warmup` untimed runs, then `runs` timed ones of the code already staged
+// in policy's workspace.
+StatusOr<Latency> TimeWarm(Executor& executor, const ExecutionPolicy& policy,
+                           std::string_view phase, std::string_view expected, uint64_t warmup,
+                           uint64_t runs) {
+  for (uint64_t i = 0; i < warmup; ++i) {
+    if (Status s = CheckResult(executor.Run(policy), phase, expected); !s.ok()) return s;
+  }
+  std::vector<double> ms;
+  ms.reserve(runs);
+  for (uint64_t i = 0; i < runs; ++i) {
+    const auto start = Clock::now();
+    StatusOr<ExecutionResult> r = executor.Run(policy);
+    ms.push_back(MsSince(start));
+    if (Status s = CheckResult(r, phase, expected); !s.ok()) return s;
+  }
+  return Summarise(std::move(ms));
+}
+
+struct Throughput {
+  double executions_per_second = 0;
+  double elapsed_s = 0;
+};
+
+// `threads` callers share `total` runs of print(2+2), each in its own
+// workspace.
+StatusOr<Throughput> TimeThroughput(Executor& executor, const BenchDirectory& dir,
+                                    uint64_t threads, uint64_t total) {
+  std::vector<ExecutionPolicy> policies;
+  for (uint64_t t = 0; t < threads; ++t) {
+    StatusOr<ExecutionPolicy> p = dir.Workspace("thread-" + std::to_string(t));
+    if (!p.ok()) return p.status();
+    if (Status s = StageUserCode(kPrintCode, *p); !s.ok()) return s;
+    policies.push_back(std::move(*p));
+  }
+  std::atomic<uint64_t> next{0};
+  std::mutex mu;
+  Status failure;
+  std::vector<std::thread> workers;
+  const auto start = Clock::now();
+  for (uint64_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      while (next.fetch_add(1) < total) {
+        Status s = CheckResult(executor.Run(policies[t]), "throughput", kPrintExpected);
+        if (!s.ok()) {
+          next.store(total);
+          std::lock_guard<std::mutex> lock(mu);
+          if (failure.ok()) failure = std::move(s);
+          return;
+        }
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  const double elapsed_s = MsSince(start) / 1000.0;
+  if (!failure.ok()) return failure;
+  return Throughput{static_cast<double>(total) / elapsed_s, elapsed_s};
+}
+
+// --- memory -------------------------------------------------------------------
+
+struct ProcessMemory {
+  uint64_t rss = 0;
+  uint64_t pss = 0;
+  uint64_t private_bytes = 0;  // Private_Clean + Private_Dirty
+};
+
+StatusOr<ProcessMemory> ReadSmapsRollup(pid_t pid) {
+  const fs::path path = fs::path("/proc") / std::to_string(pid) / "smaps_rollup";
+  std::ifstream in(path);
+  if (!in) return Internal("bench: memory: cannot read " + path.string() + ": " +
+                           std::strerror(errno));
+  ProcessMemory m;
+  bool saw_rss = false;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    uint64_t kib = 0;
+    if (!(fields >> key >> kib)) continue;
+    const uint64_t bytes = kib * 1024;
+    if (key == "Rss:") {
+      m.rss = bytes;
+      saw_rss = true;
+    } else if (key == "Pss:") {
+      m.pss = bytes;
+    } else if (key == "Private_Clean:" || key == "Private_Dirty:") {
+      m.private_bytes += bytes;
+    }
+  }
+  if (!saw_rss) return Internal("bench: memory: " + path.string() + " has no Rss line");
+  return m;
+}
+
+// The process state letter in /proc/PID/stat ('S' while sleeping), or '?'.
+char ProcessState(pid_t pid) {
+  std::ifstream in(fs::path("/proc") / std::to_string(pid) / "stat");
+  std::string stat;
+  std::getline(in, stat);
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : '?';
+}
+
+pid_t ParentOf(pid_t pid) {
+  std::ifstream in(fs::path("/proc") / std::to_string(pid) / "status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("PPid:", 0) == 0) return static_cast<pid_t>(std::atol(line.c_str() + 5));
+  }
+  return -1;
+}
+
+struct MemorySample {
+  ProcessMemory child;
+  uint64_t zygote_rss = 0;
+};
+
+StatusOr<MemorySample> SampleMemory(Executor& executor, const ExecutionPolicy& policy) {
+  StatusOr<ExecutionResult> result = Internal("bench: memory: the execution did not run");
+  std::thread run([&] { result = executor.Run(policy); });
+  StatusOr<MemorySample> sample = Internal("bench: memory: no running child appeared");
+  const auto submitted = Clock::now();
+  std::vector<pid_t> children;
+  while (children.empty() && Clock::now() - submitted < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    children = executor.RunningChildren();
+  }
+  if (children.size() > 1) {
+    sample = Internal("bench: memory: " + std::to_string(children.size()) +
+                      " children running, expected one");
+  } else if (children.size() == 1) {
+    const pid_t child = children[0];
+    const auto seen = Clock::now();
+    std::this_thread::sleep_for(kMemorySampleDelay);
+    while (ProcessState(child) != 'S' && Clock::now() - seen < kMemorySampleDeadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const pid_t zygote = ParentOf(child);
+    const std::vector<pid_t> zygotes = executor.ZygotePids();
+    if (ProcessState(child) != 'S') {
+      sample = Internal("bench: memory: the execution's process " + std::to_string(child) +
+                        " was not sleeping " +
+                        std::to_string(kMemorySampleDeadline.count()) + " ms after it started");
+    } else if (std::find(zygotes.begin(), zygotes.end(), zygote) == zygotes.end()) {
+      sample = Internal("bench: memory: the parent of " + std::to_string(child) + " (" +
+                        std::to_string(zygote) + ") is not a zygote");
+    } else {
+      StatusOr<ProcessMemory> c = ReadSmapsRollup(child);
+      StatusOr<ProcessMemory> z = ReadSmapsRollup(zygote);
+      if (!c.ok()) {
+        sample = c.status();
+      } else if (!z.ok()) {
+        sample = z.status();
+      } else {
+        sample = MemorySample{*c, z->rss};
+      }
+    }
+  }
+  run.join();
+  if (Status s = CheckResult(result, "memory", kPrintExpected); !s.ok()) return s;
+  return sample;
+}
+
+uint64_t MedianOf(std::vector<uint64_t> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// --- cold ---------------------------------------------------------------------
+
+StatusOr<Latency> TimeCold(const ExecutionPolicy& policy, uint64_t runs) {
+  std::vector<double> ms;
+  ms.reserve(runs);
+  for (uint64_t i = 0; i < kColdWarmupRuns + runs; ++i) {
+    const auto start = Clock::now();
+    StatusOr<ExecutionResult> r = RunPython(kPrintCode, policy);
+    const double elapsed = MsSince(start);
+    if (Status s = CheckResult(r, "cold", kPrintExpected); !s.ok()) return s;
+    if (i >= kColdWarmupRuns) ms.push_back(elapsed);
+  }
+  return Summarise(std::move(ms));
+}
+
+// --- report -------------------------------------------------------------------
+
+struct Report {
+  Settings settings;
+  unsigned hardware_threads = 0;
+  double load_before = -1, load_after = -1;
+  Latency warm, import;
+  Throughput throughput;
+  uint64_t private_bytes = 0, pss_bytes = 0, zygote_rss_bytes = 0;
+  std::optional<Latency> native;  // nullopt: no python3.11
+  Latency cold;
+
+  bool warm_met() const { return warm.median <= kTargetWarmMedianMs; }
+  bool throughput_met() const {
+    return throughput.executions_per_second >= kTargetExecutionsPerSecond;
+  }
+  bool memory_met() const { return private_bytes <= kTargetPrivateMemoryBytes; }
+  std::optional<double> Ratio(double ms) const {
+    if (!native || native->median <= 0) return std::nullopt;
+    return ms / native->median;
+  }
+};
+
+double LoadAverage() {
+  double load[1];
+  return getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
+Json Nullable(std::optional<double> v) { return v ? Json(*v) : Json(nullptr); }
+
+Json ToJson(const Report& r) {
+  auto latency = [](const Latency& l) { return Json{{"median", l.median}, {"p99", l.p99}}; };
+  Json j;
+  j["executions"] = r.settings.executions;
+  j["threads"] = r.settings.threads;
+  j["hardware_threads"] = r.hardware_threads;
+  j["warmup_executions"] = kWarmupRuns;
+  j["latency_ms"] = latency(r.warm);
+  j["import_latency_ms"] = latency(r.import);
+  j["executions_per_second"] = r.throughput.executions_per_second;
+  j["throughput_elapsed_s"] = r.throughput.elapsed_s;
+  j["private_memory_bytes"] = r.private_bytes;
+  j["pss_bytes"] = r.pss_bytes;
+  j["zygote_rss_bytes"] = r.zygote_rss_bytes;
+  j["memory_samples"] = r.settings.memory_samples;
+  j["native_python"] = kNativePython;
+  j["native_subprocess_ms"] = r.native ? latency(*r.native) : Json(nullptr);
+  j["native_runs"] = r.settings.native_runs;
+  if (!r.native) j["native_note"] = std::string(kNativePython) + " not found: no native numbers";
+  j["cold_ms"] = {{"median", r.cold.median}};
+  j["cold_runs"] = r.settings.cold_runs;
+  j["ratios"] = {{"warm_vs_native_median", Nullable(r.Ratio(r.warm.median))},
+                 {"cold_vs_native_median", Nullable(r.Ratio(r.cold.median))}};
+  j["targets"] = {{"warm_median_le_1ms", r.warm_met()},
+                  {"executions_per_second_ge_1000", r.throughput_met()},
+                  {"private_memory_le_10mb", r.memory_met()}};
+  j["load_average"] = {{"before", r.load_before}, {"after", r.load_after}};
+  return j;
+}
+
+std::string Format(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string Ms(double ms) { return Format("%.3f ms", ms); }
+std::string Mib(uint64_t bytes) {
+  return Format("%.2f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0)) + " (" +
+         std::to_string(bytes) + " B)";
+}
+
+void PrintTable(const Report& r) {
+  const std::string native_name = std::string("native ") + kNativePython;
+  std::cout << "snakecage bench: warm executor against native python3.11, measured in the same "
+               "run\n"
+            << "  " << r.settings.executions << " executions per warm measure (after "
+            << kWarmupRuns << " untimed), " << r.settings.threads << " threads ("
+            << r.hardware_threads << " hardware threads), load average "
+            << Format("%.2f", r.load_before) << " before, " << Format("%.2f", r.load_after)
+            << " after\n\n";
+  struct Row {
+    std::string measure, value, native, ratio, target, met;
+  };
+  auto ratio = [&](double ms) {
+    std::optional<double> x = r.Ratio(ms);
+    return x ? Format("%.3fx", *x) : std::string("n/a");
+  };
+  auto native = [&](double ms) { return r.native ? Ms(ms) : std::string("n/a"); };
+  auto met = [](bool m) { return std::string(m ? "met" : "NOT MET"); };
+  std::vector<Row> rows = {
+      {"measure", "snakecage", native_name, "ratio", "target", ""},
+      {"print(2+2), warm executor, median", Ms(r.warm.median),
+       native(r.native ? r.native->median : 0), ratio(r.warm.median), "<= 1 ms",
+       met(r.warm_met())},
+      {"print(2+2), warm executor, p99", Ms(r.warm.p99), native(r.native ? r.native->p99 : 0),
+       r.native ? Format("%.3fx", r.warm.p99 / r.native->p99) : "n/a", "", ""},
+      {"import json, re, datetime, warm, median", Ms(r.import.median), "", "", "", ""},
+      {"import json, re, datetime, warm, p99", Ms(r.import.p99), "", "", "", ""},
+      {"executions/s, " + std::to_string(r.settings.threads) + " threads",
+       Format("%.0f /s", r.throughput.executions_per_second), "", "", ">= 1000 /s",
+       met(r.throughput_met())},
+      {"private memory of one execution", Mib(r.private_bytes), "", "", "<= 10 MB",
+       met(r.memory_met())},
+      {"  its Pss", Mib(r.pss_bytes), "", "", "", ""},
+      {"  its zygote's Rss", Mib(r.zygote_rss_bytes), "", "", "", ""},
+      {"print(2+2), cold RunPython(), median", Ms(r.cold.median),
+       native(r.native ? r.native->median : 0), ratio(r.cold.median), "", ""},
+  };
+  size_t width[5] = {0, 0, 0, 0, 0};
+  for (const Row& row : rows) {
+    const std::string* cells[5] = {&row.measure, &row.value, &row.native, &row.ratio,
+                                   &row.target};
+    for (int i = 0; i < 5; ++i) width[i] = std::max(width[i], cells[i]->size());
+  }
+  for (const Row& row : rows) {
+    const std::string* cells[6] = {&row.measure, &row.value, &row.native,
+                                   &row.ratio,   &row.target, &row.met};
+    std::string line;
+    for (int i = 0; i < 6; ++i) {
+      line += *cells[i];
+      if (i < 5) line += std::string(width[i] - cells[i]->size() + 3, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    std::cout << line << "\n";
+  }
+  std::cout << "\nnative: " << kNativePython << " -I -c 'print(2+2)' as a subprocess ("
+            << r.settings.native_runs << " runs, posix_spawn + waitpid, stdout to /dev/null)";
+  if (!r.native) std::cout << ": NOT FOUND, no native numbers or ratios";
+  std::cout << "\ncold: RunPython() in this process, a fresh interpreter each run ("
+            << r.settings.cold_runs << " runs)\nmemory: median of " << r.settings.memory_samples
+            << " samples of /proc/PID/smaps_rollup (Private_Clean + Private_Dirty) of a child "
+               "sleeping after print(2+2)\n";
+}
+
+// Parses a count flag: a positive integer no larger than `max`.
+Status ParseCount(std::string_view flag, const std::optional<std::string>& text, uint64_t max,
+                  uint64_t& out) {
+  if (!text) return Status::Ok();
+  StatusOr<uint64_t> v = ParsePositiveInteger(flag, *text);
+  if (!v.ok()) return v.status();
+  if (*v > max) {
+    return InvalidArgument(std::string(flag) + ": must be <= " + std::to_string(max) +
+                           " (got \"" + *text + "\")");
+  }
+  out = *v;
+  return Status::Ok();
+}
+
+}  // namespace
+
+int BenchCommand(const BenchFlags& flags) {
+  Settings settings;
+  const unsigned hardware = std::max(1u, std::thread::hardware_concurrency());
+  settings.threads = std::min<uint64_t>(2ull * hardware, kMaxThreads);
+  for (auto [flag, text, max, out] :
+       {std::tuple{"--executions", &flags.executions, kMaxRuns, &settings.executions},
+        std::tuple{"--threads", &flags.threads, kMaxThreads, &settings.threads},
+        std::tuple{"--native-runs", &flags.native_runs, kMaxRuns, &settings.native_runs},
+        std::tuple{"--cold-runs", &flags.cold_runs, kMaxRuns, &settings.cold_runs},
+        std::tuple{"--memory-samples", &flags.memory_samples, kMaxRuns,
+                   &settings.memory_samples}}) {
+    if (Status s = ParseCount(flag, *text, max, *out); !s.ok()) return ExitFor(s);
+  }
+
+  Report report;
+  report.settings = settings;
+  report.hardware_threads = hardware;
+  report.load_before = LoadAverage();
+
+  BenchDirectory dir;
+  if (Status s = dir.Create(); !s.ok()) return ExitFor(s);
+  auto staged = [&](const std::string& name,
+                    std::string_view code) -> StatusOr<ExecutionPolicy> {
+    StatusOr<ExecutionPolicy> p = dir.Workspace(name);
+    if (!p.ok()) return p.status();
+    if (Status s = StageUserCode(code, *p); !s.ok()) return s;
+    return p;
+  };
+  StatusOr<ExecutionPolicy> warm_policy = staged("warm", kPrintCode);
+  if (!warm_policy.ok()) return ExitFor(warm_policy.status());
+  StatusOr<ExecutionPolicy> import_policy = staged("import", kImportCode);
+  if (!import_policy.ok()) return ExitFor(import_policy.status());
+  StatusOr<ExecutionPolicy> memory_policy = staged("memory", kSleepCode);
+  if (!memory_policy.ok()) return ExitFor(memory_policy.status());
+  StatusOr<ExecutionPolicy> cold_policy = dir.Workspace("cold");
+  if (!cold_policy.ok()) return ExitFor(cold_policy.status());
+
+  // 1. native
+  if (access(kNativePython, X_OK) == 0) {
+    StatusOr<Latency> native = TimeNative(settings.native_runs);
+    if (!native.ok()) return ExitFor(native.status());
+    report.native = *native;
+  }
+
+  Executor executor;
+  // 2., 3. warm latency
+  StatusOr<Latency> warm = TimeWarm(executor, *warm_policy, "warm print(2+2)", kPrintExpected,
+                                    kWarmupRuns, settings.executions);
+  if (!warm.ok()) return ExitFor(warm.status());
+  report.warm = *warm;
+  StatusOr<Latency> import = TimeWarm(executor, *import_policy, "warm import", kImportExpected,
+                                      kWarmupRuns, settings.executions);
+  if (!import.ok()) return ExitFor(import.status());
+  report.import = *import;
+
+  // 4. throughput
+  StatusOr<Throughput> throughput =
+      TimeThroughput(executor, dir, settings.threads, settings.executions);
+  if (!throughput.ok()) return ExitFor(throughput.status());
+  report.throughput = *throughput;
+
+  // 5. memory
+  std::vector<uint64_t> privates, psses, zygote_rss;
+  for (uint64_t i = 0; i < settings.memory_samples; ++i) {
+    StatusOr<MemorySample> m = SampleMemory(executor, *memory_policy);
+    if (!m.ok()) return ExitFor(m.status());
+    privates.push_back(m->child.private_bytes);
+    psses.push_back(m->child.pss);
+    zygote_rss.push_back(m->zygote_rss);
+  }
+  report.private_bytes = MedianOf(privates);
+  report.pss_bytes = MedianOf(psses);
+  report.zygote_rss_bytes = MedianOf(zygote_rss);
+
+  // 6. cold
+  StatusOr<Latency> cold = TimeCold(*cold_policy, settings.cold_runs);
+  if (!cold.ok()) return ExitFor(cold.status());
+  report.cold = *cold;
+
+  report.load_after = LoadAverage();
+  if (flags.json) {
+    std::cout << ToJson(report).dump() << "\n";
+  } else {
+    PrintTable(report);
+  }
+  std::cout.flush();
+  return 0;
+}
+
+}  // namespace snakecage::cli

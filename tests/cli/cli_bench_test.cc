@@ -1,0 +1,111 @@
+// `snakecage bench` as a user runs it: the JSON it prints, the table, and
+// its flag errors. Timings are never asserted, only that each was measured.
+#include <sstream>
+#include <string>
+
+#include "cli_fixture.h"
+
+namespace {
+
+using namespace snakecage::cli_test;  // NOLINT
+using nlohmann::ordered_json;
+
+constexpr char kNativePython[] = "/usr/bin/python3.11";
+
+// `key` holds a number > 0.
+void ExpectPositive(const ordered_json& j, const std::string& key) {
+  ASSERT_TRUE(j.contains(key)) << "no key " << key << " in " << j.dump();
+  EXPECT_TRUE(j[key].is_number()) << key << ": " << j[key].dump();
+  if (j[key].is_number()) EXPECT_GT(j[key].get<double>(), 0) << key;
+}
+
+// `key` holds {"median": >0, "p99": >= median} (p99 only when `with_p99`).
+void ExpectLatency(const ordered_json& j, const std::string& key, bool with_p99 = true) {
+  ASSERT_TRUE(j.contains(key) && j[key].is_object()) << key << " in " << j.dump();
+  ExpectPositive(j[key], "median");
+  if (!with_p99) return;
+  ExpectPositive(j[key], "p99");
+  EXPECT_GE(j[key]["p99"].get<double>(), j[key]["median"].get<double>()) << key;
+}
+
+TEST_F(CliTest, BenchJsonHasEveryMeasure) {
+  Outcome o = Cli({"bench", "--json", "--executions", "50", "--threads", "2"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.err, "");
+  // Exactly one JSON object on one line.
+  ASSERT_FALSE(o.out.empty());
+  EXPECT_EQ(o.out.find('\n'), o.out.size() - 1) << o.out;
+  ordered_json j = ordered_json::parse(o.out);
+  ASSERT_TRUE(j.is_object());
+
+  EXPECT_EQ(j["executions"], 50);
+  EXPECT_EQ(j["threads"], 2);
+  ExpectLatency(j, "latency_ms");
+  ExpectLatency(j, "import_latency_ms");
+  ExpectLatency(j, "cold_ms", /*with_p99=*/false);
+  ExpectPositive(j, "executions_per_second");
+  ExpectPositive(j, "private_memory_bytes");
+  ExpectPositive(j, "pss_bytes");
+  ExpectPositive(j, "zygote_rss_bytes");
+  ASSERT_TRUE(j["private_memory_bytes"].is_number_unsigned());
+  ASSERT_TRUE(j["zygote_rss_bytes"].is_number_unsigned());
+  // A child shares the zygote's pages until it writes them.
+  EXPECT_LT(j["private_memory_bytes"].get<uint64_t>(), j["zygote_rss_bytes"].get<uint64_t>());
+  EXPECT_LE(j["private_memory_bytes"].get<uint64_t>(), j["pss_bytes"].get<uint64_t>());
+
+  const double warm = j["latency_ms"]["median"].get<double>();
+  const double cold = j["cold_ms"]["median"].get<double>();
+  ASSERT_TRUE(j["ratios"].is_object());
+  if (fs::exists(kNativePython)) {
+    ExpectLatency(j, "native_subprocess_ms");
+    const double native = j["native_subprocess_ms"]["median"].get<double>();
+    ASSERT_TRUE(j["ratios"]["warm_vs_native_median"].is_number());
+    ASSERT_TRUE(j["ratios"]["cold_vs_native_median"].is_number());
+    EXPECT_NEAR(j["ratios"]["warm_vs_native_median"].get<double>(), warm / native, 1e-9);
+    EXPECT_NEAR(j["ratios"]["cold_vs_native_median"].get<double>(), cold / native, 1e-9);
+  } else {
+    EXPECT_TRUE(j["native_subprocess_ms"].is_null());
+    EXPECT_TRUE(j["ratios"]["warm_vs_native_median"].is_null());
+    EXPECT_TRUE(j["native_note"].is_string());
+  }
+
+  // The targets say what the numbers say.
+  const ordered_json& t = j["targets"];
+  ASSERT_TRUE(t.is_object()) << j.dump();
+  EXPECT_EQ(t["warm_median_le_1ms"], warm <= 1.0);
+  EXPECT_EQ(t["executions_per_second_ge_1000"],
+            j["executions_per_second"].get<double>() >= 1000.0);
+  EXPECT_EQ(t["private_memory_le_10mb"], j["private_memory_bytes"].get<uint64_t>() <= 10'000'000);
+
+  EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "the bench left its workspaces behind";
+}
+
+TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
+  Outcome o = Cli({"bench", "--executions", "3", "--threads", "1", "--native-runs", "3",
+                   "--cold-runs", "1", "--memory-samples", "1"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  for (const char* row :
+       {"print(2+2), warm executor, median", "print(2+2), warm executor, p99",
+        "import json, re, datetime, warm, median", "executions/s, 1 threads",
+        "private memory of one execution", "its Pss", "its zygote's Rss",
+        "print(2+2), cold RunPython(), median", "<= 1 ms", ">= 1000 /s", "<= 10 MB"}) {
+    EXPECT_NE(o.out.find(row), std::string::npos) << "no \"" << row << "\" in\n" << o.out;
+  }
+  // Each target row says met or NOT MET.
+  size_t verdicts = 0;
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.ends_with(" met") || line.ends_with(" NOT MET")) ++verdicts;
+  }
+  EXPECT_EQ(verdicts, 3u) << o.out;
+}
+
+TEST_F(CliTest, BenchBadCountsAreUsageErrors) {
+  ExpectUsageError({"bench", "--executions", "0"}, "--executions");
+  ExpectUsageError({"bench", "--executions", "abc"}, "--executions");
+  ExpectUsageError({"bench", "--threads", "0"}, "--threads");
+  ExpectUsageError({"bench", "--threads", "100000"}, "--threads");
+  ExpectUsageError({"bench", "--json", "--memory-samples", "-1"}, "--memory-samples");
+}
+
+}  // namespace
