@@ -99,13 +99,18 @@ int Main(int argc, char** argv) {
       app.add_subcommand("bench", "Measure the warm executor against native python3.11");
   bench->add_flag("--json", b.json, "Print the measurements as one JSON object");
   bench->add_option("--executions", b.executions,
-                    "Timed executions per warm measure and for throughput (default 1000)");
+                    "Timed executions per warm measure and for throughput (default 1000)")
+      ->type_name("N");
   bench->add_option("--threads", b.threads,
-                    "Concurrent callers for throughput (default 2 x hardware threads)");
-  bench->add_option("--native-runs", b.native_runs, "Runs of native python3.11 (default 100)");
-  bench->add_option("--cold-runs", b.cold_runs, "Runs of the cold in-process path (default 20)");
+                    "Concurrent callers for throughput (default 2 x hardware threads)")
+      ->type_name("N");
+  bench->add_option("--native-runs", b.native_runs, "Runs of native python3.11 (default 100)")
+      ->type_name("N");
+  bench->add_option("--cold-runs", b.cold_runs, "Runs of the cold in-process path (default 20)")
+      ->type_name("N");
   bench->add_option("--memory-samples", b.memory_samples,
-                    "Private-memory samples, 1 s each (default 5)");
+                    "Private-memory samples, 1 s each (default 5)")
+      ->type_name("N");
 
   std::vector<const char*> cargv{argv[0]};
   for (const auto& a : args) cargv.push_back(a.c_str());

@@ -43,6 +43,14 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
   ExpectLatency(j, "latency_ms");
   ExpectLatency(j, "import_latency_ms");
   ExpectLatency(j, "cold_ms", /*with_p99=*/false);
+  // Each run's time in the child is part of its time around Executor::Run.
+  for (const char* key : {"latency", "import_latency"}) {
+    const std::string total = std::string(key) + "_ms";
+    const std::string in_child = std::string(key) + "_in_child_ms";
+    ExpectLatency(j, in_child);
+    EXPECT_LE(j[in_child]["median"].get<double>(), j[total]["median"].get<double>()) << key;
+    EXPECT_LE(j[in_child]["p99"].get<double>(), j[total]["p99"].get<double>()) << key;
+  }
   ExpectPositive(j, "executions_per_second");
   ExpectPositive(j, "private_memory_bytes");
   ExpectPositive(j, "pss_bytes");
@@ -86,7 +94,8 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
   ASSERT_EQ(o.status, 0) << o.err;
   for (const char* row :
        {"print(2+2), warm executor, median", "print(2+2), warm executor, p99",
-        "import json, re, datetime, warm, median", "executions/s, 1 threads",
+        "of which in the child, median", "import json, re, datetime, warm, median",
+        "executions/s, 1 threads",
         "private memory of one execution", "its Pss", "its zygote's Rss",
         "print(2+2), cold RunPython(), median", "<= 1 ms", ">= 1000 /s", "<= 10 MB"}) {
     EXPECT_NE(o.out.find(row), std::string::npos) << "no \"" << row << "\" in\n" << o.out;
