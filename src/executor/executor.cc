@@ -57,6 +57,9 @@ class Zygote {
   void Kill(uint64_t id);
   // Blocks until the zygote reports the child's end (or dies).
   Outcome Wait(uint64_t id);
+  // The client has the child's whole result and will not Wait(): the entry
+  // goes when the zygote reports the child's end.
+  void Release(uint64_t id);
   bool alive() const {
     std::lock_guard<std::mutex> lock(mu_);
     return !dead_;
@@ -68,7 +71,7 @@ class Zygote {
   void AppendRunningChildren(std::vector<pid_t>& out) const {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, p] : pending_) {
-      if (!p.done && p.pid > 0) out.push_back(p.pid);
+      if (!p.done && p.pid > 0) out.push_back(p.pid);  // released: still exiting
     }
   }
   pid_t pid() const { return pid_; }
@@ -85,7 +88,8 @@ class Zygote {
   std::condition_variable cv_;
   struct Pending {
     bool done = false;
-    pid_t pid = -1;  // once the zygote said "started"
+    bool released = false;  // the client has its result; drop on "exited"
+    pid_t pid = -1;         // once the zygote said "started"
     Outcome outcome;
   };
   std::map<uint64_t, Pending> pending_;
@@ -182,6 +186,7 @@ void Zygote::ReadLoop() {
       it->second.outcome.failure = msg->value("message", "unknown failure");
       it->second.done = true;
     }
+    if (it->second.done && it->second.released) pending_.erase(it);
     cv_.notify_all();
   }
 }
@@ -210,6 +215,17 @@ StatusOr<uint64_t> Zygote::Submit(const Json& policy, int result_fd) {
 void Zygote::Kill(uint64_t id) {
   std::lock_guard<std::mutex> lock(send_mu_);
   (void)SendMessage(control_, {{"op", "kill"}, {"id", id}});
+}
+
+void Zygote::Release(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  if (it->second.done) {
+    pending_.erase(it);
+  } else {
+    it->second.released = true;
+  }
 }
 
 Zygote::Outcome Zygote::Wait(uint64_t id) {
@@ -377,14 +393,10 @@ StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy) {
     bool killed = false;
     const std::string data = executor::ReadResult(pipe_fds[0], kill_at, **zygote, *id, &killed);
     close(pipe_fds[0]);
-    const Zygote::Outcome outcome = (*zygote)->Wait(*id);
-    const double duration_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
-
-    if (!outcome.failure.empty()) return Internal("executor: " + outcome.failure);
     Json reply = Json::parse(data, nullptr, /*allow_exceptions=*/false);
     if (reply.is_object() && reply.contains("result")) {
+      // The whole result is here; the child's exit status adds nothing.
+      (*zygote)->Release(*id);
       if (std::string warning = reply.value("landlock_warning", ""); !warning.empty()) {
         std::lock_guard<std::mutex> lock(mu_);
         if (!landlock_warning_logged_ && options_.logger) {
@@ -396,6 +408,11 @@ StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy) {
       }
       return executor::ExecutionResultFromJson(reply["result"]);
     }
+    const Zygote::Outcome outcome = (*zygote)->Wait(*id);
+    const double duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    if (!outcome.failure.empty()) return Internal("executor: " + outcome.failure);
     if (reply.is_object() && reply.contains("error")) {
       std::string message = reply.value("error", "");
       return reply.value("code", "") == "not_found" ? NotFound(message) : Internal(message);

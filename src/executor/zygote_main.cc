@@ -213,11 +213,9 @@ ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
   return g.child_context.get();
 }
 
-void Send(const Json& message) {
-  if (Status s = SendMessage(g.control, message); !s.ok()) {
-    std::cerr << "snakecage-zygote: " << s.message() << "\n";
-  }
-}
+// A failed send means the client has gone; the next poll() sees the
+// closed socket and shuts the zygote down.
+void Send(const Json& message) { (void)SendMessage(g.control, message); }
 
 [[noreturn]] void ShutDown(std::map<pid_t, uint64_t>& children) {
   for (const auto& [pid, id] : children) kill(pid, SIGKILL);
@@ -347,6 +345,9 @@ int Main(int argc, char** argv) {
                                     {"landlock_warning", g.landlock_warning}}
                              : Json{{"error", result.status().message()}, {"code", "internal"}};
       WriteAll(g.result_fd, out.dump());
+      // EOF now: the client need not wait for this address space to be torn
+      // down (exit_group unmaps before it closes descriptors).
+      close(g.result_fd);
       _exit(0);
     }
     // Start-up ended without reaching user_code_begin.

@@ -102,25 +102,38 @@ TEST_F(ExecutorTest, EveryExecutionStartsPristine) {
   EXPECT_EQ(second.stdout_text, "False [1] False False\n") << second.stderr_text;
 }
 
+// Waits until no child of executor_ is running (earlier runs' children may
+// still be exiting after their results came back).
+void WaitForNoChildren(Executor& executor) {
+  for (int i = 0; i < 400 && !executor.RunningChildren().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 TEST_F(ExecutorTest, RunningChildrenAreVisibleWhileTheyRun) {
   StatusOr<ExecutionPolicy> policy = policy_.Build();
   ASSERT_TRUE(policy.ok());
   ASSERT_TRUE(StageUserCode("import time\ntime.sleep(0.5)", *policy).ok());
+  WaitForNoChildren(*executor_);
+  ASSERT_TRUE(executor_->RunningChildren().empty());
   std::thread run([&] { EXPECT_TRUE(executor_->Run(*policy).ok()); });
   std::vector<pid_t> children;
   for (int i = 0; i < 200 && children.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
     children = executor_->RunningChildren();
   }
-  ASSERT_EQ(children.size(), 1u);
-  std::ifstream status("/proc/" + std::to_string(children[0]) + "/status");
-  std::string line, ppid;
-  while (std::getline(status, line)) {
-    if (line.rfind("PPid:", 0) == 0) ppid = line.substr(5);
+  std::string ppid;
+  if (children.size() == 1) {
+    std::ifstream status("/proc/" + std::to_string(children[0]) + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("PPid:", 0) == 0) ppid = line.substr(5);
+    }
   }
+  run.join();
+  ASSERT_EQ(children.size(), 1u);
   const std::vector<pid_t> zygotes = executor_->ZygotePids();
   EXPECT_NE(std::find(zygotes.begin(), zygotes.end(), std::stoi(ppid)), zygotes.end()) << ppid;
-  run.join();
+  WaitForNoChildren(*executor_);
   EXPECT_TRUE(executor_->RunningChildren().empty());
 }
 
