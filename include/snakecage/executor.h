@@ -84,8 +84,9 @@ class Executor {
 
   // Zygotes running now (for tests and metrics).
   size_t zygote_count() const;
-  // Process ids of the zygotes, and of the children running executions now
-  // (for benchmarks and metrics: their memory can be read in /proc).
+  // Process ids of the zygotes, and of the children whose executions are
+  // running now (results not back yet; for benchmarks and metrics: their
+  // memory can be read in /proc).
   std::vector<pid_t> ZygotePids() const;
   std::vector<pid_t> RunningChildren() const;
 

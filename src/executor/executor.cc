@@ -71,7 +71,7 @@ class Zygote {
   void AppendRunningChildren(std::vector<pid_t>& out) const {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, p] : pending_) {
-      if (!p.done && p.pid > 0) out.push_back(p.pid);  // released: still exiting
+      if (!p.done && !p.released && p.pid > 0) out.push_back(p.pid);
     }
   }
   pid_t pid() const { return pid_; }
