@@ -10,6 +10,7 @@
 #include "fuel/fuel_instrumenter.h"
 
 #include <iterator>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -189,34 +190,225 @@ Flow FlowOf(ExprType type) {
   return Flow::kStraight;  // unreachable: the switch is exhaustive
 }
 
+// Module-level side of the calling convention (see "Injected code" in
+// the header): every defined function takes the remaining fuel as an extra
+// trailing i64 parameter and returns what is left as an extra trailing i64
+// result; imported functions keep their types. FuelAbi finds or adds the
+// function types that needs, and appends the two kinds of glue functions:
+// export wrappers (original type, for the host) and import adapters
+// (fuelled type, so that a table can hold an imported function).
+class FuelAbi {
+ public:
+  FuelAbi(wabt::Module& module, wabt::Index fuel_global)
+      : module_(module), fuel_global_(fuel_global) {}
+
+  bool IsImport(wabt::Index func) const {
+    return func < module_.num_func_imports;
+  }
+
+  // `sig` with an i64 appended to its parameters and to its results.
+  static wabt::FuncSignature Fuelled(const wabt::FuncSignature& sig) {
+    wabt::FuncSignature fuelled;
+    fuelled.param_types = sig.param_types;
+    fuelled.result_types = sig.result_types;
+    fuelled.param_types.push_back(wabt::Type::I64);
+    fuelled.result_types.push_back(wabt::Type::I64);
+    return fuelled;
+  }
+
+  // Index of a function type equal to `sig`; appends one if there is none.
+  // (Function types are structural: any equal type will do, for functions,
+  // call_indirect and blocks alike.)
+  wabt::Index TypeFor(const wabt::FuncSignature& sig) {
+    const wabt::Index existing = module_.GetFuncTypeIndex(sig);
+    if (existing != wabt::kInvalidIndex) {
+      return existing;
+    }
+    auto type = std::make_unique<wabt::FuncType>();
+    type->sig = sig;
+    auto field = std::make_unique<wabt::TypeModuleField>();
+    field->type = std::move(type);
+    const wabt::Index index = static_cast<wabt::Index>(module_.types.size());
+    module_.AppendField(std::move(field));
+    return index;
+  }
+
+  // Gives `decl` (a function's or a call_indirect's) the fuelled version of
+  // its signature.
+  void Refuel(wabt::FuncDeclaration& decl) {
+    decl.sig = Fuelled(decl.sig);
+    decl.has_func_type = true;
+    decl.type_var = wabt::Var(TypeFor(decl.sig), wabt::Location());
+  }
+
+  // A defined function of the fuelled type of import `import` that stores
+  // its fuel argument to the global, calls the import (the host sees and may
+  // set the global, as for a direct call) and returns the global. Made once
+  // per import.
+  wabt::Index AdapterFor(wabt::Index import) {
+    auto [it, inserted] = adapters_.try_emplace(import, wabt::kInvalidIndex);
+    if (!inserted) {
+      return it->second;
+    }
+    const wabt::FuncSignature sig = module_.funcs[import]->decl.sig;
+    const wabt::Index params = sig.GetNumParams();
+    wabt::ExprList body;
+    body.push_back(std::make_unique<wabt::LocalGetExpr>(LocalVar(params)));
+    body.push_back(std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
+    for (wabt::Index i = 0; i < params; ++i) {
+      body.push_back(std::make_unique<wabt::LocalGetExpr>(LocalVar(i)));
+    }
+    body.push_back(std::make_unique<wabt::CallExpr>(FuncVar(import)));
+    body.push_back(std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
+    it->second = AddFunction(Fuelled(sig), std::move(body));
+    return it->second;
+  }
+
+  // A function of signature `original` (defined function `func`'s before
+  // the rewrite) that calls `func` with the fuel global and stores the fuel
+  // it returns back to the global: what the host calls (exports, start).
+  // Made once per function.
+  wabt::Index WrapperFor(wabt::Index func, const wabt::FuncSignature& original) {
+    auto [it, inserted] = wrappers_.try_emplace(func, wabt::kInvalidIndex);
+    if (!inserted) {
+      return it->second;
+    }
+    wabt::ExprList body;
+    for (wabt::Index i = 0; i < original.GetNumParams(); ++i) {
+      body.push_back(std::make_unique<wabt::LocalGetExpr>(LocalVar(i)));
+    }
+    body.push_back(std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
+    body.push_back(std::make_unique<wabt::CallExpr>(FuncVar(func)));
+    body.push_back(std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
+    it->second = AddFunction(original, std::move(body));
+    return it->second;
+  }
+
+  wabt::Var FuelVar() const {
+    return wabt::Var(fuel_global_, wabt::Location());
+  }
+
+ private:
+  static wabt::Var LocalVar(wabt::Index index) {
+    return wabt::Var(index, wabt::Location());
+  }
+  static wabt::Var FuncVar(wabt::Index index) {
+    return wabt::Var(index, wabt::Location());
+  }
+
+  wabt::Index AddFunction(const wabt::FuncSignature& sig, wabt::ExprList body) {
+    auto field = std::make_unique<wabt::FuncModuleField>();
+    field->func.decl.sig = sig;
+    field->func.decl.has_func_type = true;
+    field->func.decl.type_var = wabt::Var(TypeFor(sig), wabt::Location());
+    field->func.exprs = std::move(body);
+    const wabt::Index index = static_cast<wabt::Index>(module_.funcs.size());
+    module_.AppendField(std::move(field));
+    return index;
+  }
+
+  wabt::Module& module_;
+  const wabt::Index fuel_global_;
+  std::map<wabt::Index, wabt::Index> adapters_;  // import -> adapter
+  std::map<wabt::Index, wabt::Index> wrappers_;  // function -> wrapper
+};
+
 // Rewrites the bodies of one module. Within a function, the remaining fuel
-// lives in a local ($cache, appended after the function's own locals): it is
-// loaded from the global at entry, charged and checked in the local, stored
-// back to the global before every call and every exit from the function, and
-// reloaded after every call. Every check also tests the interrupt global.
-// See "Injected code" in the header.
+// lives in the function's fuel parameter ($fuel, the new trailing i64
+// parameter): charged and checked there, passed to every defined callee and
+// taken back from its extra result, stored to the global only around calls
+// of imported functions and before the function traps, and returned to the
+// caller. Every check also tests the interrupt global. See "Injected code"
+// in the header.
 class Instrumenter {
  public:
-  Instrumenter(wabt::Index fuel_global, wabt::Index exhausted_global,
-               wabt::Index interrupt_global)
-      : fuel_global_(fuel_global),
+  Instrumenter(FuelAbi& abi, wabt::Index fuel_global,
+               wabt::Index exhausted_global, wabt::Index interrupt_global)
+      : abi_(abi),
+        fuel_global_(fuel_global),
         exhausted_global_(exhausted_global),
         interrupt_global_(interrupt_global) {}
 
-  void InstrumentFunction(wabt::Func& func) {
-    cache_local_ = func.GetNumParamsAndLocals();
-    depth_ = 0;
+  // Rewrites defined function `func` to the fuelled calling convention and
+  // meters it. Returns an error for instructions the convention cannot
+  // express (they need features the input validation rejects today).
+  Status InstrumentFunction(wabt::Func& func) {
+    status_ = Status();
+    func_ = &func;
+    const wabt::Index params = func.GetNumParams();
+    // $fuel becomes local `params`: the function's own locals move up one.
+    ShiftLocals(func.exprs, params);
+    for (auto& [name, binding] : func.bindings) {
+      if (binding.index >= params) {
+        ++binding.index;
+      }
+    }
+    const wabt::TypeVector results = func.decl.sig.result_types;
+    abi_.Refuel(func.decl);
+    fuel_local_ = params;
+    scratch_local_ = wabt::kInvalidIndex;
     InstrumentList(func.exprs, ListKind::kFunctionBody);
-    // Falling off the end of the body returns.
-    InsertFlush(func.exprs, func.exprs.end());
-    func.local_types.AppendDecl(wabt::Type::I64, 1);
+
+    // Wrap the body in a block with the original results, then push $fuel:
+    // every way out (falling off the end, a branch to the function's label,
+    // which now names the block) leaves through that one `local.get`, except
+    // `return`, which pushes $fuel itself.
+    auto body = std::make_unique<wabt::BlockExpr>();
+    body->block.decl.sig.result_types = results;
+    if (results.size() > 1) {
+      body->block.decl.has_func_type = true;
+      body->block.decl.type_var =
+          wabt::Var(abi_.TypeFor(body->block.decl.sig), wabt::Location());
+    }
+    body->block.exprs = std::move(func.exprs);
+    func.exprs.clear();
+    func.exprs.push_back(std::move(body));
+    func.exprs.push_back(std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     ++stats_.functions_instrumented;
+    return status_;
   }
 
   const InstrumentStats& stats() const { return stats_; }
 
  private:
   enum class ListKind { kFunctionBody, kLoopBody, kOther };
+
+  // Adds 1 to every local index >= `first` in `list` (recursively).
+  void ShiftLocals(ExprList& list, wabt::Index first) {
+    for (Expr& expr : list) {
+      wabt::Var* var = nullptr;
+      if (auto* get = wabt::dyn_cast<wabt::LocalGetExpr>(&expr)) {
+        var = &get->var;
+      } else if (auto* set = wabt::dyn_cast<wabt::LocalSetExpr>(&expr)) {
+        var = &set->var;
+      } else if (auto* tee = wabt::dyn_cast<wabt::LocalTeeExpr>(&expr)) {
+        var = &tee->var;
+      }
+      if (var != nullptr) {
+        const wabt::Index index = func_->GetLocalIndex(*var);
+        *var = wabt::Var(index >= first ? index + 1 : index, wabt::Location());
+        continue;
+      }
+      ForEachBody(expr, [&](ExprList& body) { ShiftLocals(body, first); });
+    }
+  }
+
+  template <typename F>
+  static void ForEachBody(Expr& expr, F&& f) {
+    if (auto* block = wabt::dyn_cast<wabt::BlockExpr>(&expr)) {
+      f(block->block.exprs);
+    } else if (auto* loop = wabt::dyn_cast<wabt::LoopExpr>(&expr)) {
+      f(loop->block.exprs);
+    } else if (auto* if_expr = wabt::dyn_cast<wabt::IfExpr>(&expr)) {
+      f(if_expr->true_.exprs);
+      f(if_expr->false_);
+    } else if (auto* try_expr = wabt::dyn_cast<wabt::TryExpr>(&expr)) {
+      f(try_expr->block.exprs);
+      for (wabt::Catch& handler : try_expr->catches) {
+        f(handler.exprs);
+      }
+    }
+  }
 
   // Instruments one body list. The list's first instruction starts a
   // segment; its implicit terminator (`end` or `else`) costs 0.
@@ -227,22 +419,16 @@ class Instrumenter {
     for (ExprList::iterator it = list.begin(); it != list.end();) {
       Expr& expr = *it;
       cost += OperatorCost(expr.type());
-      if (IsCall(expr.type()) || LeavesFunction(expr)) {
-        // The global must be exact whenever another function (or the host)
-        // can see it. If `expr` starts the segment, the segment's charge
-        // must still come first: it goes before the flush.
-        ExprList::iterator flush = InsertFlush(list, it);
-        if (segment_start == it) {
-          segment_start = flush;
-        }
+      // If `expr` starts the segment, the segment's charge must still come
+      // before what is inserted in front of it (the fuel it passes on).
+      ExprList::iterator before = InsertBefore(list, it);
+      if (segment_start == it) {
+        segment_start = before;
       }
       if (IsCall(expr.type())) {
-        // The callee (or the host) may have changed the global. A call does
-        // not end the segment; step over the reload, which costs nothing.
-        ExprList::iterator next = std::next(it);
-        list.insert(next, std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
-        list.insert(next, std::make_unique<wabt::LocalSetExpr>(CacheVar()));
-        it = next;
+        // A call does not end the segment; step over what follows it (the
+        // fuel taken back), which costs nothing.
+        it = InsertAfterCall(list, it);
         continue;
       }
       const Flow flow = FlowOf(expr.type());
@@ -254,14 +440,14 @@ class Instrumenter {
       EmitCharge(list, segment_start, cost, first ? kind : ListKind::kOther);
       first = false;
       cost = 0;
-      ++depth_;
       InstrumentBodies(expr);
-      --depth_;
       ++it;
       if (flow == Flow::kUnconditional) {
         // The rest of this list is dead code: it never runs, so it is
         // neither charged nor checked. The list's terminator is reached
         // only by branches, which land after it, in the enclosing list.
+        // Dead code is still validated, so its calls follow the convention.
+        ConventionOnly(list, it);
         return;
       }
       segment_start = it;
@@ -270,8 +456,19 @@ class Instrumenter {
     EmitCharge(list, segment_start, cost, first ? kind : ListKind::kOther);
   }
 
+  // Applies the calling convention (no charges, no checks) to `list` from
+  // `from` on, nested bodies included: for code that never runs.
+  void ConventionOnly(ExprList& list, ExprList::iterator from) {
+    for (ExprList::iterator it = from; it != list.end();) {
+      InsertBefore(list, it);
+      ForEachBody(*it, [this](ExprList& body) {
+        ConventionOnly(body, body.begin());
+      });
+      it = IsCall(it->type()) ? InsertAfterCall(list, it) : std::next(it);
+    }
+  }
+
   // Instruments the body lists a structured instruction owns, if any.
-  // REQUIRES: depth_ already counts the structured instruction's label.
   void InstrumentBodies(Expr& expr) {
     if (auto* block = wabt::dyn_cast<wabt::BlockExpr>(&expr)) {
       InstrumentList(block->block.exprs, ListKind::kOther);
@@ -282,13 +479,14 @@ class Instrumenter {
       InstrumentList(if_expr->false_, ListKind::kOther);
     } else if (auto* try_expr = wabt::dyn_cast<wabt::TryExpr>(&expr)) {
       // Only reachable if the exceptions feature is ever enabled. A handler
-      // is entered from a throw (which flushed), possibly in a callee: it
-      // reloads the cache, then runs like an if arm.
+      // is entered from a throw (which stored the thrower's fuel to the
+      // global), possibly in a callee: it reloads $fuel, then runs like an
+      // if arm.
       InstrumentList(try_expr->block.exprs, ListKind::kOther);
       for (wabt::Catch& handler : try_expr->catches) {
         InstrumentList(handler.exprs, ListKind::kOther);
         handler.exprs.push_front(
-            std::make_unique<wabt::LocalSetExpr>(CacheVar()));
+            std::make_unique<wabt::LocalSetExpr>(FuelLocal()));
         handler.exprs.push_front(
             std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
       }
@@ -296,68 +494,131 @@ class Instrumenter {
   }
 
   static bool IsCall(ExprType type) {
-    return type == ExprType::Call || type == ExprType::CallIndirect ||
-           type == ExprType::CallRef;
+    return type == ExprType::Call || type == ExprType::CallIndirect;
   }
 
-  // Whether `expr` may transfer control out of the function (return, trap,
-  // tail call, throw, or a branch to the function body's label).
-  bool LeavesFunction(Expr& expr) const {
-    if (auto* br = wabt::dyn_cast<wabt::BrExpr>(&expr)) {
-      return TargetsFunctionLabel(br->var);
-    }
-    if (auto* br_if = wabt::dyn_cast<wabt::BrIfExpr>(&expr)) {
-      return TargetsFunctionLabel(br_if->var);
-    }
-    if (auto* br_table = wabt::dyn_cast<wabt::BrTableExpr>(&expr)) {
-      if (TargetsFunctionLabel(br_table->default_target)) {
-        return true;
-      }
-      for (const wabt::Var& target : br_table->targets) {
-        if (TargetsFunctionLabel(target)) {
-          return true;
+  // Inserts, before `pos`, what the calling convention needs in front of
+  // the instruction there, and returns the position of the first inserted
+  // instruction (`pos` if none).
+  ExprList::iterator InsertBefore(ExprList& list, ExprList::iterator pos) {
+    Expr& expr = *pos;
+    switch (expr.type()) {
+      case ExprType::Call: {
+        if (abi_.IsImport(CalleeOf(wabt::cast<wabt::CallExpr>(&expr)->var))) {
+          return InsertStore(list, pos);  // the host sees the global
         }
+        return list.insert(pos,
+                           std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
       }
-      return false;
+      case ExprType::CallIndirect: {
+        auto* call = wabt::cast<wabt::CallIndirectExpr>(&expr);
+        abi_.Refuel(call->decl);
+        return InsertFuelUnderTableIndex(list, pos);
+      }
+      case ExprType::ReturnCallIndirect: {
+        auto* call = wabt::cast<wabt::ReturnCallIndirectExpr>(&expr);
+        abi_.Refuel(call->decl);
+        return InsertFuelUnderTableIndex(list, pos);
+      }
+      case ExprType::ReturnCall:
+        if (abi_.IsImport(
+                CalleeOf(wabt::cast<wabt::ReturnCallExpr>(&expr)->var))) {
+          // The import would return without the caller's fuel result.
+          Fail("return_call of an imported function");
+          return pos;
+        }
+        return list.insert(pos,
+                           std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
+      case ExprType::Return:
+        return list.insert(pos,
+                           std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
+      case ExprType::Unreachable:
+      case ExprType::Throw:
+      case ExprType::Rethrow:
+        // Leaves the function without returning: the global must be exact
+        // after an `unreachable` trap (C's abort()) and where a handler
+        // reloads it.
+        return InsertStore(list, pos);
+      case ExprType::CallRef:
+        Fail("call_ref");
+        return pos;
+      case ExprType::RefFunc: {
+        // A reference may end up in a table, called with fuel.
+        auto* ref = wabt::cast<wabt::RefFuncExpr>(&expr);
+        const wabt::Index func = CalleeOf(ref->var);
+        if (abi_.IsImport(func)) {
+          ref->var = wabt::Var(abi_.AdapterFor(func), wabt::Location());
+        }
+        return pos;
+      }
+      default:
+        return pos;
     }
-    const ExprType type = expr.type();
-    return type == ExprType::Return || type == ExprType::ReturnCall ||
-           type == ExprType::ReturnCallIndirect ||
-           type == ExprType::Unreachable || type == ExprType::Throw ||
-           type == ExprType::Rethrow;
   }
 
-  // Branch depths from the binary reader are relative: depth_ (the number
-  // of enclosing structured instructions) names the function body's label.
-  bool TargetsFunctionLabel(const wabt::Var& var) const {
-    return !var.is_index() || var.index() >= depth_;
+  // After a call (at `call`): takes the fuel back, from the callee's extra
+  // result or, after an imported function, from the global (the host may
+  // have changed it). Returns the position after what was inserted.
+  ExprList::iterator InsertAfterCall(ExprList& list, ExprList::iterator call) {
+    ExprList::iterator next = std::next(call);
+    auto* direct = wabt::dyn_cast<wabt::CallExpr>(&*call);
+    if (direct != nullptr && abi_.IsImport(CalleeOf(direct->var))) {
+      list.insert(next, std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
+    }
+    list.insert(next, std::make_unique<wabt::LocalSetExpr>(FuelLocal()));
+    return next;
   }
 
-  // Inserts "local.get $cache  global.set $fuel" before `pos` and returns
-  // the position of the first inserted instruction.
-  ExprList::iterator InsertFlush(ExprList& list, ExprList::iterator pos) {
+  // call_indirect takes the table index on top of the stack, above the
+  // arguments: put $fuel under it (through an i32 scratch local).
+  ExprList::iterator InsertFuelUnderTableIndex(ExprList& list,
+                                               ExprList::iterator pos) {
+    if (scratch_local_ == wabt::kInvalidIndex) {
+      scratch_local_ = func_->GetNumParamsAndLocals();
+      func_->local_types.AppendDecl(wabt::Type::I32, 1);
+    }
+    const wabt::Var scratch(scratch_local_, wabt::Location());
     ExprList::iterator first =
-        list.insert(pos, std::make_unique<wabt::LocalGetExpr>(CacheVar()));
+        list.insert(pos, std::make_unique<wabt::LocalSetExpr>(scratch));
+    list.insert(pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
+    list.insert(pos, std::make_unique<wabt::LocalGetExpr>(scratch));
+    return first;
+  }
+
+  // Inserts "local.get $fuel  global.set $fuel_global" before `pos` and
+  // returns the position of the first inserted instruction.
+  ExprList::iterator InsertStore(ExprList& list, ExprList::iterator pos) {
+    ExprList::iterator first =
+        list.insert(pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     list.insert(pos, std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
     return first;
   }
 
-  // Inserts, before `pos`, the charge of `cost`, and the entry load and the
-  // check for a function body or a loop body. The check is one branch on
-  // (cache < 0) | interrupt; which of the two it was is sorted out only on
+  wabt::Index CalleeOf(const wabt::Var& var) const {
+    return var.is_index() ? var.index() : wabt::kInvalidIndex;
+  }
+
+  void Fail(std::string_view what) {
+    if (status_.ok()) {
+      status_ = InvalidArgument(
+          "fuel: function " +
+          (func_->name.empty() ? std::string("(unnamed)") : func_->name) +
+          " uses " + std::string(what) +
+          ", which the fuel calling convention cannot meter");
+    }
+  }
+
+  // Inserts, before `pos`, the charge of `cost`, and the check for a
+  // function body or a loop body. The check is one branch on
+  // ($fuel < 0) | interrupt; which of the two it was is sorted out only on
   // the slow path, where the interrupt takes precedence (exhausted = 2).
   void EmitCharge(ExprList& list, ExprList::iterator pos, uint64_t cost,
                   ListKind kind) {
-    const bool entry = kind == ListKind::kFunctionBody;
     const bool check = kind != ListKind::kOther;
     if (cost == 0 && !check) {
       return;
     }
-    if (entry) {
-      Insert(list, pos, std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
-    } else {
-      Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(CacheVar()));
-    }
+    Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     if (cost != 0) {
       ++stats_.charge_points;
       Insert(list, pos,
@@ -366,12 +627,18 @@ class Instrumenter {
              std::make_unique<wabt::BinaryExpr>(wabt::Opcode::I64Sub));
     }
     if (!check) {
-      Insert(list, pos, std::make_unique<wabt::LocalSetExpr>(CacheVar()));
+      Insert(list, pos, std::make_unique<wabt::LocalSetExpr>(FuelLocal()));
       return;
     }
-    if (entry || cost != 0) {
-      Insert(list, pos, std::make_unique<wabt::LocalTeeExpr>(CacheVar()));
+    if (cost != 0) {
+      Insert(list, pos, std::make_unique<wabt::LocalTeeExpr>(FuelLocal()));
     }
+    // Publish the fuel at every check (a store, off the critical path): after
+    // a trap the host reads the global, so what it reports as consumed is
+    // short by at most the straight-line code since the last check, even for
+    // traps that do not store it themselves (out of bounds, stack overflow).
+    Insert(list, pos, std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
+    Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     ++stats_.checks;
     Insert(list, pos, std::make_unique<wabt::ConstExpr>(wabt::Const::I64(0)));
     Insert(list, pos,
@@ -380,7 +647,7 @@ class Instrumenter {
     Insert(list, pos, std::make_unique<wabt::BinaryExpr>(wabt::Opcode::I32Or));
     auto stop = std::make_unique<wabt::IfExpr>();
     ExprList& then = stop->true_.exprs;
-    then.push_back(std::make_unique<wabt::LocalGetExpr>(CacheVar()));
+    then.push_back(std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     then.push_back(std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
     then.push_back(std::make_unique<wabt::ConstExpr>(
         wabt::Const::I32(static_cast<uint32_t>(kExhaustedByInterrupt))));
@@ -405,15 +672,18 @@ class Instrumenter {
   wabt::Var InterruptVar() const {
     return wabt::Var(interrupt_global_, wabt::Location());
   }
-  wabt::Var CacheVar() const {
-    return wabt::Var(cache_local_, wabt::Location());
+  wabt::Var FuelLocal() const {
+    return wabt::Var(fuel_local_, wabt::Location());
   }
 
+  FuelAbi& abi_;
   const wabt::Index fuel_global_;
   const wabt::Index exhausted_global_;
   const wabt::Index interrupt_global_;
-  wabt::Index cache_local_ = 0;  // index of $cache in the current function
-  wabt::Index depth_ = 0;        // structured instructions around the list
+  wabt::Func* func_ = nullptr;   // the function being rewritten
+  wabt::Index fuel_local_ = 0;   // index of its $fuel parameter
+  wabt::Index scratch_local_ = wabt::kInvalidIndex;  // i32, if needed
+  Status status_;
   InstrumentStats stats_;
 };
 
@@ -485,10 +755,64 @@ StatusOr<std::vector<uint8_t>> InstrumentFuel(std::span<const uint8_t> wasm,
   const wabt::Index interrupt_global = AddExportedGlobal(
       module, kInterruptGlobalExport, wabt::Type::I32, wabt::Const::I32(0));
 
-  Instrumenter instrumenter(fuel_global, exhausted_global, interrupt_global);
+  FuelAbi abi(module, fuel_global);
+  Instrumenter instrumenter(abi, fuel_global, exhausted_global,
+                            interrupt_global);
   if (metering == Metering::kOn) {
-    for (wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
-      instrumenter.InstrumentFunction(*module.funcs[i]);
+    // Glue functions are appended after these, so no function index of the
+    // input changes.
+    const wabt::Index num_funcs = static_cast<wabt::Index>(module.funcs.size());
+    std::vector<wabt::FuncSignature> original_sigs;
+    original_sigs.reserve(num_funcs);
+    for (const wabt::Func* func : module.funcs) {
+      original_sigs.push_back(func->decl.sig);
+    }
+    for (wabt::Index i = module.num_func_imports; i < num_funcs; ++i) {
+      if (Status s = instrumenter.InstrumentFunction(*module.funcs[i]);
+          !s.ok()) {
+        return s;
+      }
+    }
+    // The host calls exported functions and the start function with their
+    // original types: through wrappers. (A re-exported import is the host's
+    // own function and stays as it is.)
+    for (wabt::Export* exp : module.exports) {
+      if (exp->kind != wabt::ExternalKind::Func) {
+        continue;
+      }
+      const wabt::Index func = module.GetFuncIndex(exp->var);
+      if (!abi.IsImport(func)) {
+        exp->var = wabt::Var(abi.WrapperFor(func, original_sigs[func]),
+                             wabt::Location());
+      }
+    }
+    for (wabt::Var* start : module.starts) {
+      const wabt::Index func = module.GetFuncIndex(*start);
+      if (!abi.IsImport(func)) {
+        *start = wabt::Var(abi.WrapperFor(func, original_sigs[func]),
+                           wabt::Location());
+      }
+    }
+    // Tables are called through call_indirect, which always passes fuel:
+    // an imported function in a table (or in a funcref global) is replaced
+    // by its adapter. Defined functions stay, with their fuelled types.
+    auto adapt = [&abi, &module](wabt::ExprList& exprs) {
+      for (wabt::Expr& expr : exprs) {
+        if (auto* ref = wabt::dyn_cast<wabt::RefFuncExpr>(&expr)) {
+          const wabt::Index func = module.GetFuncIndex(ref->var);
+          if (abi.IsImport(func)) {
+            ref->var = wabt::Var(abi.AdapterFor(func), wabt::Location());
+          }
+        }
+      }
+    };
+    for (wabt::ElemSegment* segment : module.elem_segments) {
+      for (wabt::ExprList& entry : segment->elem_exprs) {
+        adapt(entry);
+      }
+    }
+    for (wabt::Global* global : module.globals) {
+      adapt(global->init_expr);
     }
   }
 

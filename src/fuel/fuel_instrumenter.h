@@ -67,46 +67,87 @@
 //
 // ## Injected code (not charged: it is not the user's operators)
 //
-// Inside a function the remaining fuel is cached in a local, $cache (one i64
-// local appended after the function's own locals, so no local index
-// changes), the way Wasmtime caches it in a register. In the native code
-// wasm2c produces, a charge is then a register subtraction instead of a
-// load/subtract/store on the instance, and the C compiler may still keep
-// linear-memory values in registers across it.
+// Fuel in registers: every defined function takes the remaining fuel as an
+// extra trailing i64 parameter, $fuel, and returns what is left of it as an
+// extra trailing i64 result (multi-value; wasm2c returns such results as a
+// struct, {u32, u64} for example, which x86-64 and arm64 return in two
+// registers). Inside the function $fuel is charged and checked like a local,
+// the way Wasmtime keeps fuel in a register. A call of a defined function
+// passes $fuel and takes the callee's fuel result back, so fuel never goes
+// through memory between two defined functions: no store before the call,
+// no load at the callee's entry, no store at its exit, no reload after it
+// (that chain through the instance cost CPython +54% before; see
+// docs/experiments/README.md). The function's own locals move up by one
+// index to make room for $fuel (the name section follows).
 //
 // function entry (charge c of the first segment, then check):
-//     global.get $fuel  i64.const c  i64.sub  local.tee $cache
+//     local.get $fuel  i64.const c  i64.sub  local.tee $fuel
+//     global.set $fuel_global  local.get $fuel
 //     i64.const 0  i64.lt_s  global.get $interrupt  i32.or  if <stop> end
 // loop header (charge c of the loop body's first segment, then check):
-//     local.get $cache  i64.const c  i64.sub  local.tee $cache
-//     i64.const 0  i64.lt_s  global.get $interrupt  i32.or  if <stop> end
-//   (with c == 0 the i64.const/i64.sub are omitted)
+//     the same
+//   (with c == 0 the i64.const/i64.sub/local.tee are omitted)
 // any other segment start with cost c > 0:
-//     local.get $cache  i64.const c  i64.sub  local.set $cache
+//     local.get $fuel  i64.const c  i64.sub  local.set $fuel
 // <stop> (the slow path: which of the two it was is decided only here):
-//     local.get $cache  global.set $fuel
+//     local.get $fuel  global.set $fuel_global
 //     i32.const 2  i32.const 1  global.get $interrupt  select
 //     global.set $exhausted  unreachable
 //   (so the common path is one branch on (fuel < 0) | interrupt)
-// before every call, call_indirect, return, unreachable, tail call and
-// branch to the function body's label, and at the end of the body (flush):
-//     local.get $cache  global.set $fuel
-// after every call and call_indirect (the callee or the host may have
-// changed the global):
-//     global.get $fuel  local.set $cache
+// call of a defined function:   ...args  local.get $fuel  call f
+//                               local.set $fuel
+// call_indirect (the table index is on top of the stack):
+//     local.set $scratch  local.get $fuel  local.get $scratch
+//     call_indirect (fuelled type)  local.set $fuel
+// call of an imported (host) function, which keeps its type and sees the
+// global (snakecage.user_code_begin sets the budget there):
+//     local.get $fuel  global.set $fuel_global  call h
+//     global.get $fuel_global  local.set $fuel
+// return:                       local.get $fuel  return
+// unreachable (and throw):      local.get $fuel  global.set $fuel_global
+//                               unreachable
+// The body is wrapped in a block with the original results, followed by
+// `local.get $fuel`, so that falling off the end and every branch to the
+// function's label return the fuel too.
 //
-// So the global is exact whenever control is outside the function: in a
-// callee, in an imported (host) function, after the function returned, and
-// after an out-of-fuel trap or an `unreachable` trap (C's abort()). After
-// any other trap (out-of-bounds memory access, integer divide by zero or
-// overflow, invalid float conversion) the global lacks the charges the
-// trapping function made since its entry or its last call returned; a trap
-// in call_indirect (bad index or signature) or on call-stack exhaustion
-// happens after the caller's flush, so it is exact. Wasmtime has the same
-// imprecision on such traps. On a CPU-bound C benchmark compiled through
-// wasm2c and clang -O2, metering cost ~7-9% with the cache, ~19% when every
-// charge updated the global, and ~30% when the cache was also stored to the
-// global at every loop header (which would bound the imprecision above).
+// Types: the fuelled version of every function type a defined function or
+// a call_indirect uses (params + i64 -> results + i64) is found or appended
+// in the type section. Imported functions keep their types.
+//
+// Glue functions (appended after all functions, so no function index
+// changes; not metered, not counted in InstrumentStats):
+//   - an export wrapper per exported defined function and for the start
+//     function, with the original type, which the export (and the start
+//     section) then names: it calls the real function with the fuel global
+//     and stores the fuel returned back to the global. The host calls
+//     exports with their original signatures.
+//   - an import adapter per imported function that a table, a funcref
+//     global or a ref.func holds (tables are called through call_indirect,
+//     which passes fuel): fuelled type, stores the fuel argument to the
+//     global, calls the import, returns the global. Defined functions in
+//     tables are the rewritten functions themselves.
+//
+// Every check (function entry, loop header) also stores the fuel to the
+// global: a store, off the dependency chain.
+//
+// So the global is exact whenever the host can observe it: inside an
+// imported function, after an exported function returned, after an
+// out-of-fuel or interrupt trap, and after an `unreachable` trap (C's
+// abort()). After any other trap (out-of-bounds memory access, integer
+// divide by zero or overflow, invalid float conversion, call_indirect with a
+// bad index or signature, call-stack exhaustion) the global shows the fuel
+// at the last check or host call: short by at most the straight-line code
+// that followed it. (Without the store at checks it could be short by
+// everything every frame had charged since the last host call, billions of
+// operators for a loop that ends in a deliberate crash; the store costs
+// about 4 points of overhead on CPython.) Wasmtime has a similar
+// imprecision on such traps.
+//
+// (Before fuel went into registers, each function cached it in a local that
+// was stored to the global around every call; on a CPU-bound C benchmark
+// compiled through wasm2c and clang -O2, metering cost ~7-9% with that
+// cache, ~19% when every charge updated the global, and ~30% when the cache
+// was also stored to the global at every loop header.)
 // Testing the interrupt at every check costs one more load and an `or`, no
 // extra branch. Same benchmark, all variants rebuilt the same way, thread
 // CPU time, median of 15 interleaved runs on a loaded 2-core machine:
@@ -133,7 +174,8 @@
 // guest code runs or from inside an imported function the guest called (the
 // calling function reloads the fuel global when the call returns); a write
 // of the fuel global from another thread or a signal handler while guest
-// code runs would be overwritten by the next flush. After the run,
+// code runs would go unseen (running code keeps its fuel in registers) and
+// be overwritten at the next host call or export return. After the run,
 // consumed = B - remaining (remaining may be negative, after an out-of-fuel
 // trap or after an overrun past the last check, see above).
 //
@@ -179,8 +221,10 @@
 // unless the input module already names a global `$snakecage_interrupt`, in
 // which case wasm2c numbers it; find it through the export.
 //
-// Function indices, imports, types, memories and tables are unchanged; the
-// name section is kept. Custom sections other than "name" (debug info,
+// Function indices (new glue functions are appended), imports, memories and
+// tables are unchanged; existing types keep their indices (fuelled types
+// are appended); exports name the same things, exported functions through
+// their wrappers; the name section is kept. Custom sections other than "name" (debug info,
 // producers, target_features) are dropped: code offsets change, so debug info
 // would be wrong anyway.
 //
@@ -227,7 +271,11 @@ struct InstrumentStats {
 // Returns the new module's bytes, or:
 //   kInvalidArgument  the bytes are not a valid module, or the module already
 //                     exports "snakecage_fuel", "snakecage_fuel_exhausted" or
-//                     "snakecage_interrupt".
+//                     "snakecage_interrupt", or it uses call_ref or a
+//                     return_call of an imported function (the fuel calling
+//                     convention cannot express them; the features they
+//                     need are not enabled, so validation rejects them
+//                     first today).
 //   kInternal         WABT failed to write the rewritten module.
 // If `stats` is not null it receives the counts (only on success).
 // kOn: the rewrite described above. kExportsOnly: only the three exported

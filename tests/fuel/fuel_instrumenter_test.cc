@@ -512,10 +512,52 @@ TEST_F(FuelTest, GlobalsAreAppendedAndFunctionNamesKept) {
                                                 {kExhaustedGlobalExport, 1},
                                                 {kInterruptGlobalExport, 2}}));
   // Function indices and names are unchanged: 0 is the import, $leaf is 9.
-  ASSERT_EQ(module.funcs.size(), 19u);
+  // After the 18 defined functions come the 16 export wrappers (one per
+  // exported function; the table holds $leaf itself, no import).
+  ASSERT_EQ(module.funcs.size(), 19u + 16u);
   EXPECT_EQ(module.funcs[0]->name, "$host");
   EXPECT_EQ(module.funcs[9]->name, "$leaf");
   EXPECT_EQ(module.num_func_imports, 1u);
+}
+
+TEST_F(FuelTest, DefinedFunctionsTakeAndReturnFuelExportsKeepTheirTypes) {
+  wabt::Module module;
+  wabt::Errors errors;
+  wabt::ReadBinaryOptions options(wabt::Features(), nullptr,
+                                  /*read_debug_names=*/true, true, true);
+  ASSERT_TRUE(wabt::Succeeded(
+      wabt::ReadBinaryIr("out.wasm", instrumented_.data(), instrumented_.size(),
+                         options, &errors, &module)));
+  using wabt::Type;
+  // The import keeps (i32) -> i32; $leaf gets a trailing i64 in and out.
+  EXPECT_EQ(module.funcs[0]->decl.sig.param_types,
+            (wabt::TypeVector{Type::I32}));
+  EXPECT_EQ(module.funcs[0]->decl.sig.result_types,
+            (wabt::TypeVector{Type::I32}));
+  EXPECT_EQ(module.funcs[9]->decl.sig.param_types,
+            (wabt::TypeVector{Type::I32, Type::I64}));
+  EXPECT_EQ(module.funcs[9]->decl.sig.result_types,
+            (wabt::TypeVector{Type::I32, Type::I64}));
+  // "count" (function 4): param $n stays 0, the fuel parameter is 1, and
+  // its own local $i moves from 1 to 2 (the name section follows).
+  const wabt::Func& count = *module.funcs[4];
+  EXPECT_EQ(count.GetNumParams(), 2u);
+  EXPECT_EQ(count.GetLocalType(wabt::Var(1, wabt::Location())), Type::I64);
+  EXPECT_EQ(count.GetLocalIndex(wabt::Var("$n", wabt::Location())), 0u);
+  EXPECT_EQ(count.GetLocalIndex(wabt::Var("$i", wabt::Location())), 2u);
+  // Every export keeps the type it had: "straight" is (i32 i32 i32) -> i32,
+  // served by a wrapper appended after the defined functions.
+  for (const wabt::Export* exp : module.exports) {
+    if (exp->name != "straight") {
+      continue;
+    }
+    const wabt::Index func = module.GetFuncIndex(exp->var);
+    EXPECT_GE(func, 19u);
+    EXPECT_EQ(module.funcs[func]->decl.sig.param_types,
+              (wabt::TypeVector{Type::I32, Type::I32, Type::I32}));
+    EXPECT_EQ(module.funcs[func]->decl.sig.result_types,
+              (wabt::TypeVector{Type::I32}));
+  }
 }
 
 TEST_F(FuelTest, HostSeesExactFuelAndCanChangeIt) {
@@ -534,21 +576,26 @@ TEST_F(FuelTest, HostSeesExactFuelAndCanChangeIt) {
   EXPECT_EQ(run.remaining, 991);
 }
 
-TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCall) {
-  // Documents the one imprecision of the cached counter (see the header):
-  // after a trap other than out-of-fuel/unreachable, the global lacks what
-  // the trapping function charged since its entry or its last call.
+TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCheck) {
+  // The one imprecision of keeping fuel in registers (see the header): after
+  // a trap other than out-of-fuel/interrupt/unreachable, the host reads the
+  // global, which every check (function entry, loop header) and every host
+  // call keeps current; what follows the last of those is not in it.
   //
-  // Both functions: the loop charges 7 per iteration (local.get, i32.const,
-  // i32.add, local.tee, local.get, i32.lt_s, br_if), n = 5 => 35.
+  // All three functions: the loop charges 7 per iteration (local.get,
+  // i32.const, i32.add, local.tee, local.get, i32.lt_s, br_if), n = 5 => 35,
+  // published by the loop header's check each time.
   // "oob": after the loop, [i32.const, i32.load (traps), drop] charges 2
-  //   => the model says 37, but no call flushed the cache: the global still
-  //   shows the budget (consumed 0).
+  //   => the model says 37; the global shows the last check's 35.
   // "oob_after_call": after the loop, [i32.const, call $leaf, i32.const,
-  //   i32.load (traps), drop] charges 4, then $leaf charges 3 and flushes
-  //   => 35 + 4 + 3 = 42, exact.
+  //   i32.load (traps), drop, drop] charges 4, then $leaf's entry check
+  //   charges 3 and publishes => 42, exact ($leaf's result comes back in a
+  //   register, but nothing is charged after it).
+  // "oob_after_host": the same with the imported $host (not metered): the
+  //   fuel is stored before the host call => 35 + 4 = 39, exact.
   std::vector<uint8_t> wasm = WatToWasm(R"wat(
     (module
+      (import "env" "host" (func $host (param i32) (result i32)))
       (memory 1)
       (func $leaf (param i32) (result i32)
         local.get 0
@@ -582,6 +629,22 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCall) {
         i32.const 70000
         i32.load
         drop
+        drop)
+      (func (export "oob_after_host") (param $n i32) (local $i i32)
+        loop $l
+          local.get $i
+          i32.const 1
+          i32.add
+          local.tee $i
+          local.get $n
+          i32.lt_s
+          br_if $l
+        end
+        i32.const 1
+        call $host
+        i32.const 70000
+        i32.load
+        drop
         drop))
   )wat");
   auto instrumented = InstrumentFuel(wasm);
@@ -592,12 +655,145 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCall) {
   RunResult no_call = runner.Call("oob", {5}, 1000);
   EXPECT_TRUE(no_call.trapped);
   EXPECT_EQ(no_call.exhausted, 0);
-  EXPECT_EQ(no_call.consumed, 0);
+  EXPECT_EQ(no_call.consumed, 35);
 
   RunResult after_call = runner.Call("oob_after_call", {5}, 1000);
   EXPECT_TRUE(after_call.trapped);
   EXPECT_EQ(after_call.exhausted, 0);
   EXPECT_EQ(after_call.consumed, 42);
+
+  RunResult after_host = runner.Call("oob_after_host", {5}, 1000);
+  EXPECT_TRUE(after_host.trapped);
+  EXPECT_EQ(after_host.exhausted, 0);
+  EXPECT_EQ(after_host.consumed, 39);
+}
+
+TEST(FuelInstrumentTest, ImportedFunctionInATableIsCalledThroughAnAdapter) {
+  // The table holds the import $host; call_indirect passes fuel, so the
+  // rewrite puts an adapter there that stores the fuel for the host, calls
+  // it and reloads. "via_table" = local.get, i32.const, call_indirect = 3,
+  // charged at entry; the host sees budget - 3 and sets the fuel to 1000;
+  // nothing is charged after the call.
+  // "via_ref_func" stores ref.func $host in the table at run time (slot 1)
+  // and calls it: [ref.func, i32.const, ... ] see below.
+  std::vector<uint8_t> wasm = WatToWasm(R"wat(
+    (module
+      (type $i2i (func (param i32) (result i32)))
+      (import "env" "host" (func $host (type $i2i)))
+      (table 2 funcref)
+      (elem (i32.const 0) $host)
+      (func (export "via_table") (param i32) (result i32)
+        local.get 0
+        i32.const 0
+        call_indirect (type $i2i))
+      ;; i32.const, ref.func, table.set, local.get, i32.const,
+      ;; call_indirect => 6
+      (func (export "via_ref_func") (param i32) (result i32)
+        i32.const 1
+        ref.func $host
+        table.set 0
+        local.get 0
+        i32.const 1
+        call_indirect (type $i2i)))
+  )wat");
+  auto instrumented = InstrumentFuel(wasm);
+  ASSERT_TRUE(instrumented.ok()) << instrumented.status().message();
+  EXPECT_EQ(ValidationErrors(*instrumented), "");
+  FuelRunner runner(*instrumented);
+  ASSERT_TRUE(runner.ok());
+  int64_t seen_by_host = 0;
+  runner.set_host_hook([&] {
+    seen_by_host = runner.fuel();
+    runner.set_fuel(1000);
+  });
+  RunResult run = runner.Call("via_table", {41}, 500);
+  EXPECT_FALSE(run.trapped) << run.trap_message;
+  EXPECT_EQ(seen_by_host, 500 - 3);
+  EXPECT_EQ(run.remaining, 1000);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].Get<uint32_t>(), 42u);
+
+  run = runner.Call("via_ref_func", {7}, 500);
+  EXPECT_FALSE(run.trapped) << run.trap_message;
+  EXPECT_EQ(seen_by_host, 500 - 6);
+  EXPECT_EQ(run.remaining, 1000);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].Get<uint32_t>(), 8u);
+}
+
+TEST(FuelInstrumentTest, StartFunctionIsMeteredAgainstTheGlobal) {
+  // The start function runs at instantiation, through a wrapper with its
+  // original type () -> (): global.get, i32.const, i32.add, global.set = 4
+  // from the initial (unmetered) fuel.
+  std::vector<uint8_t> wasm = WatToWasm(R"wat(
+    (module
+      (global $g (export "g") (mut i32) (i32.const 0))
+      (func $init
+        global.get $g
+        i32.const 1
+        i32.add
+        global.set $g)
+      (start $init)
+      (func (export "get") (result i32) global.get $g))
+  )wat");
+  auto instrumented = InstrumentFuel(wasm);
+  ASSERT_TRUE(instrumented.ok()) << instrumented.status().message();
+  EXPECT_EQ(ValidationErrors(*instrumented), "");
+  FuelRunner runner(*instrumented);
+  ASSERT_TRUE(runner.ok());
+  EXPECT_EQ(runner.fuel(), kUnmeteredFuel - 4);
+  EXPECT_EQ(runner.GlobalU32("g"), 1u);
+}
+
+TEST(FuelInstrumentTest, MultipleResultsAndDeadCodeCalls) {
+  // $pair returns two values: its body block gets a type with two results.
+  // "sum_pair" = local.get, call $pair, i32.add = 3, + $pair's local.get,
+  // local.get = 2 => 5. "pair" is exported as it is: 2 => the wrapper
+  // returns both values. "dead_call" has a call and a local.get in dead
+  // code, which must still validate after the rewrite: br 1 + local.get 1
+  // after the block => 2.
+  std::vector<uint8_t> wasm = WatToWasm(R"wat(
+    (module
+      (func $pair (export "pair") (param i32) (result i32 i32)
+        local.get 0
+        local.get 0)
+      (func (export "sum_pair") (param i32) (result i32)
+        local.get 0
+        call $pair
+        i32.add)
+      (func (export "dead_call") (param i32) (result i32) (local i32)
+        block $b
+          br $b
+          local.get 1
+          call $pair
+          i32.add
+          local.set 1
+        end
+        local.get 1))
+  )wat");
+  auto instrumented = InstrumentFuel(wasm);
+  ASSERT_TRUE(instrumented.ok()) << instrumented.status().message();
+  EXPECT_EQ(ValidationErrors(*instrumented), "");
+  FuelRunner runner(*instrumented);
+  ASSERT_TRUE(runner.ok());
+  RunResult run = runner.Call("sum_pair", {21}, 100);
+  EXPECT_FALSE(run.trapped) << run.trap_message;
+  EXPECT_EQ(run.consumed, 5);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].Get<uint32_t>(), 42u);
+
+  run = runner.Call("pair", {9}, 100);
+  EXPECT_FALSE(run.trapped) << run.trap_message;
+  EXPECT_EQ(run.consumed, 2);
+  ASSERT_EQ(run.results.size(), 2u);
+  EXPECT_EQ(run.results[0].Get<uint32_t>(), 9u);
+  EXPECT_EQ(run.results[1].Get<uint32_t>(), 9u);
+
+  run = runner.Call("dead_call", {5}, 100);
+  EXPECT_FALSE(run.trapped) << run.trap_message;
+  EXPECT_EQ(run.consumed, 2);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_EQ(run.results[0].Get<uint32_t>(), 0u);
 }
 
 TEST(FuelInstrumentTest, ExistingGlobalsKeepTheirIndices) {
