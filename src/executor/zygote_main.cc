@@ -7,10 +7,12 @@
 // 1. Start the guest interpreter under StartupPolicy(key) (every host
 //    directory is the standard library's, nothing of any execution is in
 //    this process), compile the seccomp program, block SIGCHLD.
-// 2. At user_code_begin, serve (wire.h): for each "run" request, fork. The
-//    zygote tells the client the child's pid and, when it has reaped it,
-//    its wait status; "kill" sends SIGKILL. When the client closes the
-//    control socket the zygote kills its children and exits.
+// 2. At user_code_begin, serve (wire.h): each "run" request goes to a spare
+//    child forked ahead of time (a fresh one is forked right after), or to
+//    one forked then. The zygote tells the client the child's pid and, when
+//    it has reaped it, its wait status; "kill" sends SIGKILL. When the
+//    client closes the control socket the zygote kills its children and
+//    exits.
 // 3. The child (forked on the guest thread, so the guest's stack is its
 //    own) builds its context from the request's policy, arms its timeout (a
 //    timer signal: no threads after confinement), confines itself
@@ -150,13 +152,19 @@ void RunTestHook(const ExecutionPolicy& policy) {
 
 // In the child, right after fork: everything the request's policy says,
 // then the kernel's confinement, then back into the guest.
+// In a new child: lets go of the zygote's descriptors. Idempotent.
+void DetachFromZygote() {
+  if (g.control >= 0) close(g.control);
+  if (g.sigchld >= 0) close(g.sigchld);
+  g.control = g.sigchld = -1;
+  sigprocmask(SIG_SETMASK, &g.original_mask, nullptr);
+}
+
 ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
                               std::chrono::steady_clock::time_point started, uint32_t* interrupt) {
   g.is_child = true;
   g.result_fd = result_fd;
-  close(g.control);
-  close(g.sigchld);
-  sigprocmask(SIG_SETMASK, &g.original_mask, nullptr);
+  DetachFromZygote();
 
   std::unique_ptr<SignalTimeout> timeout;
   if (policy.timeout_seconds()) timeout = std::make_unique<SignalTimeout>();
@@ -217,22 +225,66 @@ ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
 // closed socket and shuts the zygote down.
 void Send(const Json& message) { (void)SendMessage(g.control, message); }
 
-[[noreturn]] void ShutDown(std::map<pid_t, uint64_t>& children) {
+// A child forked ahead of its request, waiting on its own socket: forking
+// (copying the page tables, write-protecting the zygote's pages) happens
+// between requests instead of on an execution's critical path.
+struct Spare {
+  pid_t pid = -1;
+  int socket = -1;  // the zygote's end
+};
+
+// In the spare: waits for the one request (the zygote's "run" message with
+// the result pipe attached), then becomes that execution's child.
+ExecutionContext* SpareWaits(int socket, uint32_t* interrupt) {
+  DetachFromZygote();
+  int result_fd = -1;
+  StatusOr<Json> msg = ReceiveMessage(socket, &result_fd);
+  close(socket);
+  if (!msg.ok() || result_fd < 0) _exit(0);  // the zygote went away, or never used us
+  const auto started = std::chrono::steady_clock::now();
+  g.result_fd = result_fd;
+  StatusOr<ExecutionPolicy> policy = PolicyFromJson(msg->at("policy"));
+  if (!policy.ok()) ChildFails("internal", policy.status().message());
+  return BecomeChild(*policy, result_fd, started, interrupt);
+}
+
+[[noreturn]] void ShutDown(std::map<pid_t, uint64_t>& children, const Spare& spare) {
+  if (spare.pid > 0) kill(spare.pid, SIGKILL);
   for (const auto& [pid, id] : children) kill(pid, SIGKILL);
   for (const auto& [pid, id] : children) waitpid(pid, nullptr, 0);
+  if (spare.pid > 0) waitpid(spare.pid, nullptr, 0);
   _exit(0);
 }
 
 // The zygote's BeginHandler: serves requests until the client goes; returns
 // only in a child.
 ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
-  Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
   std::map<pid_t, uint64_t> children;
+  Spare spare;
+  // Returns only in the new spare (then it is an execution's child).
+  auto fork_spare = [&]() -> ExecutionContext* {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(sv[0]);
+      return SpareWaits(sv[1], interrupt);
+    }
+    close(sv[1]);
+    if (pid < 0) {
+      close(sv[0]);
+      return nullptr;
+    }
+    spare = {pid, sv[0]};
+    return nullptr;
+  };
+  if (ExecutionContext* child = fork_spare()) return child;
+  Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
   for (;;) {
     pollfd fds[2] = {{g.control, POLLIN, 0}, {g.sigchld, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
-      ShutDown(children);
+      ShutDown(children, spare);
     }
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info;
@@ -241,6 +293,11 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
       int status = 0;
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == spare.pid) {  // the spare died before its request
+          close(spare.socket);
+          spare = {};
+          continue;
+        }
         auto it = children.find(pid);
         if (it == children.end()) continue;
         Send({{"op", "exited"}, {"id", it->second}, {"status", status}});
@@ -250,7 +307,7 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     int result_fd = -1;
     StatusOr<Json> msg = ReceiveMessage(g.control, &result_fd);
-    if (!msg.ok()) ShutDown(children);  // the client closed the socket (or broke it)
+    if (!msg.ok()) ShutDown(children, spare);  // the client closed the socket (or broke it)
     const std::string op = msg->value("op", "");
     const uint64_t id = msg->value("id", uint64_t{0});
     if (op == "kill") {
@@ -271,8 +328,17 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
       Send({{"op", "failed"}, {"id", id}, {"message", policy.status().message()}});
       continue;
     }
-    pid_t pid = fork();
-    if (pid == 0) return BecomeChild(*policy, result_fd, started, interrupt);
+    // The spare takes the request; without one (it died, or fork failed
+    // last time) fork now.
+    pid_t pid = -1;
+    if (spare.pid > 0 && SendMessage(spare.socket, *msg, result_fd).ok()) {
+      pid = spare.pid;
+      close(spare.socket);
+      spare = {};
+    } else {
+      pid = fork();
+      if (pid == 0) return BecomeChild(*policy, result_fd, started, interrupt);
+    }
     close(result_fd);
     if (pid < 0) {
       Send({{"op", "failed"},
@@ -282,6 +348,9 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
     }
     children[pid] = id;
     Send({{"op", "started"}, {"id", id}, {"pid", pid}});
+    if (spare.pid < 0) {
+      if (ExecutionContext* child = fork_spare()) return child;
+    }
   }
 }
 

@@ -161,6 +161,27 @@ TEST_F(ExecutorTest, ZygotesInheritNoCallerDescriptors) {
   }
 }
 
+// The zygote keeps a spare child forked ahead of the next request; if it
+// dies, the next execution is forked on demand and the executor goes on.
+TEST_F(ExecutorTest, ADeadSpareChildIsReplaced) {
+  ASSERT_TRUE(Run("pass").success());
+  WaitForNoChildren(*executor_);
+  std::vector<pid_t> spares;
+  for (pid_t zygote : executor_->ZygotePids()) {
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      std::ifstream status(e.path() / "status");
+      for (std::string line; std::getline(status, line);) {
+        if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == zygote) {
+          spares.push_back(std::stoi(e.path().filename().string()));
+        }
+      }
+    }
+  }
+  ASSERT_FALSE(spares.empty()) << "no spare child waiting";
+  for (pid_t pid : spares) kill(pid, SIGKILL);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Run("print(7)").stdout_text, "7\n");
+}
+
 TEST_F(ExecutorTest, RandomStateIsNotShared) {
   const std::string code = "import random\nprint(random.random())";
   ExecutionResult a = Run(code);
