@@ -37,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/guest_runner.h"
 #include "engine/installation.h"
@@ -233,15 +234,30 @@ struct Spare {
   int socket = -1;  // the zygote's end
 };
 
+// A request handed to a spare that has not acknowledged it yet. If the spare
+// dies first (killed while idle: the OOM killer, an operator), the zygote
+// still holds the request and a copy of its result pipe and forks a child
+// for it, so no request is lost.
+struct Handoff {
+  pid_t pid = -1;
+  int socket = -1;
+  uint64_t id = 0;
+  Json request;
+  int result_fd = -1;  // the zygote's copy
+};
+
 // In the spare: waits for the one request (the zygote's "run" message with
 // the result pipe attached), then becomes that execution's child.
 ExecutionContext* SpareWaits(int socket, uint32_t* interrupt) {
   DetachFromZygote();
   int result_fd = -1;
   StatusOr<Json> msg = ReceiveMessage(socket, &result_fd);
-  close(socket);
   if (!msg.ok() || result_fd < 0) _exit(0);  // the zygote went away, or never used us
   const auto started = std::chrono::steady_clock::now();
+  // The request is ours now: the zygote lets go of its copy of the pipe.
+  const char ack = 1;
+  (void)!write(socket, &ack, 1);
+  close(socket);
   g.result_fd = result_fd;
   StatusOr<ExecutionPolicy> policy = PolicyFromJson(msg->at("policy"));
   if (!policy.ok()) ChildFails("internal", policy.status().message());
@@ -260,6 +276,7 @@ ExecutionContext* SpareWaits(int socket, uint32_t* interrupt) {
 // only in a child.
 ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
   std::map<pid_t, uint64_t> children;
+  std::vector<Handoff> handoffs;
   Spare spare;
   // Returns only in the new spare (then it is an execution's child).
   auto fork_spare = [&]() -> ExecutionContext* {
@@ -268,6 +285,10 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
     pid_t pid = fork();
     if (pid == 0) {
       close(sv[0]);
+      for (const Handoff& h : handoffs) {
+        close(h.socket);
+        close(h.result_fd);
+      }
       return SpareWaits(sv[1], interrupt);
     }
     close(sv[1]);
@@ -278,13 +299,65 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
     spare = {pid, sv[0]};
     return nullptr;
   };
+  // Forks a child for `request` now. Returns only in that child.
+  auto fork_for = [&](const Json& request, int result_fd, uint64_t id,
+                      pid_t* pid_out) -> ExecutionContext* {
+    const auto started = std::chrono::steady_clock::now();
+    StatusOr<ExecutionPolicy> policy = PolicyFromJson(request.at("policy"));
+    if (!policy.ok()) {
+      Send({{"op", "failed"}, {"id", id}, {"message", policy.status().message()}});
+      return nullptr;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      for (const Handoff& h : handoffs) {
+        close(h.socket);
+        if (h.result_fd != result_fd) close(h.result_fd);
+      }
+      if (spare.socket >= 0) close(spare.socket);
+      return BecomeChild(*policy, result_fd, started, interrupt);
+    }
+    if (pid < 0) {
+      Send({{"op", "failed"},
+            {"id", id},
+            {"message", std::string("fork failed: ") + std::strerror(errno)}});
+      return nullptr;
+    }
+    *pid_out = pid;
+    return nullptr;
+  };
+  auto start = [&](pid_t pid, uint64_t id) {
+    children[pid] = id;
+    Send({{"op", "started"}, {"id", id}, {"pid", pid}});
+  };
+
   if (ExecutionContext* child = fork_spare()) return child;
   Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
   for (;;) {
-    pollfd fds[2] = {{g.control, POLLIN, 0}, {g.sigchld, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    std::vector<pollfd> fds = {{g.control, POLLIN, 0}, {g.sigchld, POLLIN, 0}};
+    for (const Handoff& h : handoffs) fds.push_back({h.socket, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       ShutDown(children, spare);
+    }
+    // Acknowledged handoffs are done; a spare that died first gets its
+    // request re-run in a child forked now.
+    for (size_t i = handoffs.size(); i-- > 0;) {
+      if (!(fds[2 + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Handoff h = std::move(handoffs[i]);
+      handoffs.erase(handoffs.begin() + static_cast<long>(i));
+      char ack = 0;
+      const bool taken = read(h.socket, &ack, 1) == 1;
+      close(h.socket);
+      if (taken) {
+        close(h.result_fd);
+        continue;
+      }
+      children.erase(h.pid);
+      pid_t pid = -1;
+      if (ExecutionContext* child = fork_for(h.request, h.result_fd, h.id, &pid)) return child;
+      close(h.result_fd);
+      if (pid > 0) start(pid, h.id);
     }
     if (fds[1].revents & POLLIN) {
       signalfd_siginfo info;
@@ -314,6 +387,13 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
       for (const auto& [pid, child_id] : children) {
         if (child_id == id) kill(pid, SIGKILL);
       }
+      // A killed request is never re-run by a handoff's fallback.
+      for (size_t i = handoffs.size(); i-- > 0;) {
+        if (handoffs[i].id != id) continue;
+        close(handoffs[i].socket);
+        close(handoffs[i].result_fd);
+        handoffs.erase(handoffs.begin() + static_cast<long>(i));
+      }
       continue;
     }
     if (op != "run" || result_fd < 0) {
@@ -321,33 +401,21 @@ ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
       Send({{"op", "failed"}, {"id", id}, {"message", "unknown request " + msg->dump()}});
       continue;
     }
-    const auto started = std::chrono::steady_clock::now();
-    StatusOr<ExecutionPolicy> policy = PolicyFromJson(msg->at("policy"));
-    if (!policy.ok()) {
-      close(result_fd);
-      Send({{"op", "failed"}, {"id", id}, {"message", policy.status().message()}});
-      continue;
-    }
-    // The spare takes the request; without one (it died, or fork failed
-    // last time) fork now.
-    pid_t pid = -1;
-    if (spare.pid > 0 && SendMessage(spare.socket, *msg, result_fd).ok()) {
-      pid = spare.pid;
-      close(spare.socket);
+    // The spare takes the request as it came (it reads the policy itself;
+    // the client sends only built, valid policies) and acknowledges it.
+    // Without a spare (it died, or fork failed last time) fork now.
+    const int keep = spare.pid > 0 ? fcntl(result_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (keep >= 0 && SendMessage(spare.socket, *msg, result_fd).ok()) {
+      handoffs.push_back({spare.pid, spare.socket, id, std::move(*msg), keep});
+      start(spare.pid, id);
       spare = {};
     } else {
-      pid = fork();
-      if (pid == 0) return BecomeChild(*policy, result_fd, started, interrupt);
+      if (keep >= 0) close(keep);
+      pid_t pid = -1;
+      if (ExecutionContext* child = fork_for(*msg, result_fd, id, &pid)) return child;
+      if (pid > 0) start(pid, id);
     }
     close(result_fd);
-    if (pid < 0) {
-      Send({{"op", "failed"},
-            {"id", id},
-            {"message", std::string("fork failed: ") + std::strerror(errno)}});
-      continue;
-    }
-    children[pid] = id;
-    Send({{"op", "started"}, {"id", id}, {"pid", pid}});
     if (spare.pid < 0) {
       if (ExecutionContext* child = fork_spare()) return child;
     }

@@ -54,6 +54,20 @@ json HeaderJson(const std::string& source, const std::string& tag) {
 // without Landlock (WASI and seccomp must hold on their own).
 enum class Mode { kCold, kZygote, kZygoteWithoutLandlock };
 
+void PrintTo(Mode mode, std::ostream* os) {
+  switch (mode) {
+    case Mode::kCold:
+      *os << "cold";
+      return;
+    case Mode::kZygote:
+      *os << "zygote";
+      return;
+    case Mode::kZygoteWithoutLandlock:
+      *os << "zygote without Landlock";
+      return;
+  }
+}
+
 Executor& ExecutorFor(Mode mode) {
   static Executor* with = new Executor();
   static Executor* without = [] {

@@ -166,13 +166,17 @@ TEST_F(ExecutorTest, ZygotesInheritNoCallerDescriptors) {
 TEST_F(ExecutorTest, ADeadSpareChildIsReplaced) {
   ASSERT_TRUE(Run("pass").success());
   WaitForNoChildren(*executor_);
+  // The zygote forks the next spare right after handing a request over.
   std::vector<pid_t> spares;
-  for (pid_t zygote : executor_->ZygotePids()) {
-    for (const auto& e : fs::directory_iterator("/proc")) {
-      std::ifstream status(e.path() / "status");
-      for (std::string line; std::getline(status, line);) {
-        if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == zygote) {
-          spares.push_back(std::stoi(e.path().filename().string()));
+  for (int attempt = 0; attempt < 200 && spares.empty(); ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (pid_t zygote : executor_->ZygotePids()) {
+      for (const auto& e : fs::directory_iterator("/proc")) {
+        std::ifstream status(e.path() / "status");
+        for (std::string line; std::getline(status, line);) {
+          if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == zygote) {
+            spares.push_back(std::stoi(e.path().filename().string()));
+          }
         }
       }
     }
