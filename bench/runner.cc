@@ -35,6 +35,7 @@
 #include <sstream>
 #include <string>
 
+#include "base/scoped_temp_dir.h"
 #include "snakecage/execution.h"
 #include "snakecage/status.h"
 #include "snakecage/trap_reason.h"
@@ -53,31 +54,6 @@ int Usage(const std::string& message) {
   return kExitUsage;
 }
 
-// A fresh, empty directory in the temp directory, removed on destruction.
-class ScopedWorkspace {
- public:
-  static StatusOr<std::filesystem::path> Create(ScopedWorkspace& owner) {
-    std::error_code ec;
-    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "snakecage-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      return Internal("cannot create a workspace in " + base.string() + ": " +
-                      std::strerror(errno));
-    }
-    owner.path_ = pattern;
-    return owner.path_;
-  }
-  ~ScopedWorkspace() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 StatusOr<uint64_t> ParseRepeat(const std::string& text) {
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) {
@@ -103,12 +79,11 @@ StatusOr<std::string> ReadFile(const std::filesystem::path& file) {
 
 // One run: fresh workspace, RunPython(), one JSON line on stdout.
 Status RunOnce(const std::string& code, uint64_t index) {
-  ScopedWorkspace workspace_owner;
-  auto workspace = ScopedWorkspace::Create(workspace_owner);
-  if (!workspace.ok()) return workspace.status();
+  ScopedTempDir workspace;
+  if (Status s = workspace.Create("snakecage-bench-"); !s.ok()) return s;
 
   StatusOr<ExecutionPolicy> policy =
-      ExecutionPolicyBuilder().fuel_budget(kBenchFuelBudget).mount_host_dir(*workspace).Build();
+      ExecutionPolicyBuilder().fuel_budget(kBenchFuelBudget).mount_host_dir(workspace.path()).Build();
   if (!policy.ok()) return policy.status();
 
   const auto started = std::chrono::steady_clock::now();

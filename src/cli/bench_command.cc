@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "cli/cli_args.h"
+#include "base/scoped_temp_dir.h"
 #include "cli/commands.h"
 #include "snakecage/execution.h"
 #include "snakecage/executor.h"
@@ -114,28 +115,11 @@ double MsSince(Clock::time_point start) {
 // The benchmark's workspaces, removed when it goes out of scope.
 class BenchDirectory {
  public:
-  Status Create() {
-    std::error_code ec;
-    fs::path base = fs::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "snakecage-bench-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      return Internal("bench: cannot create a directory in " + base.string() + ": " +
-                      std::strerror(errno));
-    }
-    path_ = pattern;
-    return Status::Ok();
-  }
-  ~BenchDirectory() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      fs::remove_all(path_, ec);
-    }
-  }
+  Status Create() { return dir_.Create("snakecage-bench-"); }
 
   // A new workspace <root>/<name> and the default policy over it.
   StatusOr<ExecutionPolicy> Workspace(const std::string& name) const {
-    const fs::path dir = path_ / name;
+    const fs::path dir = dir_.path() / name;
     std::error_code ec;
     if (!fs::create_directory(dir, ec)) {
       return Internal("bench: cannot create the workspace " + dir.string() + ": " +
@@ -145,7 +129,7 @@ class BenchDirectory {
   }
 
  private:
-  fs::path path_;
+  ScopedTempDir dir_;
 };
 
 // OK when the execution printed `expected` and succeeded; else Internal

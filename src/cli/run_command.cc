@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "base/scoped_temp_dir.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "snakecage/policy.h"
@@ -16,33 +17,6 @@
 
 namespace snakecage::cli {
 namespace {
-
-// A temporary workspace root for one run, removed when it goes out of scope.
-class TempRoot {
- public:
-  Status Create() {
-    std::error_code ec;
-    std::filesystem::path base = std::filesystem::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string pattern = (base / "snakecage-run-XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) {
-      return Internal("cannot create a workspace in " + base.string() + ": " +
-                      std::strerror(errno));
-    }
-    path_ = pattern;
-    return Status::Ok();
-  }
-  const std::filesystem::path& path() const { return path_; }
-  ~TempRoot() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 StatusOr<std::string> ReadCode(const RunFlags& f) {
   if (f.code) {
@@ -140,13 +114,13 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   options.policy = *policy;
   options.session_id = flags.session;
   options.logger = logger;
-  TempRoot temp_root;
+  ScopedTempDir temp_root;  // the workspace root of a run without a session
   if (flags.workspace_root) {
     options.workspace_root = *flags.workspace_root;
   } else if (flags.session) {
     options.workspace_root = "workspace";
   } else {
-    if (Status s = temp_root.Create(); !s.ok()) return ExitFor(s);
+    if (Status s = temp_root.Create("snakecage-run-"); !s.ok()) return ExitFor(s);
     options.workspace_root = temp_root.path();
   }
   StatusOr<std::unique_ptr<PythonSandbox>> sandbox = CreateSandbox(std::move(options));
