@@ -253,6 +253,14 @@ StatusOr<std::vector<sock_filter>> CompileSeccompAllowList() {
   if (rc != 0) {
     return Internal("seccomp_attr_set(SCMP_FLTATR_ACT_BADARCH): " + Errno(rc));
   }
+  // A binary tree of syscall numbers instead of a linear chain: the kernel
+  // runs the filter once per syscall number when it loads it (to cache the
+  // always-allowed ones), so a linear filter made loading cost ~90 us per
+  // child; a tree is O(log n) per run.
+  rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  if (rc != 0) {
+    return Internal("seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE, 2): " + Errno(rc));
+  }
   for (const AllowedSyscall& entry : kAllowList) {
     const int nr = seccomp_syscall_resolve_name(entry.name);
     if (nr == __NR_SCMP_ERROR) {
