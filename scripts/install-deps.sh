@@ -22,10 +22,16 @@ packages=(
   wabt
   # host libraries
   libseccomp-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  # the HTTP server (snakecage serve)
+  libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # apt-get source
   dpkg-dev xz-utils
 )
+# The MCP end-to-end test (tests/server) runs the official MCP SDK client on
+# Node.js and installs it with npm. Debian's nodejs + npm only when no npm is
+# installed (some machines have both from NodeSource; mixing them conflicts).
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

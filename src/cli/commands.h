@@ -65,4 +65,33 @@ struct BenchFlags {
 // execution failed or printed the wrong output.
 int BenchCommand(const BenchFlags& flags);
 
+// The server limits `snakecage mcp` and `snakecage serve` share, as given
+// (validated by server_flags.cc).
+struct ServerFlags {
+  std::optional<std::string> policy, workspace_root, log_file;
+  std::optional<std::string> max_sessions, idle_expiry, max_code_bytes, max_file_bytes;
+  std::optional<std::string> rate_limit, max_timeout;
+};
+
+// `snakecage mcp` flags.
+struct McpFlags : ServerFlags {};
+
+// `snakecage mcp`: an MCP server on stdio (src/server's McpHandler) until
+// stdin ends (exit 0) or a signal (128 + signal). Without --workspace-root
+// sessions live in a temporary root removed on exit. kExitUsage for a bad
+// flag or policy, before anything is created on disk.
+int McpCommand(const McpFlags& flags);
+
+// `snakecage serve` flags: the server limits plus the HTTP listener's.
+struct ServeFlags : ServerFlags {
+  std::optional<std::string> listen, token_file, max_body_bytes, max_concurrency;
+};
+
+// `snakecage serve`: the HTTP server (src/server/http_server.h) until
+// SIGINT/SIGTERM (exit 0). Prints "snakecage serve: listening on
+// http://HOST:PORT" on stderr once it accepts connections (PORT is the real
+// one when --listen asks for port 0). kExitUsage for a bad flag, policy,
+// token file or address, before anything is created on disk.
+int ServeCommand(const ServeFlags& flags);
+
 }  // namespace snakecage::cli

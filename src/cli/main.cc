@@ -3,6 +3,8 @@
 //   snakecage run [OPTIONS] (FILE | -c CODE | -) [-- ARG...]
 //   snakecage session (list | files | read | write | rm | delete | prune) ...
 //   snakecage bench [--json] [--executions N] [--threads T] ...
+//   snakecage mcp [--policy FILE] [--workspace-root DIR] [--max-sessions N] ...
+//   snakecage serve [--listen HOST:PORT] [--token-file FILE] [server limits as mcp]
 //
 // Exit status: `run` with --json, 0 whenever a result was produced; without
 // it, the guest's own exit status (124 on timeout, 134 on a trap). Every
@@ -112,6 +114,49 @@ int Main(int argc, char** argv) {
                     "Private-memory samples, 1 s each (default 5)")
       ->type_name("N");
 
+  // The server limits `mcp` and `serve` share.
+  auto server_options = [](CLI::App* c, ServerFlags& sf, const char* per_call) {
+    c->add_option("--policy", sf.policy, "Policy file (TOML) every execution runs under");
+    c->add_option("--workspace-root", sf.workspace_root,
+                  "Directory holding session directories, kept on exit (default: a "
+                  "temporary directory removed on exit)");
+    c->add_option("--log-file", sf.log_file,
+                  "Append telemetry events (JSON lines) to this file (default: stderr)");
+    c->add_option("--max-sessions", sf.max_sessions, "Sessions that may exist at once (default 64)")
+        ->type_name("N");
+    c->add_option("--idle-expiry", sf.idle_expiry,
+                  "Delete sessions idle this long; 0: never (default 3600)")
+        ->type_name("SECONDS");
+    c->add_option("--max-code-bytes", sf.max_code_bytes,
+                  "Largest code an execution accepts: bytes or K/M/G (default 1000000)")
+        ->type_name("N");
+    c->add_option("--max-file-bytes", sf.max_file_bytes,
+                  "Largest file written or read: bytes or K/M/G (default 10000000)")
+        ->type_name("N");
+    c->add_option("--rate-limit", sf.rate_limit, per_call)->type_name("PER_MINUTE");
+    c->add_option("--max-timeout", sf.max_timeout,
+                  "Largest timeout_seconds a call may ask for (default: the policy's "
+                  "timeout, else 30)")
+        ->type_name("SECONDS");
+  };
+  McpFlags m;
+  CLI::App* mcp = app.add_subcommand(
+      "mcp", "Serve the Model Context Protocol on stdio (newline-delimited JSON-RPC)");
+  server_options(mcp, m, "Tool calls per minute per client; 0: unlimited (default 120)");
+  ServeFlags sv;
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Serve the HTTP API and MCP (Streamable HTTP at /mcp)");
+  server_options(serve, sv, "Requests per minute per client address; 0: unlimited (default 120)");
+  serve->add_option("--listen", sv.listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  serve->add_option("--token-file", sv.token_file,
+                    "File holding the bearer token every request but /healthz must carry");
+  serve->add_option("--max-body-bytes", sv.max_body_bytes,
+                    "Largest request body: bytes or K/M/G (default 2000000)")
+      ->type_name("N");
+  serve->add_option("--max-concurrency", sv.max_concurrency,
+                    "Executions in flight at once; more get 503 (default 8)")
+      ->type_name("N");
+
   std::vector<const char*> cargv{argv[0]};
   for (const auto& a : args) cargv.push_back(a.c_str());
   try {
@@ -125,6 +170,14 @@ int Main(int argc, char** argv) {
   if (bench->parsed()) {
     if (!guest_args.empty()) return UsageError("bench: unexpected arguments after --");
     return BenchCommand(b);
+  }
+  if (mcp->parsed()) {
+    if (!guest_args.empty()) return UsageError("mcp: unexpected arguments after --");
+    return McpCommand(m);
+  }
+  if (serve->parsed()) {
+    if (!guest_args.empty()) return UsageError("serve: unexpected arguments after --");
+    return ServeCommand(sv);
   }
   if (!guest_args.empty()) return UsageError("session: unexpected arguments after --");
   if (list->parsed()) return SessionCommand(SessionAction::kList, s);

@@ -133,6 +133,11 @@ TEST_F(CliTest, UsageErrorsAreOneLineAndStatus2) {
   ExpectUsageError({"run", "--mount", dir_.string() + ":/ref:rw", "-c", "1"}, "--mount");
   ExpectUsageError({"run", "--memory", "1K", "-c", "1"}, "memory_bytes");
   ExpectUsageError({}, "subcommand");
+  ExpectUsageError({"serve", "--listen", "nohostport"}, "--listen");
+  ExpectUsageError({"serve", "--listen", "127.0.0.1:70000"}, "--listen");
+  ExpectUsageError({"serve", "--token-file", (dir_ / "missing-token").string()}, "--token-file");
+  ExpectUsageError({"serve", "--max-concurrency", "0"}, "--max-concurrency");
+  ExpectUsageError({"serve", "--max-body-bytes", "12X"}, "--max-body-bytes");
 }
 
 }  // namespace

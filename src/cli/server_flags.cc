@@ -1,0 +1,90 @@
+#include "cli/server_flags.h"
+
+#include <unistd.h>
+
+#include <mutex>
+#include <string>
+
+#include "cli/cli_args.h"
+#include "snakecage/policy.h"
+
+namespace snakecage::cli {
+namespace {
+
+// Telemetry to a descriptor (stderr), one write(2) per line.
+class FdLogger final : public TelemetryLogger {
+ public:
+  explicit FdLogger(int fd) : fd_(fd) {}
+  void Log(LogLevel level, std::string_view logger, TelemetryEvent event,
+           const nlohmann::ordered_json& fields) override {
+    std::string line = FormatTelemetryLine(level, logger, event, fields) + "\n";
+    std::lock_guard lock(mu_);
+    (void)!::write(fd_, line.data(), line.size());
+  }
+
+ private:
+  int fd_;
+  std::mutex mu_;
+};
+
+}  // namespace
+
+StatusOr<ServerLimits> ServerLimitsFrom(const ServerFlags& f) {
+  ServerLimits limits;
+  if (f.policy) {
+    StatusOr<ExecutionPolicy> p = LoadPolicy(*f.policy);
+    if (!p.ok()) return p.status();
+    limits.policy = *p;
+  }
+  limits.max_timeout_seconds = limits.policy.timeout_seconds().value_or(30);
+  if (f.max_timeout) {
+    auto v = ParseSeconds("--max-timeout", *f.max_timeout);
+    if (!v.ok()) return v.status();
+    if (*v <= 0) return InvalidArgument("--max-timeout: must be > 0 (got '" + *f.max_timeout + "')");
+    limits.max_timeout_seconds = *v;
+  }
+  if (f.max_sessions) {
+    auto v = ParsePositiveInteger("--max-sessions", *f.max_sessions);
+    if (!v.ok()) return v.status();
+    limits.max_sessions = *v;
+  }
+  if (f.idle_expiry) {
+    auto v = ParseSeconds("--idle-expiry", *f.idle_expiry);
+    if (!v.ok()) return v.status();
+    limits.idle_expiry_seconds = *v;
+  }
+  if (f.max_code_bytes) {
+    auto v = ParseSize("--max-code-bytes", *f.max_code_bytes);
+    if (!v.ok()) return v.status();
+    if (*v == 0) return InvalidArgument("--max-code-bytes: must be > 0 (got '0')");
+    limits.max_code_bytes = *v;
+  }
+  if (f.max_file_bytes) {
+    auto v = ParseSize("--max-file-bytes", *f.max_file_bytes);
+    if (!v.ok()) return v.status();
+    if (*v == 0) return InvalidArgument("--max-file-bytes: must be > 0 (got '0')");
+    limits.max_file_bytes = *v;
+  }
+  if (f.rate_limit) {
+    auto v = ParseSeconds("--rate-limit", *f.rate_limit);  // a number >= 0
+    if (!v.ok()) {
+      return InvalidArgument("--rate-limit: expected requests per minute, a number >= 0 (got '" +
+                             *f.rate_limit + "')");
+    }
+    limits.rate_limit_per_minute = *v;
+  }
+  if (Status s = limits.Validate(); !s.ok()) return s;
+  return limits;
+}
+
+
+StatusOr<std::shared_ptr<TelemetryLogger>> ServerLogger(const ServerFlags& flags) {
+  if (flags.log_file) {
+    auto opened = JsonLinesLogger::Open(*flags.log_file);
+    if (!opened.ok()) return opened.status();
+    return std::shared_ptr<TelemetryLogger>(std::move(*opened));
+  }
+  return std::shared_ptr<TelemetryLogger>(std::make_shared<FdLogger>(STDERR_FILENO));
+}
+
+}  // namespace snakecage::cli

@@ -1,0 +1,291 @@
+// `snakecage serve`'s HTTP server with real requests on loopback: every
+// endpoint, the error statuses, authentication, limits, saturation, metrics,
+// MCP over Streamable HTTP, and a bounded load test.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "common/temp_dir.h"
+#include "server/http_server.h"
+
+namespace snakecage::server {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+using snakecage::testing::TempDir;
+
+size_t OpenFds() {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions http = {}, ServerLimits limits = {}) {
+    ServiceOptions o;
+    o.limits = std::move(limits);
+    o.workspace_root = dir_.path() / "sessions";
+    metrics_ = std::make_shared<MetricsLogger>();
+    o.logger = metrics_;
+    auto service = SandboxService::Create(std::move(o));
+    ASSERT_TRUE(service.ok()) << service.status().message();
+    service_ = std::move(*service);
+    mcp_ = std::make_unique<McpHandler>(*service_);
+    http.port = 0;
+    auto server = HttpServer::Start(http, *service_, *mcp_, metrics_);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+    server_ = std::move(*server);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_read_timeout(30, 0);
+  }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  static Json Parse(const httplib::Result& r) {
+    return r ? Json::parse(r->body, nullptr, false) : Json();
+  }
+  httplib::Result PostJson(const std::string& path, const Json& body,
+                           httplib::Headers headers = {}) {
+    return client_->Post(path.c_str(), headers, body.dump(), "application/json");
+  }
+
+  TempDir dir_;
+  std::shared_ptr<MetricsLogger> metrics_;
+  std::unique_ptr<SandboxService> service_;
+  std::unique_ptr<McpHandler> mcp_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(HttpServerTest, ExecuteReturnsTheResult) {
+  StartServer();
+  auto r = PostJson("/v1/execute", {{"code", "print(2 + 2)"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "application/json");
+  Json j = Parse(r);
+  EXPECT_EQ(j["success"], true);
+  EXPECT_EQ(j["stdout"], "4\n");
+  EXPECT_TRUE(j["metadata"].contains("fuel_analysis"));
+  Json failed = Parse(PostJson("/v1/execute", {{"code", "raise SystemExit(3)"}}));
+  EXPECT_EQ(failed["success"], false);
+  EXPECT_EQ(failed["exit_code"], 3);
+}
+
+TEST_F(HttpServerTest, BadRequestsAreRefusedByName) {
+  StartServer();
+  auto bad_json = client_->Post("/v1/execute", "{not json", "application/json");
+  ASSERT_TRUE(bad_json);
+  EXPECT_EQ(bad_json->status, 400);
+  EXPECT_EQ(Parse(bad_json)["error"]["message"], "body: not valid JSON");
+  auto not_object = PostJson("/v1/execute", Json::array({1}));
+  EXPECT_EQ(not_object->status, 400);
+  auto no_code = PostJson("/v1/execute", {{"cod", "print(1)"}});
+  EXPECT_EQ(no_code->status, 400);
+  EXPECT_EQ(Parse(no_code)["error"]["message"], "body: unknown key \"cod\"");
+  auto wrong_type = PostJson("/v1/execute", {{"code", 5}});
+  EXPECT_EQ(Parse(wrong_type)["error"]["message"], "code: must be a string");
+  auto no_route = client_->Get("/v2/nothing");
+  EXPECT_EQ(no_route->status, 404);
+  EXPECT_EQ(Parse(no_route)["error"]["status"], 404);
+}
+
+TEST_F(HttpServerTest, OversizedBodiesAre413) {
+  HttpServerOptions http;
+  http.max_body_bytes = 1000;
+  StartServer(http);
+  auto r = PostJson("/v1/execute", {{"code", "x = '" + std::string(5000, 'a') + "'"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(Parse(r)["error"]["status"], 413);
+  EXPECT_EQ(PostJson("/v1/execute", {{"code", "print(1)"}})->status, 200);
+}
+
+TEST_F(HttpServerTest, BearerTokenIsRequiredExceptForHealth) {
+  HttpServerOptions http;
+  http.bearer_token = "s3cret-token";
+  StartServer(http);
+  EXPECT_EQ(client_->Get("/healthz")->status, 200);
+  EXPECT_EQ(Parse(client_->Get("/healthz"))["status"], "ok");
+  auto missing = client_->Get("/v1/sessions");
+  EXPECT_EQ(missing->status, 401);
+  EXPECT_EQ(missing->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_EQ(client_->Get("/v1/sessions", {{"Authorization", "Bearer wrong"}})->status, 401);
+  EXPECT_EQ(client_->Get("/v1/sessions", {{"Authorization", "Bearer s3cret-token-x"}})->status,
+            401);
+  EXPECT_EQ(client_->Get("/metrics")->status, 401);
+  EXPECT_EQ(client_->Get("/v1/sessions", {{"Authorization", "Bearer s3cret-token"}})->status,
+            200);
+}
+
+TEST_F(HttpServerTest, SessionsAndFiles) {
+  StartServer();
+  auto created = client_->Post("/v1/sessions");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201);
+  const std::string id = Parse(created)["session_id"];
+  const std::string base = "/v1/sessions/" + id;
+  auto put = client_->Put((base + "/files/data/in.txt").c_str(),
+                          Json{{"content", "hello"}}.dump(), "application/json");
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 200);
+  EXPECT_EQ(Parse(put)["bytes"], 5);
+  Json run = Parse(PostJson("/v1/execute",
+                            {{"code", "print(open('/app/data/in.txt').read())\n"
+                                      "open('/app/out.bin', 'wb').write(bytes([0, 255]))"},
+                             {"session_id", id}}));
+  EXPECT_EQ(run["stdout"], "hello\n");
+  EXPECT_EQ(run["files_created"], Json::array({"out.bin"}));
+  Json files = Parse(client_->Get((base + "/files").c_str()));
+  EXPECT_EQ(files["files"], Json::array({"data/in.txt", "out.bin", "user_code.py"}));
+  Json binary = Parse(client_->Get((base + "/files/out.bin").c_str()));
+  EXPECT_EQ(binary["encoding"], "base64");
+  EXPECT_EQ(binary["content"], "AP8=");
+  auto no_clobber = client_->Put((base + "/files/data/in.txt").c_str(),
+                                 Json{{"content", "x"}, {"overwrite", false}}.dump(),
+                                 "application/json");
+  EXPECT_EQ(no_clobber->status, 409);
+  auto escape = client_->Get((base + "/files/../session.json").c_str());
+  EXPECT_EQ(escape->status, 400);
+  EXPECT_EQ(client_->Delete((base + "/files/out.bin").c_str())->status, 200);
+  EXPECT_EQ(client_->Post((base + "/reset").c_str())->status, 200);
+  EXPECT_EQ(Parse(client_->Get((base + "/files").c_str()))["files"], Json::array());
+  EXPECT_EQ(client_->Delete(base.c_str())->status, 200);
+  EXPECT_EQ(client_->Get((base + "/files").c_str())->status, 404);
+  EXPECT_EQ(PostJson("/v1/execute", {{"code", "pass"}, {"session_id", id}})->status, 404);
+  EXPECT_EQ(client_->Delete("/v1/sessions/no-such-session")->status, 404);
+}
+
+TEST_F(HttpServerTest, SaturationIs503) {
+  HttpServerOptions http;
+  http.max_concurrency = 1;
+  StartServer(http);
+  std::thread slow([&] {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(30, 0);
+    auto r = c.Post("/v1/execute", Json{{"code", "import time\ntime.sleep(1)"}}.dump(),
+                    "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto r = PostJson("/v1/execute", {{"code", "print(1)"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->get_header_value("Retry-After"), "1");
+  slow.join();
+  EXPECT_EQ(PostJson("/v1/execute", {{"code", "print(1)"}})->status, 200);
+}
+
+TEST_F(HttpServerTest, RateLimitIs429) {
+  ServerLimits limits;
+  limits.rate_limit_per_minute = 2;
+  StartServer({}, limits);
+  EXPECT_EQ(PostJson("/v1/execute", {{"code", "pass"}})->status, 200);
+  EXPECT_EQ(PostJson("/v1/execute", {{"code", "pass"}})->status, 200);
+  auto third = PostJson("/v1/execute", {{"code", "pass"}});
+  EXPECT_EQ(third->status, 429);
+}
+
+TEST_F(HttpServerTest, MetricsCountExecutionsFailuresAndResponses) {
+  StartServer();
+  PostJson("/v1/execute", {{"code", "print(1)"}});
+  PostJson("/v1/execute", {{"code", "raise SystemExit(2)"}});
+  PostJson("/v1/execute", {{"code", "while True: pass"}, {"timeout_seconds", 0.2}});
+  auto m = client_->Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  const std::string& text = m->body;
+  EXPECT_NE(text.find("\nsnakecage_executions_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("snakecage_execution_failures_total{reason=\"exit_status\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("snakecage_execution_failures_total{reason=\"timeout\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("snakecage_execution_duration_seconds_count 3\n"), std::string::npos);
+  EXPECT_NE(text.find("snakecage_execution_duration_seconds_bucket{le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE snakecage_active_sessions gauge"), std::string::npos);
+  EXPECT_NE(text.find("snakecage_http_requests_total{code=\"200\"} 3\n"), std::string::npos)
+      << text;
+}
+
+TEST_F(HttpServerTest, McpOverStreamableHttp) {
+  StartServer();
+  Json init = {{"jsonrpc", "2.0"},
+               {"id", 1},
+               {"method", "initialize"},
+               {"params",
+                {{"protocolVersion", "2025-06-18"},
+                 {"capabilities", Json::object()},
+                 {"clientInfo", {{"name", "test"}, {"version", "1"}}}}}};
+  auto r = PostJson("/mcp", init, {{"Accept", "application/json, text/event-stream"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  Json j = Parse(r);
+  EXPECT_EQ(j["id"], 1);
+  EXPECT_EQ(j["result"]["protocolVersion"], "2025-06-18");
+  auto note = PostJson("/mcp", {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}});
+  EXPECT_EQ(note->status, 202);
+  EXPECT_EQ(note->body, "");
+  Json call = {{"jsonrpc", "2.0"},
+               {"id", 2},
+               {"method", "tools/call"},
+               {"params", {{"name", "execute_code"}, {"arguments", {{"code", "print(6 * 7)"}}}}}};
+  Json result = Parse(PostJson("/mcp", call, {{"MCP-Protocol-Version", "2025-06-18"}}));
+  EXPECT_EQ(result["result"]["structuredContent"]["stdout"], "42\n") << result.dump();
+  EXPECT_EQ(PostJson("/mcp", call, {{"MCP-Protocol-Version", "1999-01-01"}})->status, 400);
+  EXPECT_EQ(PostJson("/mcp", call, {{"Origin", "http://evil.example"}})->status, 403);
+  EXPECT_EQ(PostJson("/mcp", call, {{"Origin", "http://localhost:3000"}})->status, 200);
+  EXPECT_EQ(client_->Get("/mcp")->status, 405);
+  auto garbage = client_->Post("/mcp", "{", "application/json");
+  EXPECT_EQ(Parse(garbage)["error"]["code"], -32700);
+}
+
+// Many concurrent executions for a bounded time: every answer is the right
+// one, nothing fails, and the server holds no more descriptors afterwards.
+TEST_F(HttpServerTest, LoadKeepsResultsApartAndLeaksNothing) {
+  HttpServerOptions http;
+  http.max_concurrency = 8;
+  ServerLimits limits;
+  limits.rate_limit_per_minute = 0;
+  StartServer(http, limits);
+  ASSERT_EQ(PostJson("/v1/execute", {{"code", "pass"}})->status, 200);  // warm
+  const size_t fds = OpenFds();
+  std::atomic<int> ok{0}, wrong{0};
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", server_->port());
+      c.set_read_timeout(30, 0);
+      for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+        const std::string tag = std::to_string(t) + "-" + std::to_string(i);
+        auto r = c.Post("/v1/execute", Json{{"code", "print('" + tag + "')"}}.dump(),
+                        "application/json");
+        Json j = r ? Json::parse(r->body, nullptr, false) : Json();
+        if (r && r->status == 200 && j["stdout"] == tag + "\n") {
+          ++ok;
+        } else {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_GT(ok.load(), 50);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_LE(OpenFds(), fds + 2);  // keep-alive sockets may linger briefly
+}
+
+}  // namespace
+}  // namespace snakecage::server
