@@ -637,14 +637,18 @@ class Instrumenter {
     // a trap the host reads the global, so what it reports as consumed is
     // short by at most the straight-line code since the last check, even for
     // traps that do not store it themselves (out of bounds, stack overflow).
-    Insert(list, pos, std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
-    Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
+    if (kind == ListKind::kLoopBody) {
+      Insert(list, pos, std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
+      Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
+    }
     ++stats_.checks;
     Insert(list, pos, std::make_unique<wabt::ConstExpr>(wabt::Const::I64(0)));
     Insert(list, pos,
            std::make_unique<wabt::CompareExpr>(wabt::Opcode::I64LtS));
-    Insert(list, pos, std::make_unique<wabt::GlobalGetExpr>(InterruptVar()));
-    Insert(list, pos, std::make_unique<wabt::BinaryExpr>(wabt::Opcode::I32Or));
+    if (kind == ListKind::kLoopBody) {
+      Insert(list, pos, std::make_unique<wabt::GlobalGetExpr>(InterruptVar()));
+      Insert(list, pos, std::make_unique<wabt::BinaryExpr>(wabt::Opcode::I32Or));
+    }
     auto stop = std::make_unique<wabt::IfExpr>();
     ExprList& then = stop->true_.exprs;
     then.push_back(std::make_unique<wabt::LocalGetExpr>(FuelLocal()));

@@ -48,14 +48,18 @@
 // At function entry and at every loop header, after that point's charge: if
 // the remaining fuel is negative (strictly: a budget exactly equal to what
 // the code needs runs to completion), the module sets the exhausted flag to
-// 1 and executes `unreachable`. The same check point also tests the
-// interrupt flag: if it is non-zero, the module sets the exhausted flag to 2
-// and executes `unreachable` (2 wins when both hold; the fuel global then
-// shows whether the budget was gone too). Checks are only there. Every back
-// edge goes through a loop header and every call through a function entry,
-// so no execution runs unmetered (or deaf to the interrupt) for longer than
-// one function body's straight-line code. Remaining fuel can therefore go below
-// zero between checks; the trap comes at the next check. A run can also
+// 1 and executes `unreachable`. Loop headers also test the interrupt flag:
+// if it is non-zero, the module sets the exhausted flag to 2 and executes
+// `unreachable` (2 wins when both hold; the fuel global then shows whether
+// the budget was gone too). Checks are only there. Every back edge goes
+// through a loop header and every call through a function entry, so no
+// execution runs unmetered for longer than one function body's straight-line
+// code, and none deaf to the interrupt for longer than it takes to reach a
+// loop header (every unbounded execution passes one; loop-free recursion
+// ends at the stack's limit). Reading the interrupt at function entries too
+// cost about 4 points of metering overhead on CPython. Remaining fuel can
+// therefore go below zero between checks; the trap comes at the next check.
+// A run can also
 // *finish* with remaining < 0 when the code after its last check (for example
 // the rest of the outermost function after its last loop) costs more than what
 // was left: it completed, and consumed = budget - remaining is then larger than
@@ -82,10 +86,11 @@
 //
 // function entry (charge c of the first segment, then check):
 //     local.get $fuel  i64.const c  i64.sub  local.tee $fuel
+//     i64.const 0  i64.lt_s  if <stop> end
+// loop header (charge c of the loop body's first segment, then check):
+//     local.get $fuel  i64.const c  i64.sub  local.tee $fuel
 //     global.set $fuel_global  local.get $fuel
 //     i64.const 0  i64.lt_s  global.get $interrupt  i32.or  if <stop> end
-// loop header (charge c of the loop body's first segment, then check):
-//     the same
 //   (with c == 0 the i64.const/i64.sub/local.tee are omitted)
 // any other segment start with cost c > 0:
 //     local.get $fuel  i64.const c  i64.sub  local.set $fuel
@@ -127,8 +132,8 @@
 //     global, calls the import, returns the global. Defined functions in
 //     tables are the rewritten functions themselves.
 //
-// Every check (function entry, loop header) also stores the fuel to the
-// global: a store, off the dependency chain.
+// Every loop header also stores the fuel to the global: a store, off the
+// dependency chain. (Function entries do not: about 3 points of overhead.)
 //
 // So the global is exact whenever the host can observe it: inside an
 // imported function, after an exported function returned, after an
@@ -136,12 +141,12 @@
 // abort()). After any other trap (out-of-bounds memory access, integer
 // divide by zero or overflow, invalid float conversion, call_indirect with a
 // bad index or signature, call-stack exhaustion) the global shows the fuel
-// at the last check or host call: short by at most the straight-line code
-// that followed it. (Without the store at checks it could be short by
-// everything every frame had charged since the last host call, billions of
-// operators for a loop that ends in a deliberate crash; the store costs
-// about 4 points of overhead on CPython.) Wasmtime has a similar
-// imprecision on such traps.
+// at the last loop header or host call: short by what the frames charged
+// since, which no loop can grow (a loop publishes at every iteration), only
+// loop-free straight-line code and calls, bounded by the stack. (Without
+// the store it could be short by everything charged since the last host
+// call, billions of operators for a loop that ends in a deliberate crash.)
+// Wasmtime has a similar imprecision on such traps.
 //
 // (Before fuel went into registers, each function cached it in a local that
 // was stored to the global around every call; on a CPU-bound C benchmark
@@ -196,10 +201,9 @@
 // `u32` field of the instance; the exported accessor returns its address,
 // e.g. __atomic_store_n(ptr, 1, __ATOMIC_RELAXED) or
 // std::atomic_ref<uint32_t>(*ptr).store(1, std::memory_order_relaxed)).
-// The guest sees it at its next check point (function entry or loop
-// header), stores its remaining fuel to `snakecage_fuel`, sets
-// `snakecage_fuel_exhausted` to 2 and executes `unreachable`; no function
-// runs longer than one body's straight-line code past the store. The guest
+// The guest sees it at its next loop header, stores its remaining fuel to
+// `snakecage_fuel`, sets `snakecage_fuel_exhausted` to 2 and executes
+// `unreachable`. The guest
 // never writes `snakecage_interrupt`: it stays set until the host clears it,
 // which the host may do only while no guest code runs (before the next
 // run). Fuel counting is the same with or without the interrupt. While guest
@@ -259,7 +263,7 @@ inline constexpr int64_t kUnmeteredFuel = INT64_MAX;
 struct InstrumentStats {
   uint64_t functions_instrumented = 0;  // defined (non-imported) functions
   uint64_t charge_points = 0;           // places that subtract fuel
-  uint64_t checks = 0;  // function entries + loop headers (fuel + interrupt)
+  uint64_t checks = 0;  // function entries (fuel) + loop headers (fuel + interrupt)
 };
 
 // Rewrites `wasm` (a WebAssembly binary module using at most the features

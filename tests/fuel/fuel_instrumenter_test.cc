@@ -576,11 +576,11 @@ TEST_F(FuelTest, HostSeesExactFuelAndCanChangeIt) {
   EXPECT_EQ(run.remaining, 991);
 }
 
-TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCheck) {
+TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastLoopHeader) {
   // The one imprecision of keeping fuel in registers (see the header): after
   // a trap other than out-of-fuel/interrupt/unreachable, the host reads the
-  // global, which every check (function entry, loop header) and every host
-  // call keeps current; what follows the last of those is not in it.
+  // global, which every loop header and every host call keeps current; what
+  // the frames charged after the last of those is not in it.
   //
   // All three functions: the loop charges 7 per iteration (local.get,
   // i32.const, i32.add, local.tee, local.get, i32.lt_s, br_if), n = 5 => 35,
@@ -588,9 +588,8 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCheck) {
   // "oob": after the loop, [i32.const, i32.load (traps), drop] charges 2
   //   => the model says 37; the global shows the last check's 35.
   // "oob_after_call": after the loop, [i32.const, call $leaf, i32.const,
-  //   i32.load (traps), drop, drop] charges 4, then $leaf's entry check
-  //   charges 3 and publishes => 42, exact ($leaf's result comes back in a
-  //   register, but nothing is charged after it).
+  //   i32.load (traps), drop, drop] charges 4, then $leaf's entry charges 3
+  //   => the model says 42; function entries do not publish: 35.
   // "oob_after_host": the same with the imported $host (not metered): the
   //   fuel is stored before the host call => 35 + 4 = 39, exact.
   std::vector<uint8_t> wasm = WatToWasm(R"wat(
@@ -660,7 +659,7 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastCheck) {
   RunResult after_call = runner.Call("oob_after_call", {5}, 1000);
   EXPECT_TRUE(after_call.trapped);
   EXPECT_EQ(after_call.exhausted, 0);
-  EXPECT_EQ(after_call.consumed, 42);
+  EXPECT_EQ(after_call.consumed, 35);
 
   RunResult after_host = runner.Call("oob_after_host", {5}, 1000);
   EXPECT_TRUE(after_host.trapped);
