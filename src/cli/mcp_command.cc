@@ -58,16 +58,8 @@ int McpCommand(const McpFlags& flags) {
   }
 
   ScopedTempDir temp_root;
-  ServiceOptions options;
-  options.limits = *limits;
-  options.logger = *logger;
-  if (flags.workspace_root) {
-    options.workspace_root = *flags.workspace_root;
-  } else {
-    if (Status s = temp_root.Create("snakecage-mcp-"); !s.ok()) return ExitFor(s);
-    options.workspace_root = temp_root.path();
-  }
-  StatusOr<std::unique_ptr<SandboxService>> service = SandboxService::Create(std::move(options));
+  StatusOr<std::unique_ptr<SandboxService>> service =
+      CreateServerService(flags, *limits, *logger, temp_root, "snakecage-mcp-");
   if (!service.ok()) return ExitFor(service.status());
   McpHandler handler(**service);
 

@@ -67,16 +67,8 @@ int ServeCommand(const ServeFlags& flags) {
   auto metrics = std::make_shared<server::MetricsLogger>(*logger);
 
   ScopedTempDir temp_root;
-  ServiceOptions options;
-  options.limits = *limits;
-  options.logger = metrics;
-  if (flags.workspace_root) {
-    options.workspace_root = *flags.workspace_root;
-  } else {
-    if (Status s = temp_root.Create("snakecage-serve-"); !s.ok()) return ExitFor(s);
-    options.workspace_root = temp_root.path();
-  }
-  StatusOr<std::unique_ptr<SandboxService>> service = SandboxService::Create(std::move(options));
+  StatusOr<std::unique_ptr<SandboxService>> service =
+      CreateServerService(flags, *limits, metrics, temp_root, "snakecage-serve-");
   if (!service.ok()) return ExitFor(service.status());
   McpHandler mcp(**service);
 

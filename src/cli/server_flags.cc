@@ -87,4 +87,19 @@ StatusOr<std::shared_ptr<TelemetryLogger>> ServerLogger(const ServerFlags& flags
   return std::shared_ptr<TelemetryLogger>(std::make_shared<FdLogger>(STDERR_FILENO));
 }
 
+StatusOr<std::unique_ptr<SandboxService>> CreateServerService(
+    const ServerFlags& flags, ServerLimits limits, std::shared_ptr<TelemetryLogger> logger,
+    ScopedTempDir& temp_root, std::string_view temp_prefix) {
+  ServiceOptions options;
+  options.limits = std::move(limits);
+  options.logger = std::move(logger);
+  if (flags.workspace_root) {
+    options.workspace_root = *flags.workspace_root;
+  } else {
+    if (Status s = temp_root.Create(temp_prefix); !s.ok()) return s;
+    options.workspace_root = temp_root.path();
+  }
+  return SandboxService::Create(std::move(options));
+}
+
 }  // namespace snakecage::cli

@@ -22,49 +22,13 @@
 
 #include "cli/cli_args.h"
 #include "cli/commands.h"
+#include "server/encoding.h"
 #include "snakecage/session.h"
 
 namespace snakecage::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// nlohmann's dump() refuses invalid UTF-8 (also overlong forms and
-// surrogates), which is exactly the test wanted.
-bool IsValidUtf8(const std::string& s) {
-  try {
-    (void)Json(s).dump();
-  } catch (const Json::exception&) {
-    return false;
-  }
-  return true;
-}
-
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8) |
-                 uint8_t(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out += kAlphabet[(v >> k) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t v = uint32_t(uint8_t(in[i])) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t v = (uint32_t(uint8_t(in[i])) << 16) | (uint32_t(uint8_t(in[i + 1])) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
 
 StatusOr<std::string> ReadSource(const std::string& source) {
   std::ostringstream buf;
@@ -136,11 +100,11 @@ int SessionCommand(SessionAction action, const SessionFlags& f) {
       auto content = store.ReadFile(f.id, f.path);
       if (!content.ok()) return ExitFor(content.status());
       if (f.json) {
-        bool text = IsValidUtf8(*content);
+        bool text = server::IsValidUtf8(*content);
         Print({{"session_id", f.id},
                {"path", f.path},
                {"encoding", text ? "utf-8" : "base64"},
-               {"content", text ? *content : Base64(*content)}});
+               {"content", text ? *content : server::Base64Encode(*content)}});
       } else {
         std::fwrite(content->data(), 1, content->size(), stdout);
       }

@@ -50,4 +50,14 @@ inline std::string ReadFile(const std::filesystem::path& p) {
   return s.str();
 }
 
+// Descriptors this process has open now (to catch leaks).
+inline size_t OpenFdCount() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    (void)e;
+    ++n;
+  }
+  return n;
+}
+
 }  // namespace snakecage::testing

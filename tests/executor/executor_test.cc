@@ -353,14 +353,6 @@ TEST_F(ExecutorTest, HundredConcurrentExecutionsGiveTheirOwnResults) {
   for (int i = 0; i < kRuns; ++i) EXPECT_EQ(out[i], std::to_string(i * 3) + "\n") << i;
 }
 
-size_t OpenFds() {
-  size_t n = 0;
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-    (void)e;
-    ++n;
-  }
-  return n;
-}
 
 uint64_t RssKb() {
   std::ifstream status("/proc/self/status");
@@ -378,13 +370,13 @@ TEST_F(ExecutorTest, NoDescriptorOrMemoryGrowthOver10000Executions) {
   ASSERT_TRUE(policy.ok());
   ASSERT_TRUE(StageUserCode("print(1)", *policy).ok());
   for (int i = 0; i < 200; ++i) ASSERT_TRUE(executor_->Run(*policy).ok());
-  const size_t fds = OpenFds();
+  const size_t fds = testing::OpenFdCount();
   const uint64_t rss = RssKb();
   for (int i = 0; i < 10'000; ++i) {
     StatusOr<ExecutionResult> r = executor_->Run(*policy);
     ASSERT_TRUE(r.ok() && r->stdout_text == "1\n") << i;
   }
-  EXPECT_EQ(OpenFds(), fds);
+  EXPECT_EQ(testing::OpenFdCount(), fds);
   EXPECT_LT(RssKb(), rss + 4096) << "RSS grew from " << rss << " kB";
 }
 

@@ -18,14 +18,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 using snakecage::testing::TempDir;
 
-size_t OpenFds() {
-  size_t n = 0;
-  for (const auto& e : fs::directory_iterator("/proc/self/fd")) {
-    (void)e;
-    ++n;
-  }
-  return n;
-}
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -259,7 +251,7 @@ TEST_F(HttpServerTest, LoadKeepsResultsApartAndLeaksNothing) {
   limits.rate_limit_per_minute = 0;
   StartServer(http, limits);
   ASSERT_EQ(PostJson("/v1/execute", {{"code", "pass"}})->status, 200);  // warm
-  const size_t fds = OpenFds();
+  const size_t fds = testing::OpenFdCount();
   std::atomic<int> ok{0}, wrong{0};
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   std::vector<std::thread> threads;
@@ -284,7 +276,7 @@ TEST_F(HttpServerTest, LoadKeepsResultsApartAndLeaksNothing) {
   EXPECT_EQ(wrong.load(), 0);
   EXPECT_GT(ok.load(), 50);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_LE(OpenFds(), fds + 2);  // keep-alive sockets may linger briefly
+  EXPECT_LE(testing::OpenFdCount(), fds + 2);  // keep-alive sockets may linger briefly
 }
 
 }  // namespace
