@@ -95,7 +95,7 @@ StatusOr<ExecutionResult> RunStagedCode(const ExecutionPolicy& policy) {
   // Start-up sees only what start-up reads (as in a zygote), the user's
   // code everything.
   (*ctx)->host().SetArgvAndEnv(StartupArgv(policy), StartupEnv(policy));
-  const BeginHandler show_everything = [](ExecutionContext& current, uint32_t*) {
+  const BeginHandler show_everything = [](ExecutionContext& current, uint64_t*) {
     current.host().SetArgvAndEnv(current.policy().argv(), current.policy().env());
     return &current;
   };

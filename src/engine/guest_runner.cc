@@ -177,7 +177,7 @@ struct BeginState {
   ExecutionContext* current = nullptr;
   Z_wasi_snapshot_preview1_instance_t* wasi_imports = nullptr;
   FuelAccount* fuel = nullptr;
-  uint32_t* interrupt = nullptr;
+  uint64_t* interrupt = nullptr;
 };
 
 void OnUserCodeBegin(void* arg) {

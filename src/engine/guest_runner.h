@@ -41,7 +41,7 @@ inline constexpr size_t kGuestThreadStackBytes = 256u << 20;
 class TimeoutGuard {
  public:
   virtual ~TimeoutGuard() = default;
-  virtual void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
+  virtual void Start(std::chrono::steady_clock::time_point deadline, uint64_t* interrupt,
                      std::shared_ptr<wasi::CancelToken> cancel) = 0;
   virtual bool Finish() = 0;
 };
@@ -88,7 +88,7 @@ class ExecutionContext {
 // timeout (RunGuest does not start it). The zygote's own handler never
 // returns.
 using BeginHandler =
-    std::function<ExecutionContext*(ExecutionContext& current, uint32_t* interrupt)>;
+    std::function<ExecutionContext*(ExecutionContext& current, uint64_t* interrupt)>;
 
 // Instantiates the guest under `initial` (its memory cap, its host), arms
 // initial's timeout, runs _start, and classifies how it ended under the

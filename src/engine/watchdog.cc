@@ -1,10 +1,12 @@
 #include "engine/watchdog.h"
 
+#include "fuel/fuel_instrumenter.h"
+
 namespace snakecage {
 
 Watchdog::~Watchdog() { Finish(); }
 
-void Watchdog::Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
+void Watchdog::Start(std::chrono::steady_clock::time_point deadline, uint64_t* interrupt,
                      std::shared_ptr<wasi::CancelToken> cancel) {
   interrupt_ = interrupt;
   cancel_ = std::move(cancel);
@@ -17,7 +19,7 @@ void Watchdog::Run(std::chrono::steady_clock::time_point deadline) {
   int expected = kRunning;
   if (!state_.compare_exchange_strong(expected, kFired)) return;
   if (cancel_) cancel_->Cancel();
-  __atomic_store_n(interrupt_, 1u, __ATOMIC_RELAXED);
+  __atomic_store_n(interrupt_, fuel::kInterruptRaised, __ATOMIC_RELAXED);
 }
 
 bool Watchdog::Finish() {

@@ -38,7 +38,7 @@ class Watchdog final : public TimeoutGuard {
 
   // Arms `deadline`. `interrupt` is the guest's interrupt global; it must
   // stay valid until Finish() returns.
-  void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
+  void Start(std::chrono::steady_clock::time_point deadline, uint64_t* interrupt,
              std::shared_ptr<wasi::CancelToken> cancel) override;
 
   // Ends the race and joins the thread. Returns true when the deadline came
@@ -50,7 +50,7 @@ class Watchdog final : public TimeoutGuard {
   void Run(std::chrono::steady_clock::time_point deadline);
 
   std::atomic<int> state_{kRunning};
-  uint32_t* interrupt_ = nullptr;
+  uint64_t* interrupt_ = nullptr;
   std::shared_ptr<wasi::CancelToken> cancel_;
   std::mutex mu_;
   std::condition_variable cv_;

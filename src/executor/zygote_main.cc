@@ -41,6 +41,7 @@
 
 #include "engine/guest_runner.h"
 #include "engine/installation.h"
+#include "fuel/fuel_instrumenter.h"
 #include "executor/confinement.h"
 #include "executor/startup_key.h"
 #include "executor/wire.h"
@@ -61,7 +62,7 @@ constexpr uint64_t kMaxOpenFiles = 2048;
 // seccomp allow-list); Finish() only blocks the signal.
 class SignalTimeout final : public TimeoutGuard {
  public:
-  void Start(std::chrono::steady_clock::time_point deadline, uint32_t* interrupt,
+  void Start(std::chrono::steady_clock::time_point deadline, uint64_t* interrupt,
              std::shared_ptr<wasi::CancelToken>) override {
     interrupt_ = interrupt;
     struct sigaction sa {};
@@ -87,10 +88,10 @@ class SignalTimeout final : public TimeoutGuard {
  private:
   static void OnAlarm(int) {
     fired_ = 1;
-    if (interrupt_ != nullptr) __atomic_store_n(interrupt_, 1u, __ATOMIC_RELAXED);
+    if (interrupt_ != nullptr) __atomic_store_n(interrupt_, fuel::kInterruptRaised, __ATOMIC_RELAXED);
   }
   static inline volatile sig_atomic_t fired_ = 0;
-  static inline uint32_t* interrupt_ = nullptr;
+  static inline uint64_t* interrupt_ = nullptr;
 };
 
 // What this process is: the zygote until a fork makes it a child.
@@ -162,7 +163,7 @@ void DetachFromZygote() {
 }
 
 ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
-                              std::chrono::steady_clock::time_point started, uint32_t* interrupt) {
+                              std::chrono::steady_clock::time_point started, uint64_t* interrupt) {
   g.is_child = true;
   g.result_fd = result_fd;
   DetachFromZygote();
@@ -248,7 +249,7 @@ struct Handoff {
 
 // In the spare: waits for the one request (the zygote's "run" message with
 // the result pipe attached), then becomes that execution's child.
-ExecutionContext* SpareWaits(int socket, uint32_t* interrupt) {
+ExecutionContext* SpareWaits(int socket, uint64_t* interrupt) {
   DetachFromZygote();
   int result_fd = -1;
   StatusOr<Json> msg = ReceiveMessage(socket, &result_fd);
@@ -274,7 +275,7 @@ ExecutionContext* SpareWaits(int socket, uint32_t* interrupt) {
 
 // The zygote's BeginHandler: serves requests until the client goes; returns
 // only in a child.
-ExecutionContext* Serve(ExecutionContext&, uint32_t* interrupt) {
+ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
   std::map<pid_t, uint64_t> children;
   std::vector<Handoff> handoffs;
   Spare spare;

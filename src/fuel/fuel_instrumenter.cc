@@ -4,17 +4,22 @@
 // expression tree in place, WriteBinaryModule. In the IR a block, loop or if
 // is one expression that owns its body lists; the `else` and `end`
 // instructions are implicit at the end of those lists. So "the instruction
-// after a boundary" is the next expression in the same list (after a
-// block/loop/if: after its `end`), or the first expression of a body list.
+// after a segment end" is the next expression in the same list (after a
+// block/loop/if: after its `end`), or the first expression of a body list,
+// and a segment that goes on through a block continues from the parent list
+// into the block's list and back.
 
 #include "fuel/fuel_instrumenter.h"
 
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "wabt/binary-reader-ir.h"
 #include "wabt/binary-reader.h"
@@ -111,21 +116,10 @@ uint64_t OperatorCost(ExprType type) {
   return 1;  // unreachable: the switch is exhaustive
 }
 
-// How an instruction affects segmentation.
-enum class Flow {
-  kStraight,      // stays in the segment (calls included)
-  kBoundary,      // ends the segment; the next instruction may execute
-  kUnconditional  // ends the segment; the rest of the list never executes
-};
-
-Flow FlowOf(ExprType type) {
+// Whether `type` ends its segment with nothing after it in the same list
+// ever executing (the rest of the list is dead code).
+bool IsUnconditional(ExprType type) {
   switch (type) {
-    case ExprType::Block:
-    case ExprType::Loop:
-    case ExprType::If:
-    case ExprType::Try:
-    case ExprType::BrIf:
-      return Flow::kBoundary;
     case ExprType::Br:
     case ExprType::BrTable:
     case ExprType::Return:
@@ -134,60 +128,10 @@ Flow FlowOf(ExprType type) {
     case ExprType::ReturnCallIndirect:
     case ExprType::Throw:
     case ExprType::Rethrow:
-      return Flow::kUnconditional;
-    case ExprType::AtomicLoad:
-    case ExprType::AtomicRmw:
-    case ExprType::AtomicRmwCmpxchg:
-    case ExprType::AtomicStore:
-    case ExprType::AtomicNotify:
-    case ExprType::AtomicFence:
-    case ExprType::AtomicWait:
-    case ExprType::Binary:
-    case ExprType::Call:
-    case ExprType::CallIndirect:
-    case ExprType::CallRef:
-    case ExprType::CodeMetadata:
-    case ExprType::Compare:
-    case ExprType::Const:
-    case ExprType::Convert:
-    case ExprType::Drop:
-    case ExprType::GlobalGet:
-    case ExprType::GlobalSet:
-    case ExprType::Load:
-    case ExprType::LocalGet:
-    case ExprType::LocalSet:
-    case ExprType::LocalTee:
-    case ExprType::MemoryCopy:
-    case ExprType::DataDrop:
-    case ExprType::MemoryFill:
-    case ExprType::MemoryGrow:
-    case ExprType::MemoryInit:
-    case ExprType::MemorySize:
-    case ExprType::Nop:
-    case ExprType::RefIsNull:
-    case ExprType::RefFunc:
-    case ExprType::RefNull:
-    case ExprType::Select:
-    case ExprType::SimdLaneOp:
-    case ExprType::SimdLoadLane:
-    case ExprType::SimdStoreLane:
-    case ExprType::SimdShuffleOp:
-    case ExprType::LoadSplat:
-    case ExprType::LoadZero:
-    case ExprType::Store:
-    case ExprType::TableCopy:
-    case ExprType::ElemDrop:
-    case ExprType::TableInit:
-    case ExprType::TableGet:
-    case ExprType::TableGrow:
-    case ExprType::TableSize:
-    case ExprType::TableSet:
-    case ExprType::TableFill:
-    case ExprType::Ternary:
-    case ExprType::Unary:
-      return Flow::kStraight;
+      return true;
+    default:
+      return false;
   }
-  return Flow::kStraight;  // unreachable: the switch is exhaustive
 }
 
 // Module-level side of the calling convention (see "Injected code" in
@@ -347,7 +291,13 @@ class Instrumenter {
     abi_.Refuel(func.decl);
     fuel_local_ = params;
     scratch_local_ = wabt::kInvalidIndex;
-    InstrumentList(func.exprs, ListKind::kFunctionBody);
+    targeted_.clear();
+    all_targeted_ = false;
+    std::vector<const Expr*> labels;
+    FindBranchTargets(func.exprs, labels);
+    Open(func.exprs, func.exprs.begin(), ListKind::kFunctionBody);
+    InstrumentList(func.exprs);
+    Close();
 
     // Wrap the body in a block with the original results, then push $fuel:
     // every way out (falling off the end, a branch to the function's label,
@@ -410,20 +360,49 @@ class Instrumenter {
     }
   }
 
-  // Instruments one body list. The list's first instruction starts a
-  // segment; its implicit terminator (`end` or `else`) costs 0.
-  void InstrumentList(ExprList& list, ListKind kind) {
-    ExprList::iterator segment_start = list.begin();
-    uint64_t cost = 0;
-    bool first = true;
+  // The segment being charged: it starts at `start` in `*list` (where its
+  // charge goes once its cost is known) and may reach into the bodies of
+  // blocks and past their ends.
+  struct Segment {
+    ExprList* list;
+    ExprList::iterator start;
+    uint64_t cost;
+    ListKind kind;
+  };
+
+  // Starts a segment at `at` in `list`; kind says whether it gets a check.
+  void Open(ExprList& list, ExprList::iterator at, ListKind kind) {
+    segment_.emplace(Segment{&list, at, 0, kind});
+  }
+
+  // Ends the open segment, if any, and inserts its charge (and check).
+  void Close() {
+    if (segment_) {
+      EmitCharge(*segment_->list, segment_->start, segment_->cost,
+                 segment_->kind);
+    }
+    segment_.reset();
+  }
+
+  // Instruments one body list, adding its instructions to the open
+  // segment (the caller opens one where the list starts). Control enters a
+  // segment only at its start: a segment ends where control splits (if,
+  // br_if) or may join (loop header, the code after an `if` or after a
+  // block that a branch targets) and at unconditional branches. Entering a
+  // block and leaving a loop or an untargeted block do neither, so the
+  // segment goes on through them. On return the segment open at the list's
+  // end is still open, or none is if the end is unreachable.
+  void InstrumentList(ExprList& list) {
     for (ExprList::iterator it = list.begin(); it != list.end();) {
       Expr& expr = *it;
-      cost += OperatorCost(expr.type());
+      if (segment_) {
+        segment_->cost += OperatorCost(expr.type());
+      }
       // If `expr` starts the segment, the segment's charge must still come
       // before what is inserted in front of it (the fuel it passes on).
       ExprList::iterator before = InsertBefore(list, it);
-      if (segment_start == it) {
-        segment_start = before;
+      if (segment_ && segment_->list == &list && segment_->start == it) {
+        segment_->start = before;
       }
       if (IsCall(expr.type())) {
         // A call does not end the segment; step over what follows it (the
@@ -431,18 +410,46 @@ class Instrumenter {
         it = InsertAfterCall(list, it);
         continue;
       }
-      const Flow flow = FlowOf(expr.type());
-      if (flow == Flow::kStraight) {
-        ++it;
-        continue;
-      }
-      // `expr` ends the segment [segment_start, expr].
-      EmitCharge(list, segment_start, cost, first ? kind : ListKind::kOther);
-      first = false;
-      cost = 0;
-      InstrumentBodies(expr);
       ++it;
-      if (flow == Flow::kUnconditional) {
+      if (auto* block = wabt::dyn_cast<wabt::BlockExpr>(&expr)) {
+        InstrumentList(block->block.exprs);
+        if (all_targeted_ || targeted_.count(&expr) != 0) {
+          Close();
+          Open(list, it, ListKind::kOther);
+        }
+      } else if (auto* loop = wabt::dyn_cast<wabt::LoopExpr>(&expr)) {
+        Close();
+        Open(loop->block.exprs, loop->block.exprs.begin(), ListKind::kLoopBody);
+        InstrumentList(loop->block.exprs);
+        // Branches to a loop go to its header: only falling through reaches
+        // the code after it.
+      } else if (auto* if_expr = wabt::dyn_cast<wabt::IfExpr>(&expr)) {
+        Close();
+        InstrumentArm(if_expr->true_.exprs);
+        InstrumentArm(if_expr->false_);
+        Open(list, it, ListKind::kOther);
+      } else if (auto* try_expr = wabt::dyn_cast<wabt::TryExpr>(&expr)) {
+        // Only reachable if the exceptions feature is ever enabled. A handler
+        // is entered from a throw (which stored the thrower's fuel to the
+        // global), possibly in a callee: it reloads $fuel, then runs like an
+        // if arm.
+        Close();
+        InstrumentArm(try_expr->block.exprs);
+        for (wabt::Catch& handler : try_expr->catches) {
+          InstrumentArm(handler.exprs);
+          handler.exprs.push_front(
+              std::make_unique<wabt::LocalSetExpr>(FuelLocal()));
+          handler.exprs.push_front(
+              std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
+        }
+        Open(list, it, ListKind::kOther);
+      } else if (expr.type() == ExprType::BrIf) {
+        Close();
+        Open(list, it, ListKind::kOther);
+      } else if (IsUnconditional(expr.type())) {
+        Close();
+      }
+      if (!segment_) {
         // The rest of this list is dead code: it never runs, so it is
         // neither charged nor checked. The list's terminator is reached
         // only by branches, which land after it, in the enclosing list.
@@ -450,10 +457,49 @@ class Instrumenter {
         ConventionOnly(list, it);
         return;
       }
-      segment_start = it;
     }
-    // The last segment, ended by the implicit `end`/`else` (cost 0).
-    EmitCharge(list, segment_start, cost, first ? kind : ListKind::kOther);
+  }
+
+  // Instruments an arm of an `if` (or a try body or handler): a segment of
+  // its own that ends with the arm.
+  void InstrumentArm(ExprList& arm) {
+    Open(arm, arm.begin(), ListKind::kOther);
+    InstrumentList(arm);
+    Close();
+  }
+
+  // Records in targeted_ every block, loop, if and try of `list` that a
+  // branch targets. `labels` holds the enclosing ones, innermost last.
+  void FindBranchTargets(ExprList& list, std::vector<const Expr*>& labels) {
+    for (Expr& expr : list) {
+      if (auto* br = wabt::dyn_cast<wabt::BrExpr>(&expr)) {
+        MarkTarget(br->var, labels);
+      } else if (auto* br_if = wabt::dyn_cast<wabt::BrIfExpr>(&expr)) {
+        MarkTarget(br_if->var, labels);
+      } else if (auto* table = wabt::dyn_cast<wabt::BrTableExpr>(&expr)) {
+        for (const wabt::Var& target : table->targets) {
+          MarkTarget(target, labels);
+        }
+        MarkTarget(table->default_target, labels);
+      }
+      labels.push_back(&expr);
+      ForEachBody(expr,
+                  [&](ExprList& body) { FindBranchTargets(body, labels); });
+      labels.pop_back();
+    }
+  }
+
+  void MarkTarget(const wabt::Var& label,
+                  const std::vector<const Expr*>& labels) {
+    if (!label.is_index()) {
+      // Binary input names labels by depth; a symbolic label cannot be
+      // resolved here, so no block is taken to be branch-free.
+      all_targeted_ = true;
+      return;
+    }
+    if (label.index() < labels.size()) {
+      targeted_.insert(labels[labels.size() - 1 - label.index()]);
+    }
   }
 
   // Applies the calling convention (no charges, no checks) to `list` from
@@ -465,31 +511,6 @@ class Instrumenter {
         ConventionOnly(body, body.begin());
       });
       it = IsCall(it->type()) ? InsertAfterCall(list, it) : std::next(it);
-    }
-  }
-
-  // Instruments the body lists a structured instruction owns, if any.
-  void InstrumentBodies(Expr& expr) {
-    if (auto* block = wabt::dyn_cast<wabt::BlockExpr>(&expr)) {
-      InstrumentList(block->block.exprs, ListKind::kOther);
-    } else if (auto* loop = wabt::dyn_cast<wabt::LoopExpr>(&expr)) {
-      InstrumentList(loop->block.exprs, ListKind::kLoopBody);
-    } else if (auto* if_expr = wabt::dyn_cast<wabt::IfExpr>(&expr)) {
-      InstrumentList(if_expr->true_.exprs, ListKind::kOther);
-      InstrumentList(if_expr->false_, ListKind::kOther);
-    } else if (auto* try_expr = wabt::dyn_cast<wabt::TryExpr>(&expr)) {
-      // Only reachable if the exceptions feature is ever enabled. A handler
-      // is entered from a throw (which stored the thrower's fuel to the
-      // global), possibly in a callee: it reloads $fuel, then runs like an
-      // if arm.
-      InstrumentList(try_expr->block.exprs, ListKind::kOther);
-      for (wabt::Catch& handler : try_expr->catches) {
-        InstrumentList(handler.exprs, ListKind::kOther);
-        handler.exprs.push_front(
-            std::make_unique<wabt::LocalSetExpr>(FuelLocal()));
-        handler.exprs.push_front(
-            std::make_unique<wabt::GlobalGetExpr>(FuelVar()));
-      }
     }
   }
 
@@ -609,9 +630,9 @@ class Instrumenter {
   }
 
   // Inserts, before `pos`, the charge of `cost`, and the check for a
-  // function body or a loop body. The check is one branch on
-  // ($fuel < 0) | interrupt; which of the two it was is sorted out only on
-  // the slow path, where the interrupt takes precedence (exhausted = 2).
+  // function body or a loop body. The check is one compare and branch; which
+  // of fuel and interrupt it was is sorted out only on the slow path, where
+  // the interrupt takes precedence (exhausted = 2).
   void EmitCharge(ExprList& list, ExprList::iterator pos, uint64_t cost,
                   ListKind kind) {
     const bool check = kind != ListKind::kOther;
@@ -642,22 +663,26 @@ class Instrumenter {
       Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     }
     ++stats_.checks;
-    Insert(list, pos, std::make_unique<wabt::ConstExpr>(wabt::Const::I64(0)));
-    Insert(list, pos,
-           std::make_unique<wabt::CompareExpr>(wabt::Opcode::I64LtS));
+    // Function entry: $fuel < 0. Loop header: $fuel < interrupt, one compare
+    // against the host's word: 0 normally, kInterruptRaised (INT64_MAX) once
+    // raised, when every $fuel that was ever charged is below it.
     if (kind == ListKind::kLoopBody) {
       Insert(list, pos, std::make_unique<wabt::GlobalGetExpr>(InterruptVar()));
-      Insert(list, pos, std::make_unique<wabt::BinaryExpr>(wabt::Opcode::I32Or));
+    } else {
+      Insert(list, pos, std::make_unique<wabt::ConstExpr>(wabt::Const::I64(0)));
     }
+    Insert(list, pos,
+           std::make_unique<wabt::CompareExpr>(wabt::Opcode::I64LtS));
     auto stop = std::make_unique<wabt::IfExpr>();
     ExprList& then = stop->true_.exprs;
     then.push_back(std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     then.push_back(std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
     then.push_back(std::make_unique<wabt::ConstExpr>(
-        wabt::Const::I32(static_cast<uint32_t>(kExhaustedByInterrupt))));
-    then.push_back(std::make_unique<wabt::ConstExpr>(
         wabt::Const::I32(static_cast<uint32_t>(kExhaustedByFuel))));
+    then.push_back(std::make_unique<wabt::ConstExpr>(
+        wabt::Const::I32(static_cast<uint32_t>(kExhaustedByInterrupt))));
     then.push_back(std::make_unique<wabt::GlobalGetExpr>(InterruptVar()));
+    then.push_back(std::make_unique<wabt::ConvertExpr>(wabt::Opcode::I64Eqz));
     then.push_back(std::make_unique<wabt::SelectExpr>(wabt::TypeVector()));
     then.push_back(std::make_unique<wabt::GlobalSetExpr>(
         wabt::Var(exhausted_global_, wabt::Location())));
@@ -687,6 +712,9 @@ class Instrumenter {
   wabt::Func* func_ = nullptr;   // the function being rewritten
   wabt::Index fuel_local_ = 0;   // index of its $fuel parameter
   wabt::Index scratch_local_ = wabt::kInvalidIndex;  // i32, if needed
+  std::optional<Segment> segment_;  // none: the code here is dead
+  std::unordered_set<const Expr*> targeted_;  // blocks a branch targets
+  bool all_targeted_ = false;  // a label could not be resolved
   Status status_;
   InstrumentStats stats_;
 };
@@ -757,7 +785,7 @@ StatusOr<std::vector<uint8_t>> InstrumentFuel(std::span<const uint8_t> wasm,
   const wabt::Index exhausted_global = AddExportedGlobal(
       module, kExhaustedGlobalExport, wabt::Type::I32, wabt::Const::I32(0));
   const wabt::Index interrupt_global = AddExportedGlobal(
-      module, kInterruptGlobalExport, wabt::Type::I32, wabt::Const::I32(0));
+      module, kInterruptGlobalExport, wabt::Type::I64, wabt::Const::I64(0));
 
   FuelAbi abi(module, fuel_global);
   Instrumenter instrumenter(abi, fuel_global, exhausted_global,

@@ -25,33 +25,41 @@
 //
 // ## Where fuel is charged
 //
-// A function body is cut into straight-line *segments*. The boundary
-// instructions are
+// A function body is cut into straight-line *segments*: runs of code that
+// control enters only at their first instruction and leaves only after
+// their last. A segment ends at an instruction where control splits, may
+// join, or leaves:
 //
-//   block  loop  if  else  end  br  br_if  br_table  return  unreachable
+//   if  br_if  br  br_table  return  unreachable  loop  (and try, throw,
+//   rethrow, return_call, return_call_indirect where those features are in
+//   use)
 //
-// (plus return_call and return_call_indirect when the tail-call feature is
-// in use, which behave like `return`). A boundary instruction ends the
-// segment it is in (and belongs to it); the instruction after a boundary
-// starts a new segment; the first instruction of a function body, of a
-// block/loop body and of each arm of an `if` starts a segment. Calls do not
-// end a segment. Control can only enter a segment at its start, so charging
-// a segment's whole cost (the sum of the costs of its instructions,
-// including the boundary instruction that ends it) once, at its start, makes
-// the total charged equal to the cost of the operators executed -- except
-// when execution stops inside a segment (a trap, or a call that never
-// returns), in which case the rest of that segment has already been paid
-// for. Zero-cost segments get no charge.
+// (the instruction belongs to the segment it ends, and `loop` ends the
+// segment before it because its header is a join of back edges), at the
+// `else` and `end` of an `if` arm, and at the `end` of a block that some
+// branch targets (a join). Entering a block does not end a segment, nor
+// does leaving a block no branch targets or leaving a loop (branches to a
+// loop go to its header): control goes straight on, so the segment goes on
+// into and out of the body. A new segment starts at the first instruction
+// of a function body, of a loop body and of each `if` arm, and after each
+// segment end that control can pass. Calls do not end a segment.
+// Charging a segment's whole cost (the sum of the costs of its
+// instructions) once, at its start, makes the total charged equal to the
+// cost of the operators executed -- except when execution stops inside a
+// segment (a trap, or a call that never returns), in which case the rest of
+// that segment has already been paid for. Zero-cost segments get no charge.
 //
 // ## Where fuel (and the interrupt) is checked
 //
 // At function entry and at every loop header, after that point's charge: if
 // the remaining fuel is negative (strictly: a budget exactly equal to what
 // the code needs runs to completion), the module sets the exhausted flag to
-// 1 and executes `unreachable`. Loop headers also test the interrupt flag:
-// if it is non-zero, the module sets the exhausted flag to 2 and executes
-// `unreachable` (2 wins when both hold; the fuel global then shows whether
-// the budget was gone too). Checks are only there. Every back edge goes
+// 1 and executes `unreachable`. Loop headers also see the interrupt: they
+// compare the remaining fuel with the interrupt word instead of with 0, and
+// the host raises the interrupt by setting that word to INT64_MAX, which any
+// fuel that was charged at all is below; the module then sets the exhausted
+// flag to 2 and executes `unreachable` (2 wins when both hold; the fuel
+// global then shows whether the budget was gone too). Checks are only there. Every back edge goes
 // through a loop header and every call through a function entry, so no
 // execution runs unmetered for longer than one function body's straight-line
 // code, and none deaf to the interrupt for longer than it takes to reach a
@@ -90,15 +98,16 @@
 // loop header (charge c of the loop body's first segment, then check):
 //     local.get $fuel  i64.const c  i64.sub  local.tee $fuel
 //     global.set $fuel_global  local.get $fuel
-//     i64.const 0  i64.lt_s  global.get $interrupt  i32.or  if <stop> end
+//     global.get $interrupt  i64.lt_s  if <stop> end
 //   (with c == 0 the i64.const/i64.sub/local.tee are omitted)
 // any other segment start with cost c > 0:
 //     local.get $fuel  i64.const c  i64.sub  local.set $fuel
 // <stop> (the slow path: which of the two it was is decided only here):
 //     local.get $fuel  global.set $fuel_global
-//     i32.const 2  i32.const 1  global.get $interrupt  select
+//     i32.const 1  i32.const 2  global.get $interrupt  i64.eqz  select
 //     global.set $exhausted  unreachable
-//   (so the common path is one branch on (fuel < 0) | interrupt)
+//   (so the common path is one compare and branch, with a memory operand
+//   at loop headers: cmp + jl on x86-64)
 // call of a defined function:   ...args  local.get $fuel  call f
 //                               local.set $fuel
 // call_indirect (the table index is on top of the stack):
@@ -153,14 +162,11 @@
 // compiled through wasm2c and clang -O2, metering cost ~7-9% with that
 // cache, ~19% when every charge updated the global, and ~30% when the cache
 // was also stored to the global at every loop header.)
-// Testing the interrupt at every check costs one more load and an `or`, no
-// extra branch. Same benchmark, all variants rebuilt the same way, thread
-// CPU time, median of 15 interleaved runs on a loaded 2-core machine:
-// unmetered 0.394 s; fuel without interrupt 0.453 s (+15% in this
-// measurement); fuel with interrupt 0.491 s (+8% on top), or 0.480 s (+6% on
-// top) with the interrupt reads made relaxed atomic loads as required below.
-// Two separate branches (fuel, then interrupt) or an i64 form
-// ((fuel | -interrupt) < 0) measured no better than the merged i32 `or`.
+// The interrupt used to be an i32 flag tested as (fuel < 0) | flag: at a
+// loop header that compiled to six instructions on x86-64 (store, copy,
+// shift, load, or, branch) where the compare with the interrupt word takes
+// three (store, cmp with a memory operand, branch). Tight C loops (string
+// scanning, memcpy) pay it on every iteration.
 //
 // ## Host contract
 //
@@ -170,7 +176,7 @@
 //   kFuelGlobalExport       "snakecage_fuel"            i64, initial value
 //                           0x7fffffffffffffff (effectively unmetered)
 //   kExhaustedGlobalExport  "snakecage_fuel_exhausted"  i32, initial value 0
-//   kInterruptGlobalExport  "snakecage_interrupt"       i32, initial value 0
+//   kInterruptGlobalExport  "snakecage_interrupt"       i64, initial value 0
 //
 // To meter user code: set `snakecage_fuel` to the budget B (> 0) right
 // before the user's code starts (interpreter start-up then runs unmetered),
@@ -188,7 +194,9 @@
 //   0                          the trap is whatever the engine reported.
 //   1 (kExhaustedByFuel)       out of fuel.
 //   2 (kExhaustedByInterrupt)  stopped by the interrupt.
-// Both 1 and 2 show up as an `unreachable` trap in the engine. After either,
+// Both 1 and 2 show up as an `unreachable` trap in the engine. (The word is
+// the lower bound of the fuel at loop headers, so a value between 1 and
+// INT64_MAX - 1 would act as a raised fuel floor, not as an interrupt.) After either,
 // `snakecage_fuel` holds the exact remaining fuel at the check point that
 // trapped (negative if the budget was gone; with 2 it may be too, if both
 // held at that check). If a trap stops a segment part-way, that segment was
@@ -196,11 +204,11 @@
 // after traps other than out-of-fuel, interrupt and `unreachable`).
 //
 // The interrupt: the host -- typically a watchdog on another thread -- may
-// set `snakecage_interrupt` to any non-zero value at any time while guest
-// code runs, with a relaxed atomic store (in wasm2c output the global is a
-// `u32` field of the instance; the exported accessor returns its address,
-// e.g. __atomic_store_n(ptr, 1, __ATOMIC_RELAXED) or
-// std::atomic_ref<uint32_t>(*ptr).store(1, std::memory_order_relaxed)).
+// set `snakecage_interrupt` to kInterruptRaised (INT64_MAX; no other value)
+// at any time while guest code runs, with a relaxed atomic store (in wasm2c
+// output the global is a `u64` field of the instance; the exported accessor
+// returns its address, e.g.
+// __atomic_store_n(ptr, kInterruptRaised, __ATOMIC_RELAXED)).
 // The guest sees it at its next loop header, stores its remaining fuel to
 // `snakecage_fuel`, sets `snakecage_fuel_exhausted` to 2 and executes
 // `unreachable`. The guest
@@ -257,6 +265,10 @@ inline constexpr int32_t kExhaustedByInterrupt = 2;
 
 // Initial value of the exported fuel global: effectively unmetered.
 inline constexpr int64_t kUnmeteredFuel = INT64_MAX;
+
+// The value the host stores in the interrupt global to raise it (0: not
+// raised). Loop headers trap when the remaining fuel is below the global.
+inline constexpr uint64_t kInterruptRaised = static_cast<uint64_t>(INT64_MAX);
 
 // What one rewrite did. Counts are static (places in the code), not
 // executions.

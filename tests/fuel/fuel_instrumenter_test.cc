@@ -279,16 +279,19 @@ TEST_F(FuelTest, StatsCountFunctionsChargesAndChecks) {
   // Checks: one per function entry (18) + one per reachable loop header:
   // count, spin, nested x2, zero_cost, forever = 6 (the loop in dead_code
   // is dead) => 24.
-  // Charge points = segments with non-zero cost, per function:
+  // Charge points = segments with non-zero cost, per function. Entering a
+  // block and leaving one no branch targets do not end a segment:
   //   straight 1, if_else 4 (entry, then, else, after), if_no_else 3,
-  //   count 3 (header, after br_if, after block), spin 1,
+  //   count 3 (header, after br_if, after the targeted block), spin 1,
   //   nested 6 (2 x (header, after br_if), after inner block, after outer
-  //   block), br_if 3, br_table 4, leaf 1, mid 1, calls 1, indirect 1,
-  //   zero_cost 0, dead_code 2, early_return 3, multi_value 3, boom 1,
-  //   forever 1 => 39
+  //   block: both targeted), br_if 3 (entry and block body, after br_if,
+  //   after block), br_table 4 (entry and $b0's body, after each block),
+  //   leaf 1, mid 1, calls 1, indirect 1, zero_cost 0, dead_code 2,
+  //   early_return 3, multi_value 1 (entry, through the block and after
+  //   it), boom 1, forever 1 => 37
   EXPECT_EQ(stats_.functions_instrumented, 18u);
   EXPECT_EQ(stats_.checks, 24u);
-  EXPECT_EQ(stats_.charge_points, 39u);
+  EXPECT_EQ(stats_.charge_points, 37u);
 }
 
 TEST_F(FuelTest, GlobalsStartUnmeteredNotExhaustedNotInterrupted) {
@@ -413,6 +416,32 @@ TEST_F(FuelTest, BlockWithParameters) {
   EXPECT_EQ(Consumed("multi_value", {4}, 14), 5);
 }
 
+TEST_F(FuelTest, SegmentGoesThroughABlockNoBranchTargets) {
+  // multi_value's block is entered and left straight-line, so the whole
+  // body (5) is one segment, charged and checked at entry: with a budget of
+  // 4 it traps there, before anything ran. (Were the block's end a segment
+  // boundary, entry would charge only 2 and the run would finish at -1.)
+  RunResult exact = runner_->Call("multi_value", {4}, 5);
+  EXPECT_FALSE(exact.trapped) << exact.trap_message;
+  EXPECT_EQ(exact.remaining, 0);
+
+  RunResult short_by_one = runner_->Call("multi_value", {4}, 4);
+  EXPECT_TRUE(short_by_one.trapped);
+  EXPECT_EQ(short_by_one.exhausted, kExhaustedByFuel);
+  EXPECT_EQ(short_by_one.remaining, -1);
+}
+
+TEST_F(FuelTest, SegmentEndsAfterABlockABranchTargets) {
+  // br_if's block is targeted by its br_if: the code after it (i32.const,
+  // i32.add = 2) is a segment of its own, charged without a check. Taken
+  // branch: entry 3 (block body up to br_if) + 2 = 5. With a budget of 4 the
+  // entry check sees 1 and the run finishes at -1: no check after the join.
+  RunResult run = runner_->Call("br_if", {1}, 4);
+  EXPECT_FALSE(run.trapped) << run.trap_message;
+  EXPECT_EQ(run.remaining, -1);
+  EXPECT_EQ(run.consumed, 5);
+}
+
 TEST_F(FuelTest, UnreachableTrapIsNotFuelExhaustion) {
   // i32.const 1, drop 0, unreachable 0 => 1; the trap is the guest's own.
   RunResult run = runner_->Call("boom", {}, kBigBudget);
@@ -499,7 +528,7 @@ TEST_F(FuelTest, GlobalsAreAppendedAndFunctionNamesKept) {
   EXPECT_TRUE(module.globals[0]->mutable_);
   EXPECT_EQ(module.globals[1]->type, wabt::Type::I32);
   EXPECT_TRUE(module.globals[1]->mutable_);
-  EXPECT_EQ(module.globals[2]->type, wabt::Type::I32);
+  EXPECT_EQ(module.globals[2]->type, wabt::Type::I64);
   EXPECT_TRUE(module.globals[2]->mutable_);
   std::map<std::string, wabt::Index> global_exports;
   for (const wabt::Export* exp : module.exports) {

@@ -109,7 +109,7 @@ class InterruptTest : public ::testing::Test {
 
   // Makes the host function raise the interrupt (to `value`) on its
   // `nth_call`-th call (1-based) and record the fuel it saw then.
-  void InterruptOnHostCall(int nth_call, uint32_t value = 1) {
+  void InterruptOnHostCall(int nth_call, uint64_t value = kInterruptRaised) {
     host_calls_ = 0;
     runner_->set_host_hook([this, nth_call, value] {
       if (++host_calls_ == nth_call) {
@@ -151,7 +151,7 @@ TEST_F(InterruptTest, InterruptFromHostTrapsAtNextLoopHeaderWithExactFuel) {
     EXPECT_EQ(run.consumed, 8 * k + 4) << "k=" << k;
     EXPECT_EQ(run.remaining, kBudget - (8 * k + 4)) << "k=" << k;
     // The guest never clears the flag; the host does, before the next run.
-    EXPECT_EQ(run.interrupt, 1u) << "k=" << k;
+    EXPECT_EQ(run.interrupt, kInterruptRaised) << "k=" << k;
   }
 }
 
@@ -167,21 +167,24 @@ TEST_F(InterruptTest, FunctionEntriesCheckFuelButNotTheInterrupt) {
   EXPECT_EQ(run.exhausted, 0);
   EXPECT_EQ(fuel_seen_by_host_, 100 - 3);
   EXPECT_EQ(run.consumed, 6);
-  EXPECT_EQ(run.interrupt, 1u);
+  EXPECT_EQ(run.interrupt, kInterruptRaised);
   ASSERT_EQ(run.results.size(), 1u);
   EXPECT_EQ(run.results[0].Get<uint32_t>(), 7u);
 }
 
-TEST_F(InterruptTest, AnyNonZeroValueInterrupts) {
-  // Raised at the first host call of loop_calling_host: the next header
-  // visit traps, consumed 8 * 1 + 4 (see InterruptFromHostTraps...).
-  for (uint32_t value : {1u, 2u, 0x80000000u, 0xffffffffu}) {
-    InterruptOnHostCall(1, value);
-    RunResult run = runner_->Call("loop_calling_host", {10}, 1000);
-    EXPECT_TRUE(run.trapped) << "value=" << value;
-    EXPECT_EQ(run.exhausted, kExhaustedByInterrupt) << "value=" << value;
-    EXPECT_EQ(run.consumed, 12) << "value=" << value;
-    EXPECT_EQ(run.interrupt, value);
+TEST_F(InterruptTest, RaisedInterruptTrapsWhateverFuelIsLeft) {
+  // Loop headers compare the fuel with the interrupt word: raised
+  // (INT64_MAX), every fuel that was charged is below it, however large the
+  // budget. Raised at the first host call of loop_calling_host: the next
+  // header visit traps, consumed 8 * 1 + 4 (see InterruptFromHostTraps...).
+  for (int64_t budget : {int64_t{13}, int64_t{1000}, int64_t{1} << 40,
+                         kUnmeteredFuel}) {
+    InterruptOnHostCall(1);
+    RunResult run = runner_->Call("loop_calling_host", {10}, budget);
+    EXPECT_TRUE(run.trapped) << "budget=" << budget;
+    EXPECT_EQ(run.exhausted, kExhaustedByInterrupt) << "budget=" << budget;
+    EXPECT_EQ(run.consumed, 12) << "budget=" << budget;
+    EXPECT_EQ(run.remaining, budget - 12) << "budget=" << budget;
   }
 }
 
@@ -209,7 +212,7 @@ TEST_F(InterruptTest, InterruptRaisedWhileALoopRunsStopsItAtTheNextIteration) {
   runner_->set_instruction_hook([this] {
     if (runner_->interrupt() == 0 &&
         runner_->GlobalU32("iterations") == kRuns) {
-      runner_->set_interrupt(1);
+      runner_->set_interrupt(kInterruptRaised);
     }
   });
   RunResult run = runner_->Call("count_forever", {}, kBudget);
@@ -244,7 +247,7 @@ TEST_F(InterruptTest, RunWithoutACheckPointAfterTheInterruptCompletes) {
   RunResult run = runner_->Call("host_then_return", {5}, 100);
   EXPECT_FALSE(run.trapped) << run.trap_message;
   EXPECT_EQ(run.exhausted, 0);
-  EXPECT_EQ(run.interrupt, 1u);
+  EXPECT_EQ(run.interrupt, kInterruptRaised);
   EXPECT_EQ(run.consumed, 2);
   ASSERT_EQ(run.results.size(), 1u);
   EXPECT_EQ(run.results[0].Get<uint32_t>(), 6u);
@@ -255,7 +258,7 @@ TEST_F(InterruptTest, InterruptRaisedBeforeTheRunTrapsAtTheFirstLoopHeader) {
   // from the instruction hook at the first instruction instead. The entry
   // check of loop_calling_host sees only fuel; the first loop header
   // charges 4 and traps; the host function is never called.
-  runner_->set_instruction_hook([this] { runner_->set_interrupt(1); });
+  runner_->set_instruction_hook([this] { runner_->set_interrupt(kInterruptRaised); });
   int host_calls = 0;
   runner_->set_host_hook([&host_calls] { ++host_calls; });
   RunResult run = runner_->Call("loop_calling_host", {5}, 100);

@@ -176,13 +176,13 @@ int32_t FuelRunner::exhausted() const {
   return value;
 }
 
-uint32_t FuelRunner::interrupt() const {
-  uint32_t value = 0;
+uint64_t FuelRunner::interrupt() const {
+  uint64_t value = 0;
   EXPECT_TRUE(wabt::Succeeded(interrupt_->Get(&value)));
   return value;
 }
 
-void FuelRunner::set_interrupt(uint32_t value) {
+void FuelRunner::set_interrupt(uint64_t value) {
   EXPECT_TRUE(wabt::Succeeded(interrupt_->Set(value)));
 }
 
@@ -203,7 +203,7 @@ RunResult FuelRunner::Call(std::string_view name,
   RunResult result;
   EXPECT_TRUE(wabt::Succeeded(fuel_->Set(budget)));
   EXPECT_TRUE(wabt::Succeeded(exhausted_->Set(int32_t{0})));
-  EXPECT_TRUE(wabt::Succeeded(interrupt_->Set(uint32_t{0})));
+  EXPECT_TRUE(wabt::Succeeded(interrupt_->Set(uint64_t{0})));
 
   wabt::interp::Ref ref = Export(name);
   if (ref == wabt::interp::Ref::Null) {

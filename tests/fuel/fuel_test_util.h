@@ -33,7 +33,7 @@ struct RunResult {
   int64_t remaining = 0;   // value of snakecage_fuel after the call
   int64_t consumed = 0;    // budget - remaining
   int32_t exhausted = 0;   // value of snakecage_fuel_exhausted after the call
-  uint32_t interrupt = 0;  // value of snakecage_interrupt after the call
+  uint64_t interrupt = 0;  // value of snakecage_interrupt after the call
   std::vector<wabt::interp::Value> results;
 };
 
@@ -59,9 +59,9 @@ class FuelRunner {
 
   int64_t fuel() const;
   int32_t exhausted() const;
-  uint32_t interrupt() const;
+  uint64_t interrupt() const;
   void set_fuel(int64_t value);
-  void set_interrupt(uint32_t value);
+  void set_interrupt(uint64_t value);
 
   // Value of the exported i32 global `name` (fails the test if absent).
   uint32_t GlobalU32(std::string_view name);

@@ -85,8 +85,8 @@ std::vector<uint8_t> AddReferenceCounter(const std::vector<uint8_t>& wasm) {
       AddGlobal(module, "snakecage_fuel", wabt::Type::I64, wabt::Const::I64(0));
   AddGlobal(module, "snakecage_fuel_exhausted", wabt::Type::I32,
             wabt::Const::I32(0));
-  AddGlobal(module, "snakecage_interrupt", wabt::Type::I32,
-            wabt::Const::I32(0));
+  AddGlobal(module, "snakecage_interrupt", wabt::Type::I64,
+            wabt::Const::I64(0));
   for (wabt::Index i = module.num_func_imports; i < module.funcs.size(); ++i) {
     CountEachOperator(module.funcs[i]->exprs, fuel);
   }
