@@ -109,6 +109,48 @@ class SplitterTest(unittest.TestCase):
         with open(h) as f, open(os.path.join(out, "many.h")) as g:
             self.assertEqual(f.read(), g.read())
 
+    def test_small_functions_are_defined_static_inline_in_the_private_header(self):
+        # f0..f39 are tiny; "big" is not. With a threshold between the two,
+        # the tiny ones move to the header (each unit can inline them) and
+        # only "big" is left for the parts.
+        body = "".join(f" (i32.add (i32.load offset={4 * k} (local.get 0))" for k in range(60))
+        big = (f'  (func $big (export "big") (param i32) (result i32) {body}'
+               f' (i32.const 0){")" * 60})\n')
+        c, h = self.wasm2c(wat_text=MANY_FUNCTIONS_WAT[:-2] + "\n" + big + ")\n", name="mixed")
+        out = os.path.join(self.dir, "out")
+        proc = subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
+                               "--output-dir", out, "--parts", "3", "--inline-max-bytes", "600"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(os.path.join(out, "mixed_internal.h")) as f:
+            header = f.read()
+        inline_defs = re.findall(r"^static inline u32 (w2c_\w+)\(Z_mixed_instance_t\* instance",
+                                 header, re.M)
+        self.assertEqual(sorted(inline_defs), sorted(f"w2c_f{i}" for i in range(40)))
+        # Declared static before any definition, so definitions may call
+        # each other in any order; "big" keeps its hidden extern link name.
+        self.assertLess(header.index("static u32 w2c_f39("), header.index("static inline u32 w2c_f0("))
+        self.assertIn('SNAKECAGE_W2C_INTERNAL u32 w2c_big(Z_mixed_instance_t*, u32) '
+                      '__asm__("snakecage_w2c_mixed__w2c_big");', header)
+        parts_text = ""
+        for name in ("mixed_part00.c", "mixed_part01.c", "mixed_part02.c"):
+            with open(os.path.join(out, name)) as f:
+                parts_text += f.read()
+        self.assertEqual(re.findall(r"^u32 (w2c_\w+)\(", parts_text, re.M), ["w2c_big"])
+        with open(os.path.join(out, "parts.json")) as f:
+            manifest = json.load(f)
+        self.assertEqual(manifest["inline_functions"], 40)
+        self.assertEqual([p["functions"] for p in manifest["parts"]], [0, 1, 0])
+
+    def test_refuses_a_negative_inline_threshold(self):
+        c, h = self.wasm2c(wat_text=MANY_FUNCTIONS_WAT, name="neg")
+        proc = subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
+                               "--output-dir", os.path.join(self.dir, "out"), "--parts", "2",
+                               "--inline-max-bytes", "-1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("--inline-max-bytes must not be negative", proc.stderr)
+
     def test_joins_signatures_that_wasm2c_wraps(self):
         c, h = self.wasm2c(wat_text=WIDE_SIGNATURE_WAT, name="wide")
         with open(c) as f:

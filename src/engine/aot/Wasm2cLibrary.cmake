@@ -126,6 +126,10 @@ function(snakecage_add_wasm2c_library)
       "--lib-name=${W2C_NAME}"
       "--out-dir=${out_dir}"
       "--parts=${W2C_PARTS}"
+      # Functions of up to this many bytes of C (about 20 lines; 2,600 of
+      # CPython's 9,300) are defined in the shared header so that every part
+      # can inline them: see split_wasm2c_output.py.
+      "--inline-max-bytes=1200"
       "--jobs=${W2C_JOBS}"
       "--wasm2c=${SNAKECAGE_WASM2C}"
       "--cc=${CMAKE_C_COMPILER}"

@@ -118,7 +118,8 @@ def generate(args, tmp_root, final_dir, timings):
              "--input-c", os.path.join(raw, args.module_name + ".c"),
              "--input-h", os.path.join(raw, args.module_name + ".h"),
              "--output-dir", os.path.join(work, "src"),
-             "--parts", str(args.parts)]
+             "--parts", str(args.parts),
+             "--inline-max-bytes", str(args.inline_max_bytes)]
             + [f"--atomic-global={g}" for g in args.atomic_global], "split_wasm2c_output.py")
         timings["split_s"] = round(time.monotonic() - t0, 3)
         shutil.rmtree(raw)
@@ -206,6 +207,8 @@ def main(argv):
     ap.add_argument("--cflag", action="append", default=[])
     ap.add_argument("--atomic-global", action="append", default=[],
                     help="passed to the splitter: a global read atomically")
+    ap.add_argument("--inline-max-bytes", type=int, default=0,
+                    help="passed to the splitter: functions this small go to the header")
     ap.add_argument("--profile-generate", action="store_true")
     ap.add_argument("--profile-use", help="merged .profdata file")
     ap.add_argument("--cache-dir", required=True)
@@ -233,6 +236,7 @@ def main(argv):
             "module": args.module_name,
             "parts": args.parts,
             "atomic_globals": args.atomic_global,
+            "inline_max_bytes": args.inline_max_bytes,
         })
         lib_key = digest({
             "format": CACHE_FORMAT,

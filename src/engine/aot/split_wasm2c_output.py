@@ -20,6 +20,14 @@ WABT 1.0.32 has no --num-outputs option. This script does the split itself:
                         contiguous runs of about equal size (contiguous, so
                         functions from the same guest source file stay
                         together and can still be inlined into each other).
+
+With --inline-max-bytes B, every function whose C text is at most B bytes is
+defined `static inline` in <module>_internal.h instead of going into a part,
+so that every unit can inline it. Without it, a small hot function called
+across a part boundary (PyThreadState_Get, _Py_Dealloc, PyMem_Free) costs a
+real call wherever the cut happens to fall, and where the cuts fall moves with
+every change to the module. A unit that takes such a function's address gets
+its own copy, which is harmless: nothing compares function addresses.
   parts.json            the list of units with their sizes.
 
 With N == 1 everything goes into <module>_part00.c.
@@ -334,7 +342,7 @@ def make_reads_atomic(items, names):
             raise SplitError(f"--atomic-global {name}: no read of {field} found")
 
 
-def split(c_path, h_path, out_dir, parts, atomic_globals=()):
+def split(c_path, h_path, out_dir, parts, atomic_globals=(), inline_max_bytes=0):
     h_basename = os.path.basename(h_path)
     with open(c_path, encoding="utf-8") as f:
         c_text = f.read()
@@ -393,13 +401,21 @@ def split(c_path, h_path, out_dir, parts, atomic_globals=()):
     for ctype, name, suffix in shared:
         hdr.append(f'SNAKECAGE_W2C_INTERNAL extern {ctype} {name}{suffix} __asm__("{link_name(name)}");')
     hdr.append("")
-    for it in items:
-        if it.kind == "function":
-            ret, params = decls[it.name]
+    functions = [it for it in items if it.kind == "function"]
+    inline = [f for f in functions if len(f.text) <= inline_max_bytes]
+    inline_names = {f.name for f in inline}
+    for it in functions:
+        ret, params = decls[it.name]
+        if it.name in inline_names:
+            hdr.append(f"static {ret} {it.name}({params});")
+        else:
             hdr.append(f'SNAKECAGE_W2C_INTERNAL {ret} {it.name}({params}) __asm__("{link_name(it.name)}");')
+    if inline:
+        hdr += ["", "/* Small functions, defined in every unit so that every unit can inline them. */"]
+        hdr += ["static inline " + f.text for f in inline]
     hdr += ["", f"#endif  /* {guard} */", ""]
 
-    functions = [it for it in items if it.kind == "function"]
+    functions = [f for f in functions if f.name not in inline_names]
     module_items = [it for it in items if it.kind != "function"]
     if parts == 1:
         runs = [list(range(len(functions)))]
@@ -417,7 +433,8 @@ def split(c_path, h_path, out_dir, parts, atomic_globals=()):
     write(h_basename, h_text)
     write(internal_name, "\n".join(hdr))
     manifest = {"module": module, "public_header": h_basename,
-                "internal_header": internal_name, "parts": []}
+                "internal_header": internal_name, "inline_functions": len(inline),
+                "parts": []}
     for p, run in enumerate(runs):
         body = [f"/* Part {p} of {parts} of wasm2c module '{module}'. Generated; do not edit. */",
                 f'#include "{internal_name}"', ""]
@@ -441,12 +458,19 @@ def main(argv):
     ap.add_argument("--parts", type=int, default=16, help="number of translation units")
     ap.add_argument("--atomic-global", action="append", default=[], metavar="NAME",
                     help="exported global another thread may write: read it atomically")
+    ap.add_argument("--inline-max-bytes", type=int, default=0, metavar="B",
+                    help="define functions of at most B bytes of C in the private header, "
+                         "static inline (default 0: none)")
     args = ap.parse_args(argv)
     if args.parts < 1:
         print("split_wasm2c_output: --parts must be at least 1", file=sys.stderr)
         return 1
+    if args.inline_max_bytes < 0:
+        print("split_wasm2c_output: --inline-max-bytes must not be negative", file=sys.stderr)
+        return 1
     try:
-        split(args.input_c, args.input_h, args.output_dir, args.parts, args.atomic_global)
+        split(args.input_c, args.input_h, args.output_dir, args.parts, args.atomic_global,
+              args.inline_max_bytes)
     except (SplitError, OSError, UnicodeDecodeError) as e:
         print(f"split_wasm2c_output: {args.input_c}: {e}", file=sys.stderr)
         return 1
