@@ -73,31 +73,67 @@ static int report_exception(void) {
   return 1;
 }
 
-/* Flushes the text and buffered files the script left open, text layers
- * first so their pending text reaches the buffers. Compiled before the
- * user's code starts; called while the user's fuel is still counted (a flush
- * may call the script's own objects). Only objects made after start-up are
- * scanned (see gc.freeze() in main). */
-static const char kFlushOpenFiles[] =
-    "import gc, io\n"
-    "def flush_open_files():\n"
-    "    text, buffered = [], []\n"
-    "    for o in gc.get_objects():\n"
-    "        if isinstance(o, io.TextIOBase):\n"
-    "            text.append(o)\n"
-    "        elif isinstance(o, io.BufferedIOBase):\n"
-    "            buffered.append(o)\n"
-    "    for o in text + buffered:\n"
-    "        try:\n"
-    "            if not o.closed:\n"
-    "                o.flush()\n"
-    "        except Exception:\n"
-    "            pass\n";
+/* What flush_open_files needs, found once at start-up: gc.get_objects and
+ * the C base types of every text and buffered stream (_io._TextIOBase,
+ * _io._BufferedIOBase: io.TextIOWrapper, io.BufferedWriter and any Python
+ * subclass of io's classes derive from them). */
+typedef struct {
+  PyObject *get_objects;
+  PyObject *text_base;
+  PyObject *buffered_base;
+} OpenFileTypes;
 
-static void flush_open_files(PyObject *fn) {
-  PyObject *r = PyObject_CallNoArgs(fn);
-  if (r == NULL) PyErr_Clear();
-  Py_XDECREF(r);
+static int find_open_file_types(OpenFileTypes *t) {
+  PyObject *gc = PyImport_ImportModule("gc");
+  PyObject *io = gc ? PyImport_ImportModule("_io") : NULL;
+  t->get_objects = io ? PyObject_GetAttrString(gc, "get_objects") : NULL;
+  t->text_base = t->get_objects ? PyObject_GetAttrString(io, "_TextIOBase") : NULL;
+  t->buffered_base = t->text_base ? PyObject_GetAttrString(io, "_BufferedIOBase") : NULL;
+  Py_XDECREF(io);
+  Py_XDECREF(gc);
+  if (t->buffered_base == NULL) return -1;
+  if (!PyType_Check(t->text_base) || !PyType_Check(t->buffered_base)) {
+    PyErr_SetString(PyExc_RuntimeError, "snakecage: _io's stream base types are not types");
+    return -1;
+  }
+  return 0;
+}
+
+/* Flushes every stream of `base`'s kind in `objects` that is not closed,
+ * ignoring errors (a script's own stream may fail as it likes). */
+static void flush_streams_of_type(PyObject *objects, PyTypeObject *base) {
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
+    PyObject *o = PyList_GET_ITEM(objects, i);
+    if (!PyObject_TypeCheck(o, base)) continue;
+    PyObject *closed = PyObject_GetAttrString(o, "closed");
+    int is_closed = closed ? PyObject_IsTrue(closed) : -1;
+    Py_XDECREF(closed);
+    if (is_closed == 0) {
+      PyObject *r = PyObject_CallMethod(o, "flush", NULL);
+      Py_XDECREF(r);
+    }
+    PyErr_Clear();
+  }
+}
+
+/* Flushes the text and buffered files the script left open, text layers
+ * first so their pending text reaches the buffers: what finalising the
+ * interpreter would do through each stream's finaliser. Called while the
+ * user's fuel is still counted (a flush may call the script's own objects).
+ * Only objects made after start-up are scanned (see gc.freeze() in main),
+ * and the type test is a C subtype check: io's abstract classes would
+ * answer isinstance() through ABCMeta, which cost ~300,000 operators per
+ * execution for a handful of objects. */
+static void flush_open_files(const OpenFileTypes *t) {
+  PyObject *objects = PyObject_CallNoArgs(t->get_objects);
+  if (objects == NULL || !PyList_Check(objects)) {
+    Py_XDECREF(objects);
+    PyErr_Clear();
+    return;
+  }
+  flush_streams_of_type(objects, (PyTypeObject *)t->text_base);
+  flush_streams_of_type(objects, (PyTypeObject *)t->buffered_base);
+  Py_DECREF(objects);
 }
 
 /* Commonly used standard-library modules, imported during start-up so an
@@ -123,17 +159,64 @@ static int preimport_modules(void) {
 
 /* Applies what the host says after user_code_begin(): sys.argv (the part
  * after the interpreter's own options, whose count start-up fixed),
- * sys.orig_argv, os.environ, and a fresh seed for `random`. */
+ * sys.orig_argv and os.environ. (`random` is reseeded in C, see
+ * reseed_random.) */
 static const char kRefreshFromHost[] =
     "import os, sys\n"
     "def refresh_from_host(argv, orig_argv, environ):\n"
     "    sys.argv = argv\n"
     "    sys.orig_argv = orig_argv\n"
     "    os.environ._data.clear()\n"
-    "    os.environ._data.update(environ)\n"
-    "    r = sys.modules.get('random')\n"
-    "    if r is not None:\n"
-    "        r.seed()\n";
+    "    os.environ._data.update(environ)\n";
+
+/* The instance layout of _random.Random (Modules/_randommodule.c, CPython
+ * 3.11): a Mersenne Twister's 624 words and its position. find_random_state
+ * checks it against the type before anything is written through it. */
+enum { kMersenneWords = 624 };
+typedef struct {
+  PyObject_HEAD
+  int index;
+  uint32_t state[kMersenneWords];
+} MersenneTwisterObject;
+
+/* random's shared instance (random._inst, behind random.random() and the
+ * other module functions), or NULL if its type is not the layout above;
+ * a new reference. Called once, at start-up. */
+static PyObject *find_random_state(void) {
+  PyObject *random = PyImport_ImportModule("random");
+  PyObject *c_random = random ? PyImport_ImportModule("_random") : NULL;
+  PyObject *base = c_random ? PyObject_GetAttrString(c_random, "Random") : NULL;
+  PyObject *inst = base ? PyObject_GetAttrString(random, "_inst") : NULL;
+  if (inst != NULL &&
+      !(PyType_Check(base) && PyObject_TypeCheck(inst, (PyTypeObject *)base) &&
+        ((PyTypeObject *)base)->tp_basicsize == (Py_ssize_t)sizeof(MersenneTwisterObject))) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "snakecage: _random.Random does not have the layout this guest was built for");
+    Py_CLEAR(inst);
+  }
+  Py_XDECREF(base);
+  Py_XDECREF(c_random);
+  Py_XDECREF(random);
+  return inst;
+}
+
+/* Gives `random` fresh state from the host's entropy, so that executions
+ * forked from one zygote never share a random sequence. random.seed() would
+ * do the same through init_by_array, at ~86,000 operators of every
+ * execution's fuel; filling the state directly costs one host call. As
+ * init_by_array does, the top bit of word 0 is set (the state can never be
+ * all zero), and index = 624 makes the next draw regenerate the words.
+ * Returns 0, or -1 with an exception set. */
+static int reseed_random(PyObject *inst) {
+  MersenneTwisterObject *mt = (MersenneTwisterObject *)inst;
+  if (__wasi_random_get((uint8_t *)mt->state, sizeof mt->state) != 0) {
+    PyErr_SetString(PyExc_OSError, "snakecage: random_get failed");
+    return -1;
+  }
+  mt->state[0] |= 0x80000000u;
+  mt->index = kMersenneWords;
+  return PyObject_SetAttrString(inst, "gauss_next", Py_None);
+}
 
 static PyObject *define_function(const char *source, const char *name) {
   PyObject *globals = PyDict_New();
@@ -203,8 +286,8 @@ static PyObject *host_environ(void) {
  * `startup_orig_argv` is sys.orig_argv at start-up and `n_options` how many
  * of its elements start-up consumed (everything before sys.argv). Returns 0,
  * or -1 with an exception set. */
-static int refresh_from_host(PyObject *refresh_fn, PyObject *startup_orig_argv,
-                             Py_ssize_t n_options) {
+static int refresh_from_host(PyObject *refresh_fn, PyObject *random_state,
+                             PyObject *startup_orig_argv, Py_ssize_t n_options) {
   PyObject *orig = host_argv();
   if (orig == NULL) return -1;
   Py_ssize_t n = PyList_GET_SIZE(orig);
@@ -229,7 +312,7 @@ static int refresh_from_host(PyObject *refresh_fn, PyObject *startup_orig_argv,
   Py_DECREF(orig);
   if (r == NULL) return -1;
   Py_DECREF(r);
-  return 0;
+  return reseed_random(random_state);
 }
 
 static int run_atexit_handlers(void) {
@@ -287,10 +370,12 @@ int main(int argc, char **argv) {
   const char *path = PyUnicode_AsUTF8(filename);
   if (path == NULL) { PyErr_Print(); return 1; }
 
-  PyObject *flush_fn = define_function(kFlushOpenFiles, "flush_open_files");
-  if (flush_fn == NULL) { PyErr_Print(); return 1; }
+  OpenFileTypes open_file_types;
+  if (find_open_file_types(&open_file_types) < 0) { PyErr_Print(); return 1; }
   PyObject *refresh_fn = define_function(kRefreshFromHost, "refresh_from_host");
   if (refresh_fn == NULL) { PyErr_Print(); return 1; }
+  PyObject *random_state = find_random_state();
+  if (random_state == NULL) { PyErr_Print(); return 1; }
   /* What start-up parsed: sys.orig_argv, and how much of it were options. */
   PyObject *startup_orig_argv = PySys_GetObject("orig_argv"); /* borrowed */
   PyObject *startup_argv = PySys_GetObject("argv");           /* borrowed */
@@ -318,7 +403,7 @@ int main(int argc, char **argv) {
 
   int exitcode = 0;
   FILE *fp = NULL;
-  if (refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0) {
+  if (refresh_from_host(refresh_fn, random_state, startup_orig_argv, n_options) < 0) {
     exitcode = report_exception();
   } else if ((fp = fopen(path, "rb")) == NULL) {
     fprintf(stderr, "python: can't open file '%s': [Errno %d] %s\n", path,
@@ -341,7 +426,7 @@ int main(int argc, char **argv) {
   }
   int atexit_status = run_atexit_handlers();
   if (exitcode == 0) exitcode = atexit_status;
-  flush_open_files(flush_fn);
+  flush_open_files(&open_file_types);
   flush_std_streams();
 
   snakecage_user_code_end();
