@@ -84,6 +84,11 @@ class Executor {
 
   // Zygotes running now (for tests and metrics).
   size_t zygote_count() const;
+  // Pages the zygotes' spares touch before taking a request, summed over
+  // zygotes: each zygote learns them from its first executions, then every
+  // spare takes their copy-on-write faults while it waits instead of during
+  // the execution (for tests and benchmarks).
+  size_t warm_pages() const;
   // Process ids of the zygotes, and of the children whose executions are
   // running now (results not back yet; for benchmarks and metrics: their
   // memory can be read in /proc).

@@ -382,6 +382,7 @@ struct Report {
   WarmLatency warm, import;
   Throughput throughput;
   uint64_t private_bytes = 0, pss_bytes = 0, zygote_rss_bytes = 0;
+  size_t warm_pages = 0;  // pages each spare touches before its request
   std::optional<Latency> native;  // nullopt: no python3.11
   Latency cold;
 
@@ -419,6 +420,7 @@ Json ToJson(const Report& r) {
   j["private_memory_bytes"] = r.private_bytes;
   j["pss_bytes"] = r.pss_bytes;
   j["zygote_rss_bytes"] = r.zygote_rss_bytes;
+  j["warm_pages"] = r.warm_pages;
   j["memory_samples"] = r.settings.memory_samples;
   j["native_python"] = kNativePython;
   j["native_subprocess_ms"] = r.native ? latency(*r.native) : Json(nullptr);
@@ -474,6 +476,8 @@ void PrintTable(const Report& r) {
        native(r.native ? r.native->p99 : 0),
        r.native ? Format("%.3fx", r.warm.total.p99 / r.native->p99) : "n/a", "", ""},
       {"  of which in the child, median", Ms(r.warm.in_child.median), "", "", "", ""},
+      {"  pages each spare touches while it waits", std::to_string(r.warm_pages), "", "", "",
+       ""},
       {"import json, re, datetime, warm, median", Ms(r.import.total.median), "", "", "", ""},
       {"import json, re, datetime, warm, p99", Ms(r.import.total.p99), "", "", "", ""},
       {"  of which in the child, median", Ms(r.import.in_child.median), "", "", "", ""},
@@ -580,6 +584,7 @@ int BenchCommand(const BenchFlags& flags) {
                                     kWarmupRuns, settings.executions);
   if (!warm.ok()) return ExitFor(warm.status());
   report.warm = *warm;
+  report.warm_pages = executor.warm_pages();
   StatusOr<WarmLatency> import = TimeWarm(executor, *import_policy, "warm import", kImportExpected,
                                       kWarmupRuns, settings.executions);
   if (!import.ok()) return ExitFor(import.status());

@@ -252,7 +252,8 @@ Status RunOnGuestThread(const std::function<void()>& fn) {
   return Status::Ok();
 }
 
-StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin) {
+StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
+                                   AfterRun after) {
   InitRuntimeOnce();
   SetMemoryCap(initial.policy());
 
@@ -302,7 +303,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
                                                     std::to_string(*ctx.policy().timeout_seconds()) +
                                                     " s");
   }
-  if (instantiated) Z_snakecage_guest_free(&instance);
+  if (instantiated && after == AfterRun::kFreeInstance) Z_snakecage_guest_free(&instance);
   if (!run.instantiated && (run.memory_error == SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED ||
                             run.memory_error == SNAKECAGE_LINEAR_MEMORY_ALREADY_LIVE)) {
     return Internal(std::string("cannot instantiate the interpreter: ") +

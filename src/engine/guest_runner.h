@@ -90,11 +90,19 @@ class ExecutionContext {
 using BeginHandler =
     std::function<ExecutionContext*(ExecutionContext& current, uint64_t* interrupt)>;
 
+// What RunGuest does with the instance when the guest has stopped.
+enum class AfterRun {
+  kFreeInstance,  // free it (and its linear memory): the process may run another
+  kKeepInstance,  // leave it: the process exits next (a zygote's child), and
+                  // unmapping ~10 MB it is about to drop would only delay the result
+};
+
 // Instantiates the guest under `initial` (its memory cap, its host), arms
 // initial's timeout, runs _start, and classifies how it ended under the
 // context in force at the end. An instantiation the memory cap refuses is a
 // memory_limit trap; an address-space failure is Internal.
-StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin);
+StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
+                                   AfterRun after = AfterRun::kFreeInstance);
 
 // The guest's current linear memory size in 64 KiB pages (0 before the
 // first instantiation). For a zygote's child checking its memory cap.

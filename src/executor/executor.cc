@@ -75,6 +75,12 @@ class Zygote {
     }
   }
   pid_t pid() const { return pid_; }
+  // How many pages its spares touch before their requests (0 until it has
+  // learned them from its first children; see page_warming.h).
+  size_t warm_pages() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return warm_pages_;
+  }
 
  private:
   Zygote() = default;
@@ -95,6 +101,7 @@ class Zygote {
   std::map<uint64_t, Pending> pending_;
   uint64_t next_id_ = 1;
   bool dead_ = false;
+  size_t warm_pages_ = 0;
 };
 
 StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const std::filesystem::path& program,
@@ -175,6 +182,10 @@ void Zygote::ReadLoop() {
       return;
     }
     const std::string op = msg->value("op", "");
+    if (op == "warmed") {
+      warm_pages_ = msg->value("pages", size_t{0});
+      continue;
+    }
     auto it = pending_.find(msg->value("id", uint64_t{0}));
     if (it == pending_.end()) continue;
     if (op == "started") {
@@ -304,6 +315,13 @@ size_t Executor::zygote_count() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;
   for (const auto& [key, e] : zygotes_) n += e.zygote->alive() ? 1 : 0;
+  return n;
+}
+
+size_t Executor::warm_pages() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, e] : zygotes_) n += e.zygote->warm_pages();
   return n;
 }
 

@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -36,6 +37,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,7 @@
 #include "engine/installation.h"
 #include "fuel/fuel_instrumenter.h"
 #include "executor/confinement.h"
+#include "executor/page_warming.h"
 #include "executor/startup_key.h"
 #include "executor/wire.h"
 
@@ -108,6 +111,12 @@ struct ProcessState {
   int result_fd = -1;
   std::string landlock_warning;
   std::unique_ptr<ExecutionContext> child_context;
+  // The pages spares touch before their requests (see page_warming.h):
+  // learned in the zygote, inherited by every spare forked after.
+  std::optional<PageSet> warm_pages;
+  // In a child asked for a lesson: where to send the pages it faulted in.
+  int lesson_fd = -1;
+  std::optional<FaultRecorder> fault_recorder;
 };
 ProcessState g;
 
@@ -247,10 +256,33 @@ struct Handoff {
   int result_fd = -1;  // the zygote's copy
 };
 
-// In the spare: waits for the one request (the zygote's "run" message with
-// the result pipe attached), then becomes that execution's child.
+// In a child that was asked for a lesson, after its result is sent: the
+// pages it faulted in, to the zygote (nothing if there are too many, or if
+// they cannot be read: the zygote then learns from another child).
+void SendLesson() {
+  if (g.lesson_fd < 0) return;
+  if (g.fault_recorder) {
+    StatusOr<PageSet> pages = g.fault_recorder->Read();
+    if (pages.ok() && pages->writable.size() <= kMaxLessonWritablePages &&
+        pages->readable.size() <= kMaxLessonReadablePages) {
+      WriteAll(g.lesson_fd, EncodePages(*pages));
+    }
+  }
+  close(g.lesson_fd);
+  g.lesson_fd = -1;
+}
+
+// In the spare: touches the warm pages (or, asked for a lesson, gets ready
+// to record its faults), waits for the one request (the zygote's "run"
+// message with the result pipe attached), then becomes that execution's
+// child.
 ExecutionContext* SpareWaits(int socket, uint64_t* interrupt) {
   DetachFromZygote();
+  if (g.warm_pages) TouchPages(*g.warm_pages);
+  if (g.lesson_fd >= 0) {
+    StatusOr<FaultRecorder> recorder = FaultRecorder::Open();
+    if (recorder.ok()) g.fault_recorder.emplace(std::move(*recorder));
+  }
   int result_fd = -1;
   StatusOr<Json> msg = ReceiveMessage(socket, &result_fd);
   if (!msg.ok() || result_fd < 0) _exit(0);  // the zygote went away, or never used us
@@ -265,24 +297,43 @@ ExecutionContext* SpareWaits(int socket, uint64_t* interrupt) {
   return BecomeChild(*policy, result_fd, started, interrupt);
 }
 
-[[noreturn]] void ShutDown(std::map<pid_t, uint64_t>& children, const Spare& spare) {
-  if (spare.pid > 0) kill(spare.pid, SIGKILL);
+[[noreturn]] void ShutDown(std::map<pid_t, uint64_t>& children, const std::vector<Spare>& spares) {
+  for (const Spare& spare : spares) kill(spare.pid, SIGKILL);
   for (const auto& [pid, id] : children) kill(pid, SIGKILL);
   for (const auto& [pid, id] : children) waitpid(pid, nullptr, 0);
-  if (spare.pid > 0) waitpid(spare.pid, nullptr, 0);
+  for (const Spare& spare : spares) waitpid(spare.pid, nullptr, 0);
   _exit(0);
 }
+
+// Spares kept ready. Forking one (copying the page tables) and its
+// touching the warm pages take about a millisecond together; with a
+// second one ready, a request that follows the last one's result closely
+// still finds a spare done with both.
+constexpr size_t kSpares = 2;
 
 // The zygote's BeginHandler: serves requests until the client goes; returns
 // only in a child.
 ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
   std::map<pid_t, uint64_t> children;
   std::vector<Handoff> handoffs;
-  Spare spare;
+  std::vector<Spare> spares;  // oldest first
+  // Lessons for the warm pages: read ends of the pipes of children asked
+  // for one, with what has arrived so far, and the lessons complete.
+  struct Learner {
+    int fd = -1;
+    std::string bytes;
+  };
+  std::vector<Learner> learners;
+  std::vector<PageSet> lessons;
   // Returns only in the new spare (then it is an execution's child).
   auto fork_spare = [&]() -> ExecutionContext* {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
+    // Until the zygote has its warm set, spares are asked for lessons
+    // (kLessons at a time: one that comes back empty frees its place).
+    int lesson[2] = {-1, -1};
+    const bool ask = !g.warm_pages && lessons.size() + learners.size() < size_t{kLessons};
+    if (ask && pipe2(lesson, O_CLOEXEC) != 0) lesson[0] = lesson[1] = -1;
     pid_t pid = fork();
     if (pid == 0) {
       close(sv[0]);
@@ -290,15 +341,51 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
         close(h.socket);
         close(h.result_fd);
       }
+      for (const Spare& other : spares) close(other.socket);
+      for (const Learner& l : learners) close(l.fd);
+      if (lesson[0] >= 0) close(lesson[0]);
+      g.lesson_fd = lesson[1];
       return SpareWaits(sv[1], interrupt);
     }
     close(sv[1]);
+    if (lesson[1] >= 0) close(lesson[1]);
     if (pid < 0) {
       close(sv[0]);
+      if (lesson[0] >= 0) close(lesson[0]);
       return nullptr;
     }
-    spare = {pid, sv[0]};
+    if (lesson[0] >= 0) {
+      fcntl(lesson[0], F_SETFL, O_NONBLOCK);
+      learners.push_back({lesson[0], {}});
+    }
+    spares.push_back({pid, sv[0]});
     return nullptr;
+  };
+  // Reads what learner `i` sent; at its end, keeps the lesson, and with
+  // kLessons of them makes the warm set. Returns false once it is done.
+  auto read_lesson = [&](Learner& l) -> bool {
+    char buf[16384];
+    for (;;) {
+      const ssize_t n = read(l.fd, buf, sizeof buf);
+      if (n > 0) {
+        l.bytes.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return true;
+      break;  // EOF (or an error: the lesson is lost either way)
+    }
+    close(l.fd);
+    StatusOr<PageSet> pages = DecodePages(l.bytes);
+    if (pages.ok() && pages->size() > 0) lessons.push_back(std::move(*pages));
+    if (lessons.size() == static_cast<size_t>(kLessons)) {
+      PageSet warm = lessons[0];
+      for (size_t i = 1; i < lessons.size(); ++i) warm = Intersect(warm, lessons[i]);
+      Send({{"op", "warmed"}, {"pages", warm.size()}});
+      g.warm_pages = std::move(warm);
+      lessons.clear();
+    }
+    return false;
   };
   // Forks a child for `request` now. Returns only in that child.
   auto fork_for = [&](const Json& request, int result_fd, uint64_t id,
@@ -315,7 +402,8 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
         close(h.socket);
         if (h.result_fd != result_fd) close(h.result_fd);
       }
-      if (spare.socket >= 0) close(spare.socket);
+      for (const Spare& other : spares) close(other.socket);
+      for (const Learner& l : learners) close(l.fd);
       return BecomeChild(*policy, result_fd, started, interrupt);
     }
     if (pid < 0) {
@@ -332,14 +420,23 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
     Send({{"op", "started"}, {"id", id}, {"pid", pid}});
   };
 
-  if (ExecutionContext* child = fork_spare()) return child;
+  while (spares.size() < kSpares) {
+    const size_t before = spares.size();
+    if (ExecutionContext* child = fork_spare()) return child;
+    if (spares.size() == before) break;  // fork failed: requests fork their own child
+  }
   Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
   for (;;) {
     std::vector<pollfd> fds = {{g.control, POLLIN, 0}, {g.sigchld, POLLIN, 0}};
     for (const Handoff& h : handoffs) fds.push_back({h.socket, POLLIN, 0});
+    for (const Learner& l : learners) fds.push_back({l.fd, POLLIN, 0});
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
-      ShutDown(children, spare);
+      ShutDown(children, spares);
+    }
+    for (size_t i = learners.size(); i-- > 0;) {
+      if (!(fds[2 + handoffs.size() + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (!read_lesson(learners[i])) learners.erase(learners.begin() + static_cast<long>(i));
     }
     // Acknowledged handoffs are done; a spare that died first gets its
     // request re-run in a child forked now.
@@ -367,9 +464,11 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
       int status = 0;
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        if (pid == spare.pid) {  // the spare died before its request
-          close(spare.socket);
-          spare = {};
+        auto dead = std::find_if(spares.begin(), spares.end(),
+                                 [pid](const Spare& s) { return s.pid == pid; });
+        if (dead != spares.end()) {  // a spare died before its request
+          close(dead->socket);
+          spares.erase(dead);
           continue;
         }
         auto it = children.find(pid);
@@ -381,7 +480,7 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
     if (!(fds[0].revents & (POLLIN | POLLHUP | POLLERR))) continue;
     int result_fd = -1;
     StatusOr<Json> msg = ReceiveMessage(g.control, &result_fd);
-    if (!msg.ok()) ShutDown(children, spare);  // the client closed the socket (or broke it)
+    if (!msg.ok()) ShutDown(children, spares);  // the client closed the socket (or broke it)
     const std::string op = msg->value("op", "");
     const uint64_t id = msg->value("id", uint64_t{0});
     if (op == "kill") {
@@ -405,11 +504,12 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
     // The spare takes the request as it came (it reads the policy itself;
     // the client sends only built, valid policies) and acknowledges it.
     // Without a spare (it died, or fork failed last time) fork now.
-    const int keep = spare.pid > 0 ? fcntl(result_fd, F_DUPFD_CLOEXEC, 0) : -1;
-    if (keep >= 0 && SendMessage(spare.socket, *msg, result_fd).ok()) {
+    const int keep = !spares.empty() ? fcntl(result_fd, F_DUPFD_CLOEXEC, 0) : -1;
+    if (keep >= 0 && SendMessage(spares.front().socket, *msg, result_fd).ok()) {
+      const Spare spare = spares.front();
+      spares.erase(spares.begin());
       handoffs.push_back({spare.pid, spare.socket, id, std::move(*msg), keep});
       start(spare.pid, id);
-      spare = {};
     } else {
       if (keep >= 0) close(keep);
       pid_t pid = -1;
@@ -417,8 +517,10 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
       if (pid > 0) start(pid, id);
     }
     close(result_fd);
-    if (spare.pid < 0) {
+    while (spares.size() < kSpares) {
+      const size_t before = spares.size();
       if (ExecutionContext* child = fork_spare()) return child;
+      if (spares.size() == before) break;
     }
   }
 }
@@ -474,7 +576,8 @@ int Main(int argc, char** argv) {
 
   int exit_status = 0;
   Status thread = RunOnGuestThread([&] {
-    StatusOr<ExecutionResult> result = RunGuest(**ctx, &Serve);
+    // The zygote and its children exit right after the guest stops.
+    StatusOr<ExecutionResult> result = RunGuest(**ctx, &Serve, AfterRun::kKeepInstance);
     if (g.is_child) {
       if (result.ok() && !g.hook_outcome.empty()) {
         result->stderr_text += "snakecage test hook: " + g.hook_outcome + "\n";
@@ -486,6 +589,7 @@ int Main(int argc, char** argv) {
       // EOF now: the client need not wait for this address space to be torn
       // down (exit_group unmaps before it closes descriptors).
       close(g.result_fd);
+      SendLesson();
       _exit(0);
     }
     // Start-up ended without reaching user_code_begin.

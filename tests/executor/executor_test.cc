@@ -186,6 +186,66 @@ TEST_F(ExecutorTest, ADeadSpareChildIsReplaced) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Run("print(7)").stdout_text, "7\n");
 }
 
+// Waits up to `limit` for `executor.warm_pages()` to become non-zero (a
+// child sends its lesson after its result) and returns it.
+size_t WaitForWarmPages(const Executor& executor, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (executor.warm_pages() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return executor.warm_pages();
+}
+
+TEST_F(ExecutorTest, SparesWarmedFromTheFirstChildrenStillGivePristineResults) {
+  Executor executor;  // a zygote of its own, that has learned nothing yet
+  auto run = [&](const std::string& code) {
+    StatusOr<ExecutionPolicy> policy = policy_.Build();
+    EXPECT_TRUE(policy.ok() && StageUserCode(code, *policy).ok());
+    StatusOr<ExecutionResult> r = executor.Run(*policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(*r) : ExecutionResult{};
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(run("print(2+2)").stdout_text, "4\n");
+  const size_t warm = WaitForWarmPages(executor, std::chrono::seconds(10));
+  EXPECT_GT(warm, 0u);
+  EXPECT_LE(warm, 1024u + 8192u);  // the lesson caps, page_warming.h
+  // Warmed spares change no byte: state set by one execution is gone in the
+  // next, and every execution computes its own answer.
+  EXPECT_TRUE(run("import json\njson.dumps = None\nleftover = 1").success());
+  ExecutionResult after = run("import json\nprint('leftover' in globals(), json.dumps([1]))");
+  EXPECT_EQ(after.stdout_text, "False [1]\n") << after.stderr_text;
+  for (int i = 0; i < 10; ++i) {
+    ExecutionResult r = run("print(sum(range(" + std::to_string(i) + ")))");
+    EXPECT_EQ(r.stdout_text, std::to_string(i * (i - 1) / 2) + "\n");
+  }
+}
+
+TEST_F(ExecutorTest, ChildrenThatWriteTooMuchTeachNothing) {
+  // A script that writes 4,096 pages is no model of the common case: its
+  // lesson is not sent, so three of them leave the zygote without a warm
+  // set, and ordinary executions after them still teach one. (Lessons are
+  // asked of spares when they are forked, ahead of their requests, so the
+  // spares forked while the large ones ran teach nothing either.)
+  Executor executor;
+  auto run = [&](const std::string& code) {
+    StatusOr<ExecutionPolicy> policy = policy_.Build();
+    EXPECT_TRUE(policy.ok() && StageUserCode(code, *policy).ok());
+    StatusOr<ExecutionResult> r = executor.Run(*policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(*r) : ExecutionResult{};
+  };
+  for (int i = 0; i < 3; ++i) {
+    ExecutionResult big =
+        run("x = bytearray(16 << 20)\nx[::4096] = b'\\x01' * (len(x) // 4096)\nprint(sum(x))");
+    EXPECT_EQ(big.stdout_text, "4096\n") << big.stderr_text;
+  }
+  EXPECT_EQ(WaitForWarmPages(executor, std::chrono::milliseconds(500)), 0u);
+  for (int i = 0; i < 12 && WaitForWarmPages(executor, std::chrono::milliseconds(200)) == 0; ++i) {
+    EXPECT_EQ(run("print(2+2)").stdout_text, "4\n");
+  }
+  EXPECT_GT(WaitForWarmPages(executor, std::chrono::seconds(10)), 0u);
+}
+
 TEST_F(ExecutorTest, RandomStateIsNotShared) {
   const std::string code = "import random\nprint(random.random())";
   ExecutionResult a = Run(code);

@@ -125,6 +125,16 @@ void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages,
     allocation_failed(memory, SNAKECAGE_LINEAR_MEMORY_INITIAL_ABOVE_CAP);
   }
   if (!reserve()) allocation_failed(memory, SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED);
+  /* Transparent huge pages where the kernel offers them ("madvise" mode):
+   * the page tables of a 2 MiB huge page are one entry, so a zygote's fork
+   * copies, and its child's exit tears down, 512 times fewer entries for
+   * the interpreter's ~12 MB of start-up memory. A child's first write to a
+   * shared huge page splits it and copies only the 4 KiB page written, so
+   * copy-on-write stays per page. Best effort: without THP nothing changes
+   * but speed. (Set again for every allocation: freeing replaces the
+   * mapping, and the advice with it.) */
+  (void)madvise(SNAKECAGE_LINEAR_MEMORY_BASE, SNAKECAGE_LINEAR_MEMORY_RESERVATION_BYTES,
+                MADV_HUGEPAGE);
   uint64_t bytes = (uint64_t)initial_pages * SNAKECAGE_WASM_PAGE_SIZE;
   if (bytes != 0 &&
       mprotect(SNAKECAGE_LINEAR_MEMORY_BASE, bytes, PROT_READ | PROT_WRITE) != 0) {
