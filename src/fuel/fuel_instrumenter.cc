@@ -12,6 +12,7 @@
 #include "fuel/fuel_instrumenter.h"
 
 #include <iterator>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -292,9 +293,12 @@ class Instrumenter {
     fuel_local_ = params;
     scratch_local_ = wabt::kInvalidIndex;
     targeted_.clear();
-    all_targeted_ = false;
+    escaped_.clear();
+    calling_loops_.clear();
+    all_escaped_ = false;
     std::vector<const Expr*> labels;
-    FindBranchTargets(func.exprs, labels);
+    AnalyzeControl(func.exprs, labels);
+    segments_.clear();
     Open(func.exprs, func.exprs.begin(), ListKind::kFunctionBody);
     InstrumentList(func.exprs);
     Close();
@@ -360,49 +364,90 @@ class Instrumenter {
     }
   }
 
-  // The segment being charged: it starts at `start` in `*list` (where its
+  // A segment being charged: it starts at `start` in `*list` (where its
   // charge goes once its cost is known) and may reach into the bodies of
-  // blocks and past their ends.
+  // blocks, past their ends, and past whole closed blocks and ifs (see
+  // InstrumentList). `held` counts the closed constructs it is held across:
+  // while held it is not charged when control leaves it, but resumed after
+  // the construct. `loop` is the loop whose header it starts, if any.
   struct Segment {
     ExprList* list;
     ExprList::iterator start;
     uint64_t cost;
     ListKind kind;
+    const Expr* loop;
+    int held;
   };
 
   // Starts a segment at `at` in `list`; kind says whether it gets a check.
-  void Open(ExprList& list, ExprList::iterator at, ListKind kind) {
-    segment_.emplace(Segment{&list, at, 0, kind});
+  void Open(ExprList& list, ExprList::iterator at, ListKind kind,
+            const Expr* loop = nullptr) {
+    segments_.push_back(Segment{&list, at, 0, kind, loop, 0});
+    current_ = &segments_.back();
   }
 
-  // Ends the open segment, if any, and inserts its charge (and check).
+  // Leaves the current segment, if any: inserts its charge (and check),
+  // unless a construct holds it, which then charges it when it ends.
   void Close() {
-    if (segment_) {
-      EmitCharge(*segment_->list, segment_->start, segment_->cost,
-                 segment_->kind);
-    }
-    segment_.reset();
+    if (current_ != nullptr && current_->held == 0) Emit(*current_);
+    current_ = nullptr;
   }
 
-  // Instruments one body list, adding its instructions to the open
-  // segment (the caller opens one where the list starts). Control enters a
-  // segment only at its start: a segment ends where control splits (if,
-  // br_if) or may join (loop header, the code after an `if` or after a
-  // block that a branch targets) and at unconditional branches. Entering a
-  // block and leaving a loop or an untargeted block do neither, so the
-  // segment goes on through them. On return the segment open at the list's
-  // end is still open, or none is if the end is unreachable.
+  void Emit(const Segment& s) {
+    EmitCharge(*s.list, s.start, s.cost, s.kind,
+               s.loop != nullptr && calling_loops_.count(s.loop) != 0);
+  }
+
+  // Holds the current segment across a closed construct (see
+  // InstrumentList) and returns it.
+  Segment* Hold() {
+    ++current_->held;
+    return current_;
+  }
+
+  // After the closed construct that held `s`: if control can reach the code
+  // after it, ends the construct's own last segment and goes on charging
+  // `s`; if not, lets go of `s` (charging it if it is no longer current)
+  // and leaves no segment open.
+  void Resume(Segment* s, bool reachable) {
+    if (current_ != s) Close();
+    --s->held;
+    if (reachable) {
+      current_ = s;
+    } else if (s->held == 0) {
+      Emit(*s);
+      current_ = nullptr;
+    }
+  }
+
+  // Instruments one body list, adding its instructions to the current
+  // segment (the caller opens one where the list starts, or it goes on from
+  // the enclosing list). Control enters a segment only at its start: a
+  // segment ends where control splits (if, br_if) or may join (loop header,
+  // the code after an `if` or after a block that a branch targets) and at
+  // unconditional branches. Entering a block and leaving a loop or an
+  // untargeted block do neither, so the segment goes on through them.
+  //
+  // A block or if that control can leave only through its end (no branch
+  // inside it goes further out, and it has no return) is *closed*: whenever
+  // the segment before it runs, the code after it runs too, unless the
+  // execution stops inside (a trap). So that code is charged with the
+  // segment before the construct (which is held, not charged, while the
+  // construct's own segments are), and the join after the construct costs
+  // no charge of its own. As with any segment, an execution that stops
+  // inside has paid in advance for what it did not reach.
+  //
+  // On return the segment current at the list's end is still current, or
+  // none is if the end is unreachable.
   void InstrumentList(ExprList& list) {
     for (ExprList::iterator it = list.begin(); it != list.end();) {
       Expr& expr = *it;
-      if (segment_) {
-        segment_->cost += OperatorCost(expr.type());
-      }
+      if (current_ != nullptr) current_->cost += OperatorCost(expr.type());
       // If `expr` starts the segment, the segment's charge must still come
       // before what is inserted in front of it (the fuel it passes on).
       ExprList::iterator before = InsertBefore(list, it);
-      if (segment_ && segment_->list == &list && segment_->start == it) {
-        segment_->start = before;
+      if (current_ != nullptr && current_->list == &list && current_->start == it) {
+        current_->start = before;
       }
       if (IsCall(expr.type())) {
         // A call does not end the segment; step over what follows it (the
@@ -411,23 +456,33 @@ class Instrumenter {
         continue;
       }
       ++it;
+      const bool targeted = all_escaped_ || targeted_.count(&expr) != 0;
+      const bool closed = !all_escaped_ && escaped_.count(&expr) == 0;
       if (auto* block = wabt::dyn_cast<wabt::BlockExpr>(&expr)) {
+        Segment* held = closed ? Hold() : nullptr;
         InstrumentList(block->block.exprs);
-        if (all_targeted_ || targeted_.count(&expr) != 0) {
+        if (held != nullptr) {
+          Resume(held, current_ != nullptr || targeted);
+        } else if (targeted) {
           Close();
           Open(list, it, ListKind::kOther);
         }
       } else if (auto* loop = wabt::dyn_cast<wabt::LoopExpr>(&expr)) {
         Close();
-        Open(loop->block.exprs, loop->block.exprs.begin(), ListKind::kLoopBody);
+        Open(loop->block.exprs, loop->block.exprs.begin(), ListKind::kLoopBody, &expr);
         InstrumentList(loop->block.exprs);
         // Branches to a loop go to its header: only falling through reaches
         // the code after it.
       } else if (auto* if_expr = wabt::dyn_cast<wabt::IfExpr>(&expr)) {
+        Segment* held = closed ? Hold() : nullptr;
         Close();
-        InstrumentArm(if_expr->true_.exprs);
-        InstrumentArm(if_expr->false_);
-        Open(list, it, ListKind::kOther);
+        const bool then_ends = InstrumentArm(if_expr->true_.exprs);
+        const bool else_ends = InstrumentArm(if_expr->false_);
+        if (held != nullptr) {
+          Resume(held, then_ends || else_ends || targeted);
+        } else {
+          Open(list, it, ListKind::kOther);
+        }
       } else if (auto* try_expr = wabt::dyn_cast<wabt::TryExpr>(&expr)) {
         // Only reachable if the exceptions feature is ever enabled. A handler
         // is entered from a throw (which stored the thrower's fuel to the
@@ -449,7 +504,7 @@ class Instrumenter {
       } else if (IsUnconditional(expr.type())) {
         Close();
       }
-      if (!segment_) {
+      if (current_ == nullptr) {
         // The rest of this list is dead code: it never runs, so it is
         // neither charged nor checked. The list's terminator is reached
         // only by branches, which land after it, in the enclosing list.
@@ -461,45 +516,75 @@ class Instrumenter {
   }
 
   // Instruments an arm of an `if` (or a try body or handler): a segment of
-  // its own that ends with the arm.
-  void InstrumentArm(ExprList& arm) {
+  // its own that ends with the arm. Returns whether control can fall
+  // through the arm's end.
+  bool InstrumentArm(ExprList& arm) {
     Open(arm, arm.begin(), ListKind::kOther);
     InstrumentList(arm);
+    const bool ends = current_ != nullptr;
     Close();
+    return ends;
   }
 
-  // Records in targeted_ every block, loop, if and try of `list` that a
-  // branch targets. `labels` holds the enclosing ones, innermost last.
-  void FindBranchTargets(ExprList& list, std::vector<const Expr*>& labels) {
+  // Records, for the function body `list`: in targeted_ every construct
+  // (block, loop, if, try) that a branch targets; in escaped_ every
+  // construct that control can leave other than through its end (a branch
+  // to a label outside it, a return, a throw); in calling_loops_ every loop
+  // with a call inside. `labels` holds the enclosing constructs, innermost
+  // last.
+  void AnalyzeControl(ExprList& list, std::vector<const Expr*>& labels) {
     for (Expr& expr : list) {
-      if (auto* br = wabt::dyn_cast<wabt::BrExpr>(&expr)) {
-        MarkTarget(br->var, labels);
-      } else if (auto* br_if = wabt::dyn_cast<wabt::BrIfExpr>(&expr)) {
-        MarkTarget(br_if->var, labels);
-      } else if (auto* table = wabt::dyn_cast<wabt::BrTableExpr>(&expr)) {
-        for (const wabt::Var& target : table->targets) {
-          MarkTarget(target, labels);
+      switch (expr.type()) {
+        case ExprType::Br:
+          Branch(wabt::cast<wabt::BrExpr>(&expr)->var, labels);
+          break;
+        case ExprType::BrIf:
+          Branch(wabt::cast<wabt::BrIfExpr>(&expr)->var, labels);
+          break;
+        case ExprType::BrTable: {
+          auto* table = wabt::cast<wabt::BrTableExpr>(&expr);
+          for (const wabt::Var& target : table->targets) Branch(target, labels);
+          Branch(table->default_target, labels);
+          break;
         }
-        MarkTarget(table->default_target, labels);
+        case ExprType::Return:
+        case ExprType::Throw:
+        case ExprType::Rethrow:
+        case ExprType::Try:
+          escaped_.insert(labels.begin(), labels.end());
+          break;
+        case ExprType::ReturnCall:
+        case ExprType::ReturnCallIndirect:
+          escaped_.insert(labels.begin(), labels.end());
+          [[fallthrough]];
+        case ExprType::Call:
+        case ExprType::CallIndirect:
+          for (const Expr* label : labels) {
+            if (label->type() == ExprType::Loop) calling_loops_.insert(label);
+          }
+          break;
+        default:
+          break;
       }
       labels.push_back(&expr);
-      ForEachBody(expr,
-                  [&](ExprList& body) { FindBranchTargets(body, labels); });
+      ForEachBody(expr, [&](ExprList& body) { AnalyzeControl(body, labels); });
       labels.pop_back();
     }
   }
 
-  void MarkTarget(const wabt::Var& label,
-                  const std::vector<const Expr*>& labels) {
+  // A branch to `label` from inside `labels`: targets one construct and
+  // leaves every construct inside that one.
+  void Branch(const wabt::Var& label, const std::vector<const Expr*>& labels) {
     if (!label.is_index()) {
       // Binary input names labels by depth; a symbolic label cannot be
-      // resolved here, so no block is taken to be branch-free.
-      all_targeted_ = true;
+      // resolved here, so every construct counts as targeted and escaped.
+      all_escaped_ = true;
       return;
     }
-    if (label.index() < labels.size()) {
-      targeted_.insert(labels[labels.size() - 1 - label.index()]);
-    }
+    const size_t depth = label.index();
+    const size_t first_left = depth < labels.size() ? labels.size() - depth : 0;
+    if (depth < labels.size()) targeted_.insert(labels[labels.size() - 1 - depth]);
+    escaped_.insert(labels.begin() + static_cast<long>(first_left), labels.end());
   }
 
   // Applies the calling convention (no charges, no checks) to `list` from
@@ -634,7 +719,7 @@ class Instrumenter {
   // of fuel and interrupt it was is sorted out only on the slow path, where
   // the interrupt takes precedence (exhausted = 2).
   void EmitCharge(ExprList& list, ExprList::iterator pos, uint64_t cost,
-                  ListKind kind) {
+                  ListKind kind, bool publish) {
     const bool check = kind != ListKind::kOther;
     if (cost == 0 && !check) {
       return;
@@ -654,11 +739,13 @@ class Instrumenter {
     if (cost != 0) {
       Insert(list, pos, std::make_unique<wabt::LocalTeeExpr>(FuelLocal()));
     }
-    // Publish the fuel at every check (a store, off the critical path): after
-    // a trap the host reads the global, so what it reports as consumed is
-    // short by at most the straight-line code since the last check, even for
-    // traps that do not store it themselves (out of bounds, stack overflow).
-    if (kind == ListKind::kLoopBody) {
+    // Publish the fuel at the header of every loop that calls: after a trap
+    // that does not store it itself (out of bounds, stack overflow) the host
+    // reads the global, so what it reports as consumed is short by at most
+    // what call-free loops and straight-line code charged since the last
+    // such header or host call. (Call-free loops, the tight ones, do not
+    // pay for the store: it cost ~5 points of metering overhead there.)
+    if (kind == ListKind::kLoopBody && publish) {
       Insert(list, pos, std::make_unique<wabt::GlobalSetExpr>(FuelVar()));
       Insert(list, pos, std::make_unique<wabt::LocalGetExpr>(FuelLocal()));
     }
@@ -712,9 +799,12 @@ class Instrumenter {
   wabt::Func* func_ = nullptr;   // the function being rewritten
   wabt::Index fuel_local_ = 0;   // index of its $fuel parameter
   wabt::Index scratch_local_ = wabt::kInvalidIndex;  // i32, if needed
-  std::optional<Segment> segment_;  // none: the code here is dead
-  std::unordered_set<const Expr*> targeted_;  // blocks a branch targets
-  bool all_targeted_ = false;  // a label could not be resolved
+  std::list<Segment> segments_;  // of the function being rewritten
+  Segment* current_ = nullptr;   // none: the code here is dead
+  std::unordered_set<const Expr*> targeted_;       // constructs a branch targets
+  std::unordered_set<const Expr*> escaped_;        // constructs left other than at their end
+  std::unordered_set<const Expr*> calling_loops_;  // loops with a call inside
+  bool all_escaped_ = false;  // a label could not be resolved
   Status status_;
   InstrumentStats stats_;
 };

@@ -49,6 +49,16 @@
 // segment (a trap, or a call that never returns), in which case the rest of
 // that segment has already been paid for. Zero-cost segments get no charge.
 //
+// One more merge: a block or `if` that control can leave only through its
+// end (no branch inside it targets a label outside it, and it holds no
+// `return`) is *closed*, and the code after it runs whenever the segment
+// before it does (unless the execution stops inside). That code is charged
+// with the segment before the construct instead of on its own, so the join
+// after a closed construct costs no charge: CPython's module goes from
+// 209,052 charge points to 182,531. The segment before is charged in full
+// at its start, as always, so an execution that stops inside the construct
+// has paid for the code after it too.
+//
 // ## Where fuel (and the interrupt) is checked
 //
 // At function entry and at every loop header, after that point's charge: if
@@ -59,8 +69,8 @@
 // the host raises the interrupt by setting that word to INT64_MAX, which any
 // fuel that was charged at all is below; the module then sets the exhausted
 // flag to 2 and executes `unreachable` (2 wins when both hold; the fuel
-// global then shows whether the budget was gone too). Checks are only there. Every back edge goes
-// through a loop header and every call through a function entry, so no
+// global then shows whether the budget was gone too). Checks are only
+// there. Every back edge goes through a loop header and every call through a function entry, so no
 // execution runs unmetered for longer than one function body's straight-line
 // code, and none deaf to the interrupt for longer than it takes to reach a
 // loop header (every unbounded execution passes one; loop-free recursion
@@ -97,7 +107,7 @@
 //     i64.const 0  i64.lt_s  if <stop> end
 // loop header (charge c of the loop body's first segment, then check):
 //     local.get $fuel  i64.const c  i64.sub  local.tee $fuel
-//     global.set $fuel_global  local.get $fuel
+//     global.set $fuel_global  local.get $fuel     (loops that call only)
 //     global.get $interrupt  i64.lt_s  if <stop> end
 //   (with c == 0 the i64.const/i64.sub/local.tee are omitted)
 // any other segment start with cost c > 0:
@@ -141,8 +151,10 @@
 //     global, calls the import, returns the global. Defined functions in
 //     tables are the rewritten functions themselves.
 //
-// Every loop header also stores the fuel to the global: a store, off the
-// dependency chain. (Function entries do not: about 3 points of overhead.)
+// The header of every loop with a call inside (at any depth) also stores
+// the fuel to the global. Call-free loops do not: on CPython that store in
+// the tight loops (string scanning, memcpy, hashing) cost about 5 points of
+// metering overhead. (Function entries do not either: about 3 points.)
 //
 // So the global is exact whenever the host can observe it: inside an
 // imported function, after an exported function returned, after an
@@ -150,11 +162,14 @@
 // abort()). After any other trap (out-of-bounds memory access, integer
 // divide by zero or overflow, invalid float conversion, call_indirect with a
 // bad index or signature, call-stack exhaustion) the global shows the fuel
-// at the last loop header or host call: short by what the frames charged
-// since, which no loop can grow (a loop publishes at every iteration), only
-// loop-free straight-line code and calls, bounded by the stack. (Without
-// the store it could be short by everything charged since the last host
-// call, billions of operators for a loop that ends in a deliberate crash.)
+// at the last header of a loop that calls, or the last host call: short by
+// what the frames charged since, in straight-line code, calls and
+// call-free loops. In CPython the interpreter's dispatch loop calls, so
+// that is the C code of the bytecode being run when the trap came. The
+// budget is enforced all the same (checks read the register, and an
+// out-of-fuel trap stores it), and everything a program can make visible
+// goes through a host call, which stores the fuel first: work that is not
+// in the global when a trap ends the run is work nobody saw the result of.
 // Wasmtime has a similar imprecision on such traps.
 //
 // (Before fuel went into registers, each function cached it in a local that

@@ -280,18 +280,23 @@ TEST_F(FuelTest, StatsCountFunctionsChargesAndChecks) {
   // count, spin, nested x2, zero_cost, forever = 6 (the loop in dead_code
   // is dead) => 24.
   // Charge points = segments with non-zero cost, per function. Entering a
-  // block and leaving one no branch targets do not end a segment:
-  //   straight 1, if_else 4 (entry, then, else, after), if_no_else 3,
-  //   count 3 (header, after br_if, after the targeted block), spin 1,
-  //   nested 6 (2 x (header, after br_if), after inner block, after outer
-  //   block: both targeted), br_if 3 (entry and block body, after br_if,
-  //   after block), br_table 4 (entry and $b0's body, after each block),
-  //   leaf 1, mid 1, calls 1, indirect 1, zero_cost 0, dead_code 2,
-  //   early_return 3, multi_value 1 (entry, through the block and after
-  //   it), boom 1, forever 1 => 37
+  // block and leaving one no branch targets do not end a segment, and the
+  // code after a closed block or if (nothing inside leaves it but through
+  // its end) is charged with the segment before it:
+  //   straight 1, if_else 3 (entry with the code after the if, then, else),
+  //   if_no_else 2 (entry with the code after, then), count 3 (entry with
+  //   the code after the closed block, header, after br_if), spin 1,
+  //   nested 5 (entry with the code after the outer block; per loop: header
+  //   and after br_if, the inner block's code after it going with the outer
+  //   loop's after-br_if segment), br_if 2 (entry: the block body up to
+  //   br_if and the code after the block; after br_if), br_table 4 (entry
+  //   and $b0's body, after each block: the returns leave them), leaf 1,
+  //   mid 1, calls 1, indirect 1, zero_cost 0, dead_code 1 (entry with the
+  //   code after the block), early_return 3 (the return leaves the if),
+  //   multi_value 1, boom 1, forever 1 => 32
   EXPECT_EQ(stats_.functions_instrumented, 18u);
   EXPECT_EQ(stats_.checks, 24u);
-  EXPECT_EQ(stats_.charge_points, 37u);
+  EXPECT_EQ(stats_.charge_points, 32u);
 }
 
 TEST_F(FuelTest, GlobalsStartUnmeteredNotExhaustedNotInterrupted) {
@@ -431,15 +436,19 @@ TEST_F(FuelTest, SegmentGoesThroughABlockNoBranchTargets) {
   EXPECT_EQ(short_by_one.remaining, -1);
 }
 
-TEST_F(FuelTest, SegmentEndsAfterABlockABranchTargets) {
-  // br_if's block is targeted by its br_if: the code after it (i32.const,
-  // i32.add = 2) is a segment of its own, charged without a check. Taken
-  // branch: entry 3 (block body up to br_if) + 2 = 5. With a budget of 4 the
-  // entry check sees 1 and the run finishes at -1: no check after the join.
-  RunResult run = runner_->Call("br_if", {1}, 4);
-  EXPECT_FALSE(run.trapped) << run.trap_message;
-  EXPECT_EQ(run.remaining, -1);
-  EXPECT_EQ(run.consumed, 5);
+TEST_F(FuelTest, CodeAfterAClosedBlockIsChargedWithTheSegmentBeforeIt) {
+  // br_if's block is left only through its end (its br_if targets the block
+  // itself), so the code after it (i32.const, i32.add = 2) runs whenever the
+  // entry does and is charged there, with the block body up to br_if (3):
+  // entry 5, checked. Taken branch: 5 in all, so a budget of 5 runs and 4
+  // traps at entry, before anything ran.
+  RunResult exact = runner_->Call("br_if", {1}, 5);
+  EXPECT_FALSE(exact.trapped) << exact.trap_message;
+  EXPECT_EQ(exact.remaining, 0);
+  RunResult short_by_one = runner_->Call("br_if", {1}, 4);
+  EXPECT_TRUE(short_by_one.trapped);
+  EXPECT_EQ(short_by_one.exhausted, kExhaustedByFuel);
+  EXPECT_EQ(short_by_one.remaining, -1);
 }
 
 TEST_F(FuelTest, UnreachableTrapIsNotFuelExhaustion) {
@@ -481,16 +490,32 @@ TEST_F(FuelTest, ExactBudgetInALoop) {
 }
 
 TEST_F(FuelTest, OverrunAfterTheLastCheckIsNotATrap) {
-  // "count" with n = 10 needs 9*10 + 5 = 95, but its last segment (the
-  // local.get after the loop, cost 1) follows the last check: with a budget
-  // of 94 the last loop-header check sees 0 (not negative), the function
-  // finishes and leaves -1. The host sees consumed 95 > budget; the trap
-  // would come at the next entry or loop header.
-  RunResult run = runner_->Call("count", {10}, 94);
+  // early_return with 0 needs 5: entry (local.get, if = 2), checked, then
+  // the code after the if (3), a segment of its own because the then-arm's
+  // return leaves the if, charged without a check. With a budget of 4 the
+  // entry check sees 2, the function finishes and leaves -1: the host sees
+  // consumed 5 > budget; the trap would come at the next entry or loop
+  // header.
+  RunResult run = runner_->Call("early_return", {0}, 4);
   EXPECT_FALSE(run.trapped) << run.trap_message;
   EXPECT_EQ(run.exhausted, 0);
   EXPECT_EQ(run.remaining, -1);
+  EXPECT_EQ(run.consumed, 5);
+}
+
+TEST_F(FuelTest, CodeAfterALoopInAClosedBlockIsPaidBeforeTheLoop) {
+  // "count" with n = 10 needs 9 * 10 + 5 = 95. The local.get after its
+  // block (1) is charged at entry (the block is closed), so the last check,
+  // at the final loop-header visit, already covers all 95: a budget of 94
+  // traps there, with nothing left unpaid.
+  RunResult run = runner_->Call("count", {10}, 94);
+  EXPECT_TRUE(run.trapped);
+  EXPECT_EQ(run.exhausted, kExhaustedByFuel);
+  EXPECT_EQ(run.remaining, -1);
   EXPECT_EQ(run.consumed, 95);
+  RunResult exact = runner_->Call("count", {10}, 95);
+  EXPECT_FALSE(exact.trapped) << exact.trap_message;
+  EXPECT_EQ(exact.remaining, 0);
 }
 
 TEST_F(FuelTest, ExhaustionAtCalleeEntry) {
@@ -605,22 +630,26 @@ TEST_F(FuelTest, HostSeesExactFuelAndCanChangeIt) {
   EXPECT_EQ(run.remaining, 991);
 }
 
-TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastLoopHeader) {
+TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastPublication) {
   // The one imprecision of keeping fuel in registers (see the header): after
   // a trap other than out-of-fuel/interrupt/unreachable, the host reads the
-  // global, which every loop header and every host call keeps current; what
-  // the frames charged after the last of those is not in it.
+  // global, which the header of every loop that calls and every host call
+  // keep current; what the frames charged after the last of those is not in
+  // it. The budget itself is enforced all the same (checks use the
+  // register).
   //
-  // All three functions: the loop charges 7 per iteration (local.get,
-  // i32.const, i32.add, local.tee, local.get, i32.lt_s, br_if), n = 5 => 35,
-  // published by the loop header's check each time.
-  // "oob": after the loop, [i32.const, i32.load (traps), drop] charges 2
-  //   => the model says 37; the global shows the last check's 35.
-  // "oob_after_call": after the loop, [i32.const, call $leaf, i32.const,
-  //   i32.load (traps), drop, drop] charges 4, then $leaf's entry charges 3
-  //   => the model says 42; function entries do not publish: 35.
-  // "oob_after_host": the same with the imported $host (not metered): the
-  //   fuel is stored before the host call => 35 + 4 = 39, exact.
+  // "oob": a call-free loop (7 per iteration: local.get, i32.const,
+  //   i32.add, local.tee, local.get, i32.lt_s, br_if; n = 5 => 35), which
+  //   does not publish, then [i32.const, i32.load (traps), drop] charging 2
+  //   => the model says 37; the global shows nothing charged: 0.
+  // "oob_calling_loop": a loop calling $leaf (6 per iteration in the loop:
+  //   local.get, call, local.tee, local.get, i32.lt_s, br_if; 3 in $leaf),
+  //   then the same trap. Each header visit charges its iteration's 6 and
+  //   publishes: the 5th shows 5 * 6 + 4 * 3 = 42 (the 5th call's 3 and
+  //   the 2 after the loop, 47 in the model, come after it).
+  // "oob_after_host": the call-free loop, then the imported $host (not
+  //   metered): the fuel is stored before the host call => 35 + 4 = 39,
+  //   exact.
   std::vector<uint8_t> wasm = WatToWasm(R"wat(
     (module
       (import "env" "host" (func $host (param i32) (result i32)))
@@ -642,21 +671,17 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastLoopHeader
         i32.const 70000
         i32.load
         drop)
-      (func (export "oob_after_call") (param $n i32) (local $i i32)
+      (func (export "oob_calling_loop") (param $n i32) (local $i i32)
         loop $l
           local.get $i
-          i32.const 1
-          i32.add
+          call $leaf
           local.tee $i
           local.get $n
           i32.lt_s
           br_if $l
         end
-        i32.const 1
-        call $leaf
         i32.const 70000
         i32.load
-        drop
         drop)
       (func (export "oob_after_host") (param $n i32) (local $i i32)
         loop $l
@@ -680,20 +705,27 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastLoopHeader
   FuelRunner runner(*instrumented);
   ASSERT_TRUE(runner.ok());
 
-  RunResult no_call = runner.Call("oob", {5}, 1000);
-  EXPECT_TRUE(no_call.trapped);
-  EXPECT_EQ(no_call.exhausted, 0);
-  EXPECT_EQ(no_call.consumed, 35);
+  RunResult call_free = runner.Call("oob", {5}, 1000);
+  EXPECT_TRUE(call_free.trapped);
+  EXPECT_EQ(call_free.exhausted, 0);
+  EXPECT_EQ(call_free.consumed, 0);
 
-  RunResult after_call = runner.Call("oob_after_call", {5}, 1000);
-  EXPECT_TRUE(after_call.trapped);
-  EXPECT_EQ(after_call.exhausted, 0);
-  EXPECT_EQ(after_call.consumed, 35);
+  RunResult calling = runner.Call("oob_calling_loop", {5}, 1000);
+  EXPECT_TRUE(calling.trapped);
+  EXPECT_EQ(calling.exhausted, 0);
+  EXPECT_EQ(calling.consumed, 42);
 
   RunResult after_host = runner.Call("oob_after_host", {5}, 1000);
   EXPECT_TRUE(after_host.trapped);
   EXPECT_EQ(after_host.exhausted, 0);
   EXPECT_EQ(after_host.consumed, 39);
+
+  // The budget holds in a call-free loop all the same: 20 is gone at the
+  // third header visit (7 * 3 = 21).
+  RunResult out = runner.Call("oob", {5}, 20);
+  EXPECT_TRUE(out.trapped);
+  EXPECT_EQ(out.exhausted, kExhaustedByFuel);
+  EXPECT_EQ(out.remaining, -1);
 }
 
 TEST(FuelInstrumentTest, ImportedFunctionInATableIsCalledThroughAnAdapter) {

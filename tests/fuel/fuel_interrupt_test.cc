@@ -30,10 +30,12 @@ constexpr char kModuleWat[] = R"wat(
   (global $iterations (export "iterations") (mut i32) (i32.const 0))
 
   ;; i = 0; while (i < n) i = host(i);   host(i) returns i + 1.
-  ;; Entry segment: `block` (0) -- check only. Block body: `loop` (0).
+  ;; Entry segment: `block` (0), `loop` (0), and the `local.get` after the
+  ;; block (1): the block is left only through its end, so what follows it
+  ;; is charged with the entry, 1, checked.
   ;; Loop header charges [local.get, local.get, i32.ge_s, br_if] = 4, checks.
   ;; Then [local.get, call, local.set, br] = 4 (calls do not end a segment).
-  ;; A full iteration costs 8; the exit visit 4 + local.get 1 => 8n + 5.
+  ;; A full iteration costs 8; the exit visit 4 => 1 + 8n + 4 = 8n + 5.
   (func (export "loop_calling_host") (param $n i32) (result i32)
     (local $i i32)
     block $done
@@ -137,9 +139,10 @@ TEST_F(InterruptTest, WithoutInterruptTheLoopRunsToTheEnd) {
 
 TEST_F(InterruptTest, InterruptFromHostTrapsAtNextLoopHeaderWithExactFuel) {
   // The host raises the interrupt on its k-th call (iteration k). By then
-  // k - 1 full iterations (8 each) and iteration k's two segments (4 + 4)
-  // were charged: the host sees budget - 8k. The loop then stores i, branches
-  // to the header, which charges 4 and traps: consumed = 8k + 4.
+  // the entry (1), k - 1 full iterations (8 each) and iteration k's two
+  // segments (4 + 4) were charged: the host sees budget - (8k + 1). The loop
+  // then stores i, branches to the header, which charges 4 and traps:
+  // consumed = 8k + 5.
   constexpr int64_t kBudget = 1000;
   for (int k : {1, 2, 3, 7}) {
     InterruptOnHostCall(k);
@@ -147,9 +150,9 @@ TEST_F(InterruptTest, InterruptFromHostTrapsAtNextLoopHeaderWithExactFuel) {
     EXPECT_TRUE(run.trapped) << "k=" << k;
     EXPECT_EQ(run.exhausted, kExhaustedByInterrupt) << "k=" << k;
     EXPECT_EQ(host_calls_, k) << "k=" << k;
-    EXPECT_EQ(fuel_seen_by_host_, kBudget - 8 * k) << "k=" << k;
-    EXPECT_EQ(run.consumed, 8 * k + 4) << "k=" << k;
-    EXPECT_EQ(run.remaining, kBudget - (8 * k + 4)) << "k=" << k;
+    EXPECT_EQ(fuel_seen_by_host_, kBudget - (8 * k + 1)) << "k=" << k;
+    EXPECT_EQ(run.consumed, 8 * k + 5) << "k=" << k;
+    EXPECT_EQ(run.remaining, kBudget - (8 * k + 5)) << "k=" << k;
     // The guest never clears the flag; the host does, before the next run.
     EXPECT_EQ(run.interrupt, kInterruptRaised) << "k=" << k;
   }
@@ -176,15 +179,15 @@ TEST_F(InterruptTest, RaisedInterruptTrapsWhateverFuelIsLeft) {
   // Loop headers compare the fuel with the interrupt word: raised
   // (INT64_MAX), every fuel that was charged is below it, however large the
   // budget. Raised at the first host call of loop_calling_host: the next
-  // header visit traps, consumed 8 * 1 + 4 (see InterruptFromHostTraps...).
+  // header visit traps, consumed 8 * 1 + 5 (see InterruptFromHostTraps...).
   for (int64_t budget : {int64_t{13}, int64_t{1000}, int64_t{1} << 40,
                          kUnmeteredFuel}) {
     InterruptOnHostCall(1);
     RunResult run = runner_->Call("loop_calling_host", {10}, budget);
     EXPECT_TRUE(run.trapped) << "budget=" << budget;
     EXPECT_EQ(run.exhausted, kExhaustedByInterrupt) << "budget=" << budget;
-    EXPECT_EQ(run.consumed, 12) << "budget=" << budget;
-    EXPECT_EQ(run.remaining, budget - 12) << "budget=" << budget;
+    EXPECT_EQ(run.consumed, 13) << "budget=" << budget;
+    EXPECT_EQ(run.remaining, budget - 13) << "budget=" << budget;
   }
 }
 
@@ -256,7 +259,7 @@ TEST_F(InterruptTest, RunWithoutACheckPointAfterTheInterruptCompletes) {
 TEST_F(InterruptTest, InterruptRaisedBeforeTheRunTrapsAtTheFirstLoopHeader) {
   // FuelRunner::Call clears the flag, as the host contract asks; raise it
   // from the instruction hook at the first instruction instead. The entry
-  // check of loop_calling_host sees only fuel; the first loop header
+  // check of loop_calling_host (1) sees only fuel; the first loop header
   // charges 4 and traps; the host function is never called.
   runner_->set_instruction_hook([this] { runner_->set_interrupt(kInterruptRaised); });
   int host_calls = 0;
@@ -264,7 +267,7 @@ TEST_F(InterruptTest, InterruptRaisedBeforeTheRunTrapsAtTheFirstLoopHeader) {
   RunResult run = runner_->Call("loop_calling_host", {5}, 100);
   EXPECT_TRUE(run.trapped);
   EXPECT_EQ(run.exhausted, kExhaustedByInterrupt);
-  EXPECT_EQ(run.consumed, 4);
+  EXPECT_EQ(run.consumed, 5);
   EXPECT_EQ(host_calls, 0);
 }
 
