@@ -66,9 +66,9 @@ class SplitterTest(unittest.TestCase):
         subprocess.run([WASM2C, wasm, "-n", name, "-o", c], check=True)
         return c, c[:-2] + ".h"
 
-    def run_splitter(self, c, h, out, parts):
+    def run_splitter(self, c, h, out, parts, *extra):
         return subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
-                               "--output-dir", out, "--parts", str(parts)],
+                               "--output-dir", out, "--parts", str(parts), *extra],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def test_splits_into_the_requested_units_with_every_function_once(self):
@@ -118,9 +118,7 @@ class SplitterTest(unittest.TestCase):
                f' (i32.const 0){")" * 60})\n')
         c, h = self.wasm2c(wat_text=MANY_FUNCTIONS_WAT[:-2] + "\n" + big + ")\n", name="mixed")
         out = os.path.join(self.dir, "out")
-        proc = subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
-                               "--output-dir", out, "--parts", "3", "--inline-max-bytes", "600"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = self.run_splitter(c, h, out, 3, "--inline-max-bytes", "600")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         with open(os.path.join(out, "mixed_internal.h")) as f:
             header = f.read()
@@ -144,10 +142,8 @@ class SplitterTest(unittest.TestCase):
 
     def test_refuses_a_negative_inline_threshold(self):
         c, h = self.wasm2c(wat_text=MANY_FUNCTIONS_WAT, name="neg")
-        proc = subprocess.run([sys.executable, SPLITTER, "--input-c", c, "--input-h", h,
-                               "--output-dir", os.path.join(self.dir, "out"), "--parts", "2",
-                               "--inline-max-bytes", "-1"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = self.run_splitter(c, h, os.path.join(self.dir, "out"), 2,
+                                 "--inline-max-bytes", "-1")
         self.assertEqual(proc.returncode, 1)
         self.assertIn("--inline-max-bytes must not be negative", proc.stderr)
 

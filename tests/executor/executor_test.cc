@@ -46,6 +46,15 @@ class ExecutorTest : public ::testing::Test {
     return r.ok() ? std::move(*r) : ExecutionResult{};
   }
   ExecutionResult Run(const std::string& code) { return Run(code, policy_); }
+  // Runs `code` under the fixture's policy on an executor of the test's own.
+  ExecutionResult RunOn(Executor& executor, const std::string& code) {
+    StatusOr<ExecutionPolicy> policy = policy_.Build();
+    EXPECT_TRUE(policy.ok() && StageUserCode(code, *policy).ok());
+    if (!policy.ok()) return {};
+    StatusOr<ExecutionResult> r = executor.Run(*policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(*r) : ExecutionResult{};
+  }
 
   static Executor* executor_;
   TempDir dir_;
@@ -198,13 +207,7 @@ size_t WaitForWarmPages(const Executor& executor, std::chrono::milliseconds limi
 
 TEST_F(ExecutorTest, SparesWarmedFromTheFirstChildrenStillGivePristineResults) {
   Executor executor;  // a zygote of its own, that has learned nothing yet
-  auto run = [&](const std::string& code) {
-    StatusOr<ExecutionPolicy> policy = policy_.Build();
-    EXPECT_TRUE(policy.ok() && StageUserCode(code, *policy).ok());
-    StatusOr<ExecutionResult> r = executor.Run(*policy);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? std::move(*r) : ExecutionResult{};
-  };
+  auto run = [&](const std::string& code) { return RunOn(executor, code); };
   for (int i = 0; i < 3; ++i) EXPECT_EQ(run("print(2+2)").stdout_text, "4\n");
   const size_t warm = WaitForWarmPages(executor, std::chrono::seconds(10));
   EXPECT_GT(warm, 0u);
@@ -227,13 +230,7 @@ TEST_F(ExecutorTest, ChildrenThatWriteTooMuchTeachNothing) {
   // asked of spares when they are forked, ahead of their requests, so the
   // spares forked while the large ones ran teach nothing either.)
   Executor executor;
-  auto run = [&](const std::string& code) {
-    StatusOr<ExecutionPolicy> policy = policy_.Build();
-    EXPECT_TRUE(policy.ok() && StageUserCode(code, *policy).ok());
-    StatusOr<ExecutionResult> r = executor.Run(*policy);
-    EXPECT_TRUE(r.ok()) << r.status().message();
-    return r.ok() ? std::move(*r) : ExecutionResult{};
-  };
+  auto run = [&](const std::string& code) { return RunOn(executor, code); };
   for (int i = 0; i < 3; ++i) {
     ExecutionResult big =
         run("x = bytearray(16 << 20)\nx[::4096] = b'\\x01' * (len(x) // 4096)\nprint(sum(x))");
