@@ -102,9 +102,13 @@ static int find_open_file_types(OpenFileTypes *t) {
 /* Flushes every stream of `base`'s kind in `objects` that is not closed,
  * ignoring errors (a script's own stream may fail as it likes). */
 static void flush_streams_of_type(PyObject *objects, PyTypeObject *base) {
+  /* The size is read again every time round and each stream is held while
+   * its own code runs: a script's flush() may find this list through
+   * gc.get_objects() and change it. */
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(objects); i++) {
     PyObject *o = PyList_GET_ITEM(objects, i);
     if (!PyObject_TypeCheck(o, base)) continue;
+    Py_INCREF(o);
     PyObject *closed = PyObject_GetAttrString(o, "closed");
     int is_closed = closed ? PyObject_IsTrue(closed) : -1;
     Py_XDECREF(closed);
@@ -112,6 +116,7 @@ static void flush_streams_of_type(PyObject *objects, PyTypeObject *base) {
       PyObject *r = PyObject_CallMethod(o, "flush", NULL);
       Py_XDECREF(r);
     }
+    Py_DECREF(o);
     PyErr_Clear();
   }
 }
