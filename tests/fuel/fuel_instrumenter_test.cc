@@ -264,6 +264,21 @@ class FuelTest : public ::testing::Test {
     return run.consumed;
   }
 
+  // `name` needs exactly `need` and its last charge is checked: with that
+  // budget it completes with nothing left; with one less it traps out of
+  // fuel, one short.
+  void ExpectNeedsExactly(std::string_view name, const std::vector<uint32_t>& args,
+                          int64_t need) {
+    RunResult exact = runner_->Call(name, args, need);
+    EXPECT_FALSE(exact.trapped) << name << ": " << exact.trap_message;
+    EXPECT_EQ(exact.exhausted, 0) << name;
+    EXPECT_EQ(exact.remaining, 0) << name;
+    RunResult short_by_one = runner_->Call(name, args, need - 1);
+    EXPECT_TRUE(short_by_one.trapped) << name;
+    EXPECT_EQ(short_by_one.exhausted, kExhaustedByFuel) << name;
+    EXPECT_EQ(short_by_one.remaining, -1) << name;
+  }
+
   std::vector<uint8_t> original_;
   std::vector<uint8_t> instrumented_;
   InstrumentStats stats_;
@@ -426,14 +441,7 @@ TEST_F(FuelTest, SegmentGoesThroughABlockNoBranchTargets) {
   // body (5) is one segment, charged and checked at entry: with a budget of
   // 4 it traps there, before anything ran. (Were the block's end a segment
   // boundary, entry would charge only 2 and the run would finish at -1.)
-  RunResult exact = runner_->Call("multi_value", {4}, 5);
-  EXPECT_FALSE(exact.trapped) << exact.trap_message;
-  EXPECT_EQ(exact.remaining, 0);
-
-  RunResult short_by_one = runner_->Call("multi_value", {4}, 4);
-  EXPECT_TRUE(short_by_one.trapped);
-  EXPECT_EQ(short_by_one.exhausted, kExhaustedByFuel);
-  EXPECT_EQ(short_by_one.remaining, -1);
+  ExpectNeedsExactly("multi_value", {4}, 5);
 }
 
 TEST_F(FuelTest, CodeAfterAClosedBlockIsChargedWithTheSegmentBeforeIt) {
@@ -442,13 +450,7 @@ TEST_F(FuelTest, CodeAfterAClosedBlockIsChargedWithTheSegmentBeforeIt) {
   // entry does and is charged there, with the block body up to br_if (3):
   // entry 5, checked. Taken branch: 5 in all, so a budget of 5 runs and 4
   // traps at entry, before anything ran.
-  RunResult exact = runner_->Call("br_if", {1}, 5);
-  EXPECT_FALSE(exact.trapped) << exact.trap_message;
-  EXPECT_EQ(exact.remaining, 0);
-  RunResult short_by_one = runner_->Call("br_if", {1}, 4);
-  EXPECT_TRUE(short_by_one.trapped);
-  EXPECT_EQ(short_by_one.exhausted, kExhaustedByFuel);
-  EXPECT_EQ(short_by_one.remaining, -1);
+  ExpectNeedsExactly("br_if", {1}, 5);
 }
 
 TEST_F(FuelTest, UnreachableTrapIsNotFuelExhaustion) {
@@ -461,15 +463,7 @@ TEST_F(FuelTest, UnreachableTrapIsNotFuelExhaustion) {
 
 TEST_F(FuelTest, ExactBudgetRunsAndOneLessTraps) {
   // "straight" needs 6, all charged at entry, then checked.
-  RunResult exact = runner_->Call("straight", {1, 2, 3}, 6);
-  EXPECT_FALSE(exact.trapped) << exact.trap_message;
-  EXPECT_EQ(exact.exhausted, 0);
-  EXPECT_EQ(exact.remaining, 0);
-
-  RunResult short_by_one = runner_->Call("straight", {1, 2, 3}, 5);
-  EXPECT_TRUE(short_by_one.trapped);
-  EXPECT_EQ(short_by_one.exhausted, 1);
-  EXPECT_EQ(short_by_one.remaining, -1);
+  ExpectNeedsExactly("straight", {1, 2, 3}, 6);
 }
 
 TEST_F(FuelTest, ExactBudgetInALoop) {
@@ -478,15 +472,7 @@ TEST_F(FuelTest, ExactBudgetInALoop) {
   // Entry segment is just `loop` (0). n iterations => 7n, and the last
   // charge is followed by a check.
   constexpr uint32_t kN = 50;
-  RunResult exact = runner_->Call("spin", {kN}, 7 * kN);
-  EXPECT_FALSE(exact.trapped) << exact.trap_message;
-  EXPECT_EQ(exact.exhausted, 0);
-  EXPECT_EQ(exact.consumed, 7 * kN);
-
-  RunResult short_by_one = runner_->Call("spin", {kN}, 7 * kN - 1);
-  EXPECT_TRUE(short_by_one.trapped);
-  EXPECT_EQ(short_by_one.exhausted, 1);
-  EXPECT_EQ(short_by_one.consumed, 7 * kN);  // remaining -1 at the last check
+  ExpectNeedsExactly("spin", {kN}, 7 * kN);
 }
 
 TEST_F(FuelTest, OverrunAfterTheLastCheckIsNotATrap) {
@@ -508,14 +494,7 @@ TEST_F(FuelTest, CodeAfterALoopInAClosedBlockIsPaidBeforeTheLoop) {
   // block (1) is charged at entry (the block is closed), so the last check,
   // at the final loop-header visit, already covers all 95: a budget of 94
   // traps there, with nothing left unpaid.
-  RunResult run = runner_->Call("count", {10}, 94);
-  EXPECT_TRUE(run.trapped);
-  EXPECT_EQ(run.exhausted, kExhaustedByFuel);
-  EXPECT_EQ(run.remaining, -1);
-  EXPECT_EQ(run.consumed, 95);
-  RunResult exact = runner_->Call("count", {10}, 95);
-  EXPECT_FALSE(exact.trapped) << exact.trap_message;
-  EXPECT_EQ(exact.remaining, 0);
+  ExpectNeedsExactly("count", {10}, 95);
 }
 
 TEST_F(FuelTest, ExhaustionAtCalleeEntry) {
