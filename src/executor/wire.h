@@ -10,8 +10,11 @@
 //   {"op": "started", "id": N, "pid": P}   the child exists
 //   {"op": "exited", "id": N, "status": S} waitpid status of the child
 //   {"op": "failed", "id": N, "message": M} no child (fork failed, bad request)
+//   {"op": "warmed", "pages": P}          learned the pages spares touch (once)
 // Result pipe, child -> client, written once, then the child exits:
 //   {"result": ExecutionResultToJson(...), "landlock_warning": W}  or  {"error": M}
+// Lesson pipe, child -> zygote (only children asked for one, after the
+// result): the pages it faulted in, EncodePages() (page_warming.h), then EOF.
 //
 // Thread-safety: stateless functions.
 #pragma once

@@ -7,12 +7,14 @@
 // 1. Start the guest interpreter under StartupPolicy(key) (every host
 //    directory is the standard library's, nothing of any execution is in
 //    this process), compile the seccomp program, block SIGCHLD.
-// 2. At user_code_begin, serve (wire.h): each "run" request goes to a spare
-//    child forked ahead of time (a fresh one is forked right after), or to
-//    one forked then. The zygote tells the client the child's pid and, when
-//    it has reaped it, its wait status; "kill" sends SIGKILL. When the
-//    client closes the control socket the zygote kills its children and
-//    exits.
+// 2. At user_code_begin, serve (wire.h): each "run" request goes to the
+//    oldest of kSpares children forked ahead of time (a fresh one is forked
+//    right after), or to one forked then. Spares touch the zygote's warm
+//    pages while they wait; the first children teach which pages those are
+//    (page_warming.h). The zygote tells the client the child's pid and,
+//    when it has reaped it, its wait status; "kill" sends SIGKILL; "warmed"
+//    tells the client how many pages spares touch. When the client closes
+//    the control socket the zygote kills its children and exits.
 // 3. The child (forked on the guest thread, so the guest's stack is its
 //    own) builds its context from the request's policy, arms its timeout (a
 //    timer signal: no threads after confinement), confines itself
