@@ -17,6 +17,7 @@ SOURCE_DIR = os.environ.get("SNAKECAGE_SOURCE_DIR",
 SPLITTER = os.path.join(SOURCE_DIR, "src", "engine", "aot", "split_wasm2c_output.py")
 WASM2C = os.environ.get("SNAKECAGE_WASM2C", "wasm2c")
 WAT2WASM = os.environ.get("SNAKECAGE_WAT2WASM", "wat2wasm")
+FUEL_METER = os.environ.get("SNAKECAGE_FUEL_METER")
 MODULES = os.path.join(SOURCE_DIR, "tests", "engine", "modules")
 
 sys.path.insert(0, os.path.dirname(SPLITTER))
@@ -32,6 +33,20 @@ MANY_FUNCTIONS_WAT = "(module (memory 1)\n" + "".join(
     f'  (func (export "f{i}") (param i32) (result i32)'
     f' (i32.add (i32.load (local.get 0)) (i32.const {i})))\n' for i in range(40)) + ")\n"
 
+
+# A function with the branches and calls of CPython's C: 30 times "return
+# early if x is 0, else add leaf(x) and count x down".
+BRANCHY_WAT = """
+(module
+  (memory 1)
+  (func $leaf (param i32) (result i32) (i32.load (local.get 0)))
+  (func $branchy (export "branchy") (param i32 i32) (result i32)
+""" + "".join("""    (block
+      (br_if 0 (i32.eqz (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (call $leaf (local.get 0))))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1))))
+""" for _ in range(30)) + """    (local.get 1)))
+"""
 
 WIDE_SIGNATURE_WAT = """
 (module
@@ -139,6 +154,47 @@ class SplitterTest(unittest.TestCase):
             manifest = json.load(f)
         self.assertEqual(manifest["inline_functions"], 40)
         self.assertEqual([p["functions"] for p in manifest["parts"]], [0, 1, 0])
+
+    @unittest.skipUnless(FUEL_METER, "no snakecage-fuel-meter in this build")
+    def test_metered_functions_are_inlined_by_their_size_without_the_metering(self):
+        # Metering makes a function's C much longer; the threshold applies to
+        # the C without the metering code, so the metered build inlines the
+        # functions the unmetered one does.
+        wat, plain_wasm, metered_wasm = (os.path.join(self.dir, name) for name in
+                                         ("branchy.wat", "plain.wasm", "metered.wasm"))
+        with open(wat, "w") as f:
+            f.write(BRANCHY_WAT)
+        # With names, so that w2c_branchy is the function in both (the
+        # export of the metered module names a wrapper).
+        subprocess.run([WAT2WASM, "--debug-names", wat, "-o", plain_wasm], check=True)
+        subprocess.run([FUEL_METER, plain_wasm, metered_wasm], check=True,
+                       stdout=subprocess.DEVNULL)
+        plain_c, metered_c = (os.path.join(self.dir, name) for name in ("plain.c", "metered.c"))
+        for wasm, c in ((plain_wasm, plain_c), (metered_wasm, metered_c)):
+            subprocess.run([WASM2C, wasm, "-n", os.path.basename(c)[:-2], "-o", c], check=True)
+
+        def branchy(c_path):
+            with open(c_path) as f:
+                text = f.read()
+            m = re.search(r"^static ((?:struct )?\S+ w2c_branchy\([^;{]*\) \{\n.*?^\}\n)", text,
+                          re.M | re.S)
+            self.assertIsNotNone(m, c_path)
+            return m.group(1)
+
+        plain, metered = branchy(plain_c), branchy(metered_c)
+        self.assertGreater(len(metered), 1.5 * len(plain))
+        self.assertEqual(split_wasm2c_output.size_without_fuel(plain), len(plain))
+        without = split_wasm2c_output.size_without_fuel(metered)
+        self.assertGreater(without, 0.9 * len(plain))
+        self.assertLess(without, 1.25 * len(plain))
+        threshold = str((int(1.25 * len(plain)) + len(metered)) // 2)
+        for name, c in (("plain", plain_c), ("metered", metered_c)):
+            out = os.path.join(self.dir, "out-" + name)
+            proc = self.run_splitter(c, c[:-2] + ".h", out, 2, "--inline-max-bytes", threshold)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(os.path.join(out, name + "_internal.h")) as f:
+                header = f.read()
+            self.assertRegex(header, r"(?m)^static inline (struct )?\S+ w2c_branchy\(", name)
 
     def test_refuses_a_negative_inline_threshold(self):
         c, h = self.wasm2c(wat_text=MANY_FUNCTIONS_WAT, name="neg")

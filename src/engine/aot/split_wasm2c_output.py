@@ -28,6 +28,9 @@ across a part boundary (PyThreadState_Get, _Py_Dealloc, PyMem_Free) costs a
 real call wherever the cut happens to fall, and where the cuts fall moves with
 every change to the module. A unit that takes such a function's address gets
 its own copy, which is harmless: nothing compares function addresses.
+In a fuel-metered module (src/fuel) a function's size is measured without
+the metering code (size_without_fuel), so that both builds inline the same
+functions.
   parts.json            the list of units with their sizes.
 
 With N == 1 everything goes into <module>_part00.c.
@@ -342,6 +345,54 @@ def make_reads_atomic(items, names):
             raise SplitError(f"--atomic-global {name}: no read of {field} found")
 
 
+# The globals fuel metering adds (src/fuel/fuel_instrumenter.h) as wasm2c
+# names them, and a line of a metered function that belongs to the metering.
+FUEL_GLOBAL_FIELD = "instance->w2c_snakecage_fuel_exhausted"
+FUEL_GLOBALS_RE = re.compile(r"\bw2c_snakecage_(fuel|fuel_exhausted|interrupt)\b")
+FUEL_CHARGE_CONST_RE = re.compile(r"w2c_j\d+ = \d+ull;")
+FUEL_CHARGE_SUB_RE = re.compile(r"w2c_j\d+ -= w2c_j\d+;")
+FUEL_RESULT_RE = re.compile(r"w2c_j\d+ = tmp\.j\d+;")
+SIGNATURE_PARAMS_RE = re.compile(r"\(([^()]*)\) \{$")
+
+
+def size_without_fuel(text):
+    """The size of a metered function's C text without the code metering added.
+
+    Metering makes CPython's functions' C about 1.7 times as long (a charge
+    is four lines, a check six more), so a size threshold on the raw text
+    would inline a third fewer functions in the metered build than in the
+    unmetered one, and the metered interpreter would pay for that on top of
+    its charges. Leaving out the lines that read or write the fuel (the
+    function's last parameter, a u64), the fuel globals, the constant and the
+    subtraction of each charge, the fuel result of each call and each check's
+    stop block brings the text to about 1.1 times the unmetered function's.
+    An estimate for a threshold: what it leaves out cannot change the code.
+    """
+    lines = text.split("\n")
+    body = next((k + 1 for k, line in enumerate(lines) if line.endswith("{")), len(lines))
+    signature = " ".join(line.strip() for line in lines[:body])
+    m = SIGNATURE_PARAMS_RE.search(signature)
+    last = m.group(1).split(",")[-1].split() if m else []
+    if len(last) != 2 or last[0] != "u64":
+        return len(text)
+    fuel_re = re.compile(r"\b%s\b" % re.escape(last[1]))
+    size, i = len(signature) + 1, body
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if (stripped.startswith("if (") and stripped.endswith("{")
+                and FUEL_GLOBALS_RE.search(" ".join(lines[i + 1:i + 3]))):
+            while lines[i].strip() != "}":   # the stop block
+                i += 1
+        elif (FUEL_CHARGE_CONST_RE.fullmatch(stripped) and i + 1 < len(lines)
+              and FUEL_CHARGE_SUB_RE.fullmatch(lines[i + 1].strip())):
+            i += 1
+        elif not (fuel_re.search(stripped) or FUEL_GLOBALS_RE.search(stripped)
+                  or FUEL_RESULT_RE.fullmatch(stripped)):
+            size += len(lines[i]) + 1
+        i += 1
+    return size
+
+
 def split(c_path, h_path, out_dir, parts, atomic_globals=(), inline_max_bytes=0):
     h_basename = os.path.basename(h_path)
     with open(c_path, encoding="utf-8") as f:
@@ -402,7 +453,9 @@ def split(c_path, h_path, out_dir, parts, atomic_globals=(), inline_max_bytes=0)
         hdr.append(f'SNAKECAGE_W2C_INTERNAL extern {ctype} {name}{suffix} __asm__("{link_name(name)}");')
     hdr.append("")
     functions = [it for it in items if it.kind == "function"]
-    inline = [f for f in functions if len(f.text) <= inline_max_bytes]
+    metered = FUEL_GLOBAL_FIELD in c_text
+    inline = [f for f in functions
+              if (size_without_fuel(f.text) if metered else len(f.text)) <= inline_max_bytes]
     inline_names = {f.name for f in inline}
     for it in functions:
         ret, params = decls[it.name]
