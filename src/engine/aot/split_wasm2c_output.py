@@ -346,8 +346,9 @@ def make_reads_atomic(items, names):
 
 
 # The globals fuel metering adds (src/fuel/fuel_instrumenter.h) as wasm2c
-# names them, and a line of a metered function that belongs to the metering.
-FUEL_GLOBAL_FIELD = "instance->w2c_snakecage_fuel_exhausted"
+# names them, and lines of a metered function that belong to the metering.
+# Only a metered module has the exhausted flag, which only stop blocks set.
+FUEL_EXHAUSTED_FIELD = "instance->w2c_snakecage_fuel_exhausted"
 FUEL_GLOBALS_RE = re.compile(r"\bw2c_snakecage_(fuel|fuel_exhausted|interrupt)\b")
 FUEL_CHARGE_CONST_RE = re.compile(r"w2c_j\d+ = \d+ull;")
 FUEL_CHARGE_SUB_RE = re.compile(r"w2c_j\d+ -= w2c_j\d+;")
@@ -379,12 +380,14 @@ def size_without_fuel(text):
     size, i = len(signature) + 1, body
     while i < len(lines):
         stripped = lines[i].strip()
-        if (stripped.startswith("if (") and stripped.endswith("{")
-                and FUEL_GLOBALS_RE.search(" ".join(lines[i + 1:i + 3]))):
-            while lines[i].strip() != "}":   # the stop block
-                i += 1
-        elif (FUEL_CHARGE_CONST_RE.fullmatch(stripped) and i + 1 < len(lines)
-              and FUEL_CHARGE_SUB_RE.fullmatch(lines[i + 1].strip())):
+        if stripped.startswith("if (") and stripped.endswith("{"):
+            close = lines[i][:len(lines[i]) - len(lines[i].lstrip())] + "}"
+            end = next((j for j in range(i + 1, len(lines)) if lines[j] == close), i)
+            if any(FUEL_EXHAUSTED_FIELD in line for line in lines[i + 1:end]):
+                i = end + 1   # a check's stop block
+                continue
+        if (FUEL_CHARGE_CONST_RE.fullmatch(stripped) and i + 1 < len(lines)
+                and FUEL_CHARGE_SUB_RE.fullmatch(lines[i + 1].strip())):
             i += 1
         elif not (fuel_re.search(stripped) or FUEL_GLOBALS_RE.search(stripped)
                   or FUEL_RESULT_RE.fullmatch(stripped)):
@@ -453,7 +456,7 @@ def split(c_path, h_path, out_dir, parts, atomic_globals=(), inline_max_bytes=0)
         hdr.append(f'SNAKECAGE_W2C_INTERNAL extern {ctype} {name}{suffix} __asm__("{link_name(name)}");')
     hdr.append("")
     functions = [it for it in items if it.kind == "function"]
-    metered = FUEL_GLOBAL_FIELD in c_text
+    metered = FUEL_EXHAUSTED_FIELD in c_text
     inline = [f for f in functions
               if (size_without_fuel(f.text) if metered else len(f.text)) <= inline_max_bytes]
     inline_names = {f.name for f in inline}
