@@ -130,9 +130,9 @@ function(snakecage_add_wasm2c_library)
       # CPython's 9,300 unmetered, 4,850 metered, where the metering code is
       # not counted) are defined in the shared header so that every part can
       # inline them: see split_wasm2c_output.py. 1,200 gave metered 1.47x of
-      # native python3.11 on bench/, 3,000 gives 1.42x (1.39x once metered
-      # functions were measured without their metering), for about the same
-      # compile time.
+      # native python3.11 on bench/, 3,000 gives 1.42x (1.39-1.42x once
+      # metered functions were measured without their metering, within the
+      # spread between builds), for about the same compile time.
       "--inline-max-bytes=3000"
       "--jobs=${W2C_JOBS}"
       "--wasm2c=${SNAKECAGE_WASM2C}"
