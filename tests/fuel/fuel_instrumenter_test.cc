@@ -684,20 +684,17 @@ TEST(FuelInstrumentTest, GlobalAfterAMemoryTrapShowsChargesUpToTheLastPublicatio
   FuelRunner runner(*instrumented);
   ASSERT_TRUE(runner.ok());
 
-  RunResult call_free = runner.Call("oob", {5}, 1000);
-  EXPECT_TRUE(call_free.trapped);
-  EXPECT_EQ(call_free.exhausted, 0);
-  EXPECT_EQ(call_free.consumed, 0);
-
-  RunResult calling = runner.Call("oob_calling_loop", {5}, 1000);
-  EXPECT_TRUE(calling.trapped);
-  EXPECT_EQ(calling.exhausted, 0);
-  EXPECT_EQ(calling.consumed, 42);
-
-  RunResult after_host = runner.Call("oob_after_host", {5}, 1000);
-  EXPECT_TRUE(after_host.trapped);
-  EXPECT_EQ(after_host.exhausted, 0);
-  EXPECT_EQ(after_host.consumed, 39);
+  // `name` traps out of bounds (not out of fuel) and the global shows
+  // `consumed`.
+  auto expect_memory_trap = [&runner](std::string_view name, int64_t consumed) {
+    RunResult run = runner.Call(name, {5}, 1000);
+    EXPECT_TRUE(run.trapped) << name;
+    EXPECT_EQ(run.exhausted, 0) << name;
+    EXPECT_EQ(run.consumed, consumed) << name;
+  };
+  expect_memory_trap("oob", 0);
+  expect_memory_trap("oob_calling_loop", 42);
+  expect_memory_trap("oob_after_host", 39);
 
   // The budget holds in a call-free loop all the same: 20 is gone at the
   // third header visit (7 * 3 = 21).
