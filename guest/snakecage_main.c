@@ -2,7 +2,7 @@
  * snakecage_main.c: the guest interpreter's entry point (replaces CPython's
  * Programs/python.c in the wasm32-wasi build).
  *
- * It differs from `python SCRIPT` in three ways, all for the sandbox:
+ * It differs from `python SCRIPT` in these ways, all for the sandbox:
  *   1. Between interpreter start-up and the user's script it calls the host
  *      import snakecage.user_code_begin(): the host starts the fuel budget
  *      there, so start-up is never charged to the user. When the script and
@@ -24,6 +24,9 @@
  *      environment and must not share random state with its siblings. A
  *      cold start does exactly the same, so fuel does not depend on how the
  *      interpreter was started.
+ *   5. When the script ends on an uncaught ModuleNotFoundError, the module's
+ *      name goes to the host (snakecage.missing_module) beside the usual
+ *      traceback.
  *
  * argv is the policy's argv: argv[0] is the interpreter name, then the usual
  * interpreter options, then the script path and the script's arguments.
@@ -46,6 +49,7 @@
 
 SNAKECAGE_IMPORT(user_code_begin) void snakecage_user_code_begin(void);
 SNAKECAGE_IMPORT(user_code_end) void snakecage_user_code_end(void);
+SNAKECAGE_IMPORT(missing_module) void snakecage_missing_module(const char *name, size_t len);
 
 /* Internal CPython helper (Python/pythonrun.c, not static): if the pending
  * exception is SystemExit, prints what `python` would print, clears it, stores
@@ -64,14 +68,33 @@ static void flush_std_streams(void) {
   fflush(NULL);
 }
 
+/* If the pending exception is a ModuleNotFoundError with a name, tells the
+ * host which module (its guidance names what the guest can import instead).
+ * Leaves the exception pending, as it was. */
+static void report_missing_module(void) {
+  if (!PyErr_ExceptionMatches(PyExc_ModuleNotFoundError)) return;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  PyObject *name = value ? PyObject_GetAttrString(value, "name") : NULL;
+  Py_ssize_t len = 0;
+  const char *utf8 = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &len) : NULL;
+  if (utf8 != NULL) snakecage_missing_module(utf8, (size_t)len);
+  Py_XDECREF(name);
+  PyErr_Clear();
+  PyErr_Restore(type, value, tb);
+}
+
 /* Runs the pending exception through the same reporting `python` uses and
  * returns the exit status it implies (SystemExit's code, or 1). */
 static int report_exception(void) {
   int exitcode = 1;
   if (_Py_HandleSystemExit(&exitcode)) return exitcode;
+  report_missing_module();
   PyErr_Print();
   return 1;
 }
+
 
 /* What flush_open_files needs, found once at start-up: gc.get_objects and
  * the C base types of every text and buffered stream (_io._TextIOBase,

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything snakecage needs on a Debian bookworm machine: the
-# toolchains and libraries as Debian packages, and the Debian source packages
-# the guest interpreter is built from (guest/sources.lock).
+# toolchains and libraries as Debian packages, the Debian source packages
+# the guest interpreter is built from (guest/sources.lock) and the binary
+# packages whose Python files and time-zone data the guest sees
+# (guest/packages.lock; downloaded, never installed).
 #
 # Idempotent: a second run installs nothing new and downloads nothing new.
 set -euo pipefail
@@ -73,3 +75,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/fetch-sources.sh"
+"$here/fetch-packages.sh"

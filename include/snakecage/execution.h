@@ -65,6 +65,10 @@ struct [[nodiscard]] ExecutionResult {
   static constexpr size_t kMaxRecordedPathDenials = 16;
   std::vector<PathDenial> path_denials;
   uint64_t path_denials_total = 0;
+  // The module the user's code could not import, when it ended with that
+  // ModuleNotFoundError uncaught (ModuleNotFoundError.name, as the guest
+  // reported it).
+  std::optional<std::string> missing_module;
 
   // True exactly when the guest exited 0 and nothing trapped or timed out.
   bool success() const { return exit_code == 0 && !trapped; }

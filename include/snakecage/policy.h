@@ -36,6 +36,15 @@ struct ReadOnlyMount {
 // The guest sees its standard library read-only here; no mount may be at
 // or beneath it.
 inline constexpr std::string_view kGuestStdlibPath = "/usr/local/lib/python3.11";
+// The third-party Python packages snakecage ships (`snakecage packages`),
+// read-only, on sys.path by default; inside kGuestStdlibPath. (Debian's
+// CPython, which the guest is built from, looks for packages in
+// dist-packages, not site-packages.)
+inline constexpr std::string_view kGuestDistPackagesPath =
+    "/usr/local/lib/python3.11/dist-packages";
+// The time-zone database (Debian's tzdata), read-only, where zoneinfo,
+// dateutil and pytz look for it; no mount may be at, beneath or above it.
+inline constexpr std::string_view kGuestZoneinfoPath = "/usr/share/zoneinfo";
 
 using EnvironmentVariables = std::vector<std::pair<std::string, std::string>>;
 
@@ -86,8 +95,10 @@ class ExecutionPolicy {
 
   // {"python", "<guest_mount>/user_code.py"}
   static std::vector<std::string> DefaultArgv(std::string_view guest_mount);
-  // PYTHONUTF8=1, LC_ALL=C.UTF-8, PYTHONIOENCODING=utf-8, PYTHONHASHSEED=0
-  static EnvironmentVariables DefaultEnv();
+  // PYTHONUTF8=1, LC_ALL=C.UTF-8, PYTHONIOENCODING=utf-8, PYTHONHASHSEED=0,
+  // TMPDIR=<guest_mount> (the one writable place, so that tempfile, and the
+  // libraries that write through it, work).
+  static EnvironmentVariables DefaultEnv(std::string_view guest_mount = "/app");
 
   bool operator==(const ExecutionPolicy&) const = default;
 
@@ -143,7 +154,8 @@ class ExecutionPolicyBuilder {
   ExecutionPolicyBuilder& add_readonly_mount(ReadOnlyMount mount);
   // The whole argv. Until set, the default argv for guest_mount_path.
   ExecutionPolicyBuilder& argv(std::vector<std::string> args);
-  // The whole environment, replacing what was there.
+  // The whole environment, replacing what was there. Until env() or
+  // set_env("TMPDIR", ...) is called, TMPDIR follows guest_mount_path.
   ExecutionPolicyBuilder& env(EnvironmentVariables vars);
   // Sets one variable: replaces KEY in place, else appends it.
   ExecutionPolicyBuilder& set_env(std::string key, std::string value);
@@ -166,6 +178,7 @@ class ExecutionPolicyBuilder {
  private:
   ExecutionPolicy draft_;
   bool argv_set_ = false;
+  bool tmpdir_set_ = false;
 };
 
 // The file LoadDefaultPolicy() reads, relative to the working directory.

@@ -82,9 +82,11 @@ struct ExecutionMetadata {
   uint64_t memory_limit_bytes = 0;
   std::optional<double> timeout_seconds;
   uint64_t path_denials = 0;  // refusals of paths outside the grants
+  // The module an uncaught ModuleNotFoundError named, if the code ended so.
+  std::optional<std::string> missing_module;
   FuelAnalysis fuel_analysis;
-  // For out-of-fuel, memory, timeout and refused-path failures: what
-  // happened and what to change, in plain words.
+  // For out-of-fuel, memory, timeout, missing-module and refused-path
+  // failures: what happened and what to change, in plain words.
   std::optional<std::string> error_guidance;
 };
 
@@ -113,7 +115,7 @@ struct [[nodiscard]] SandboxResult {
 // files_modified, files_deleted, workspace_path, session_id, metadata
 // {trapped, trap_reason, trap_message, stdout_truncated, stderr_truncated,
 // stdout_bytes, stderr_bytes, memory_pages, fuel_budget, memory_limit_bytes,
-// timeout_seconds, path_denials, fuel_analysis {consumed, budget,
+// timeout_seconds, path_denials, missing_module, fuel_analysis {consumed, budget,
 // utilization_percent, status}, error_guidance}. Absent values are null.
 nlohmann::ordered_json SandboxResultToJson(const SandboxResult& result);
 

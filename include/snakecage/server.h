@@ -191,7 +191,8 @@ class SandboxService {
                     std::string_view path, bool recursive = false);
 
   // {"python_version", "python_version_info", "preimported_modules",
-  //  "builtin_modules", "stdlib_modules", "unavailable", "limits", "guest_paths"}.
+  //  "builtin_modules", "stdlib_modules", "packages", "data", "unavailable",
+  //  "limits", "guest_paths"}; packages and data as GuestPackagesToJson().
   // The guest facts come from one probe execution, run on the first call
   // and cached (a failed probe is Internal and retried next time).
   StatusOr<nlohmann::ordered_json> GetCapabilities(std::string_view client_id);

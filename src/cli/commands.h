@@ -65,6 +65,17 @@ struct BenchFlags {
 // execution failed or printed the wrong output.
 int BenchCommand(const BenchFlags& flags);
 
+struct PackagesFlags {
+  bool json = false;
+};
+
+// `snakecage packages`: every third-party package the guest can import
+// (name, version, import names, the Debian package it came from) and the
+// data it can read (the time-zone database). A table, or with --json
+// GuestPackagesToJson(). kExitHostFailure when the installation's
+// packages.json is missing or broken.
+int PackagesCommand(const PackagesFlags& flags);
+
 // The server limits `snakecage mcp` and `snakecage serve` share, as given
 // (validated by server_flags.cc).
 struct ServerFlags {

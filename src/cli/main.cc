@@ -3,6 +3,7 @@
 //   snakecage run [OPTIONS] (FILE | -c CODE | -) [-- ARG...]
 //   snakecage session (list | files | read | write | rm | delete | prune) ...
 //   snakecage bench [--json] [--executions N] [--threads T] ...
+//   snakecage packages [--json]
 //   snakecage mcp [--policy FILE] [--workspace-root DIR] [--max-sessions N] ...
 //   snakecage serve [--listen HOST:PORT] [--token-file FILE] [server limits as mcp]
 //
@@ -114,6 +115,11 @@ int Main(int argc, char** argv) {
                     "Private-memory samples, 1 s each (default 5)")
       ->type_name("N");
 
+  PackagesFlags pk;
+  CLI::App* packages = app.add_subcommand(
+      "packages", "List the third-party packages the guest can import, with versions");
+  packages->add_flag("--json", pk.json, "Print the list as one JSON object");
+
   // The server limits `mcp` and `serve` share.
   auto server_options = [](CLI::App* c, ServerFlags& sf, const char* per_call) {
     c->add_option("--policy", sf.policy, "Policy file (TOML) every execution runs under");
@@ -170,6 +176,10 @@ int Main(int argc, char** argv) {
   if (bench->parsed()) {
     if (!guest_args.empty()) return UsageError("bench: unexpected arguments after --");
     return BenchCommand(b);
+  }
+  if (packages->parsed()) {
+    if (!guest_args.empty()) return UsageError("packages: unexpected arguments after --");
+    return PackagesCommand(pk);
   }
   if (mcp->parsed()) {
     if (!guest_args.empty()) return UsageError("mcp: unexpected arguments after --");

@@ -1,7 +1,9 @@
 #include "engine/guest_hooks.h"
 
+#include <algorithm>
 #include <limits>
 
+#include "wasi/guest_memory.h"
 #include "wasm-rt.h"
 
 namespace snakecage {
@@ -35,6 +37,15 @@ void Z_snakecageZ_user_code_end(struct Z_snakecage_instance_t* self) {
   if (a.remaining_at_end >= 0) {
     __atomic_store_n(a.fuel, static_cast<uint64_t>(snakecage::kUnmetered), __ATOMIC_RELAXED);
   }
+}
+
+void Z_snakecageZ_missing_module(struct Z_snakecage_instance_t* self, uint32_t ptr,
+                                 uint32_t len) {
+  if (self->memory == nullptr || self->reports == nullptr) return;
+  const snakecage::wasi::GuestMemory memory(self->memory);
+  if (!memory.InBounds(ptr, len)) return;  // a broken report is no report
+  const size_t kept = std::min<size_t>(len, snakecage::GuestReports::kMaxModuleNameBytes);
+  self->reports->missing_module.emplace(reinterpret_cast<const char*>(memory.At(ptr)), kept);
 }
 
 }  // extern "C"

@@ -1,14 +1,21 @@
 // The `snakecage` import module: how the guest interpreter tells the host
-// where the user's code starts and ends (guest/snakecage_main.c).
+// where the user's code starts and ends, and what it died of
+// (guest/snakecage_main.c).
 //
 // user_code_begin(): the fuel budget starts here, so interpreter start-up is
 // never charged. user_code_end(): the script and its atexit handlers are
 // done; what follows (flushing, exit) is not charged either.
+// missing_module(ptr, len): the user's code ended with an uncaught
+// ModuleNotFoundError for the module named by the UTF-8 bytes at ptr.
 //
 // Thread-safety: used on the guest's thread only.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+
+#include "wasm-rt.h"
 
 namespace snakecage {
 
@@ -23,9 +30,19 @@ struct FuelAccount {
   int64_t remaining_at_end = 0;  // valid when ended
 };
 
+// What the guest reported about the user's code besides its fuel.
+struct GuestReports {
+  // Longest module name kept; a longer one is cut (a name is an identifier
+  // path, so this only bounds what a hostile guest can make the host store).
+  static constexpr size_t kMaxModuleNameBytes = 512;
+  std::optional<std::string> missing_module;
+};
+
 }  // namespace snakecage
 
 // The import-instance struct wasm2c passes to the `snakecage` imports.
 struct Z_snakecage_instance_t {
   snakecage::FuelAccount* fuel;
+  snakecage::GuestReports* reports;
+  wasm_rt_memory_t* memory;  // the guest's, for reading what it reports
 };

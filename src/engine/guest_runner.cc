@@ -92,7 +92,8 @@ uint64_t ConsumedFrom(uint64_t budget, int64_t remaining) {
   return left >= budget ? 0 : budget - left;
 }
 
-ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelAccount& fuel) {
+ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelAccount& fuel,
+                         const GuestReports& reports) {
   const ExecutionPolicy& policy = ctx.policy();
   wasi::WasiHost& host = ctx.host();
   ExecutionResult r;
@@ -162,6 +163,7 @@ ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelA
     r.stderr_text += TrapReasonDisplayName(*r.trap_reason);
     r.stderr_text += '\n';
   }
+  if (reports.missing_module) r.missing_module = DecodeUtf8Lossy(*reports.missing_module);
   r.path_denials = ctx.denials();
   r.path_denials_total = ctx.denials_total();
   r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
@@ -263,12 +265,15 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
   static FuelAccount fuel;
   static Z_wasi_snapshot_preview1_instance_t wasi_imports;
   static BeginState begin;
+  static GuestReports reports;
+  static Z_snakecage_instance_t hooks;
   fuel = FuelAccount{};
+  reports = GuestReports{};
   wasi_imports = Z_wasi_snapshot_preview1_instance_t{};
   begin = BeginState{&at_begin, &initial, &wasi_imports, &fuel, nullptr};
   fuel.on_begin = &OnUserCodeBegin;
   fuel.on_begin_arg = &begin;
-  Z_snakecage_instance_t hooks{&fuel};
+  hooks = Z_snakecage_instance_t{&fuel, &reports, nullptr};
   GuestRun run;
 
   volatile bool instantiated = false;
@@ -278,6 +283,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
     instantiated = true;
     wasi_imports.host = &initial.host();
     wasi_imports.memory = Z_snakecage_guestZ_memory(&instance);
+    hooks.memory = wasi_imports.memory;
     fuel.fuel = Z_snakecage_guestZ_snakecage_fuel(&instance);
     begin.interrupt = Z_snakecage_guestZ_snakecage_interrupt(&instance);
     if (initial.timeout() != nullptr && initial.deadline()) {
@@ -309,7 +315,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
     return Internal(std::string("cannot instantiate the interpreter: ") +
                     snakecage_linear_memory_strerror(run.memory_error));
   }
-  return Classify(ctx, run, fuel);
+  return Classify(ctx, run, fuel, reports);
 }
 
 }  // namespace snakecage

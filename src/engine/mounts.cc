@@ -6,7 +6,7 @@ namespace snakecage {
 
 std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy) {
   std::vector<GuestMount> mounts;
-  mounts.push_back({HostStdlibDir(), std::string(kGuestStdlibPath), true});
+  for (const SystemMount& m : SystemMounts()) mounts.push_back({m.host, std::string(m.guest), true});
   mounts.push_back({policy.mount_host_dir(), policy.guest_mount_path(), false});
   if (policy.mount_data_dir()) {
     mounts.push_back({*policy.mount_data_dir(), policy.guest_data_path().value_or("/data"), true});

@@ -15,9 +15,9 @@ struct GuestMount {
   bool read_only;
 };
 
-// Every preopen of an execution: the standard library (read-only), the
-// workspace (read-write), the data directory and additional mounts
-// (read-only).
+// Every preopen of an execution: the system mounts (the standard library,
+// dist-packages and the time-zone database, read-only), the workspace
+// (read-write), the data directory and additional mounts (read-only).
 std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy);
 
 }  // namespace snakecage

@@ -43,6 +43,7 @@ Json ExecutionResultToJson(const ExecutionResult& r) {
       {"timeout_seconds", r.timeout_seconds ? Json(*r.timeout_seconds) : Json(nullptr)},
       {"path_denials", denials},
       {"path_denials_total", r.path_denials_total},
+      {"missing_module", r.missing_module ? Json(*r.missing_module) : Json(nullptr)},
   };
 }
 
@@ -74,6 +75,7 @@ StatusOr<ExecutionResult> ExecutionResultFromJson(const Json& j) {
       r.path_denials.push_back({d.at(0).get<std::string>(), d.at(1).get<std::string>()});
     }
     r.path_denials_total = j.at("path_denials_total").get<uint64_t>();
+    if (!j.at("missing_module").is_null()) r.missing_module = j.at("missing_module").get<std::string>();
     return r;
   } catch (const Json::exception& e) {
     return Internal(std::string("result: malformed: ") + e.what());

@@ -216,7 +216,7 @@ ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
 
   ConfinementSpec spec;
   spec.read_write_dirs = {policy.mount_host_dir()};
-  spec.read_only_dirs = {HostStdlibDir()};
+  for (const SystemMount& m : SystemMounts()) spec.read_only_dirs.push_back(m.host);
   if (policy.mount_data_dir()) spec.read_only_dirs.push_back(*policy.mount_data_dir());
   for (const auto& m : policy.additional_readonly_mounts()) spec.read_only_dirs.push_back(m.host);
   spec.cpu_seconds = policy.timeout_seconds()

@@ -95,7 +95,7 @@ std::string PolicyValidationError::message() const {
 ExecutionPolicy::ExecutionPolicy()
     : mount_host_dir_(Absolute("workspace")),
       argv_(DefaultArgv("/app")),
-      env_(DefaultEnv()) {}
+      env_(DefaultEnv("/app")) {}
 
 std::vector<std::string> ExecutionPolicy::DefaultArgv(std::string_view guest_mount) {
   std::string script(guest_mount);
@@ -104,17 +104,29 @@ std::vector<std::string> ExecutionPolicy::DefaultArgv(std::string_view guest_mou
   return {"python", script};
 }
 
-EnvironmentVariables ExecutionPolicy::DefaultEnv() {
+EnvironmentVariables ExecutionPolicy::DefaultEnv(std::string_view guest_mount) {
   return {{"PYTHONUTF8", "1"},
           {"LC_ALL", "C.UTF-8"},
           {"PYTHONIOENCODING", "utf-8"},
-          {"PYTHONHASHSEED", "0"}};
+          {"PYTHONHASHSEED", "0"},
+          {"TMPDIR", std::string(guest_mount)}};
 }
+
+namespace {
+const std::string* FindEnv(const EnvironmentVariables& env, std::string_view key) {
+  for (const auto& [k, v] : env) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+}  // namespace
 
 ExecutionPolicyBuilder::ExecutionPolicyBuilder() = default;
 
 ExecutionPolicyBuilder::ExecutionPolicyBuilder(const ExecutionPolicy& base) : draft_(base) {
   argv_set_ = base.argv_ != ExecutionPolicy::DefaultArgv(base.guest_mount_path_);
+  const std::string* tmpdir = FindEnv(base.env_, "TMPDIR");
+  tmpdir_set_ = tmpdir == nullptr || *tmpdir != base.guest_mount_path_;
   // Build() filled in "/data"; treat it as the default again, so clearing
   // mount_data_dir clears the guest path with it.
   if (draft_.guest_data_path_ == "/data") draft_.guest_data_path_.reset();
@@ -169,9 +181,11 @@ ExecutionPolicyBuilder& ExecutionPolicyBuilder::argv(std::vector<std::string> ar
 }
 ExecutionPolicyBuilder& ExecutionPolicyBuilder::env(EnvironmentVariables vars) {
   draft_.env_ = std::move(vars);
+  tmpdir_set_ = true;
   return *this;
 }
 ExecutionPolicyBuilder& ExecutionPolicyBuilder::set_env(std::string key, std::string value) {
+  if (key == "TMPDIR") tmpdir_set_ = true;
   for (auto& [k, v] : draft_.env_) {
     if (k == key) {
       v = std::move(value);
@@ -210,7 +224,8 @@ std::optional<PolicyValidationError> ExecutionPolicyBuilder::Validate() const {
                   "must not contain a NUL byte");
   }
 
-  // Guest paths: absolute, normalised, distinct, and clear of the stdlib.
+  // Guest paths: absolute, normalised, distinct, and clear of the stdlib
+  // and the time-zone database.
   // Each is checked where its field comes, after the host directory it
   // belongs to, so the first rule broken in field order is the one reported.
   std::set<std::string> seen;
@@ -223,6 +238,11 @@ std::optional<PolicyValidationError> ExecutionPolicyBuilder::Validate() const {
       return Refuse(field, Quote(path),
                     "must not contain or lie inside the standard library's " +
                         std::string(kGuestStdlibPath));
+    }
+    if (IsWithin(path, kGuestZoneinfoPath) || IsWithin(kGuestZoneinfoPath, path)) {
+      return Refuse(field, Quote(path),
+                    "must not contain or lie inside the time-zone database's " +
+                        std::string(kGuestZoneinfoPath));
     }
     if (!seen.insert(path).second) {
       return Refuse(field, Quote(path), "guest path used by another mount");
@@ -283,6 +303,16 @@ StatusOr<ExecutionPolicy> ExecutionPolicyBuilder::Build() const {
   }
   for (auto& m : p.additional_readonly_mounts_) m.host = Absolute(m.host);
   if (!argv_set_) p.argv_ = ExecutionPolicy::DefaultArgv(p.guest_mount_path_);
+  if (!tmpdir_set_) {
+    bool replaced = false;
+    for (auto& [k, v] : p.env_) {
+      if (k == "TMPDIR") {
+        v = p.guest_mount_path_;
+        replaced = true;
+      }
+    }
+    if (!replaced) p.env_.emplace_back("TMPDIR", p.guest_mount_path_);
+  }
   return p;
 }
 

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "snakecage/packages.h"
+
 namespace snakecage {
 namespace {
 
@@ -9,6 +11,31 @@ std::string Seconds(double s) {
   std::ostringstream out;
   out << s;
   return out.str();
+}
+
+// Names what the guest can import instead: every shipped package with its
+// version and import names (the standard library is not listed: it is all
+// there but for what WASI cannot offer).
+std::string MissingModuleGuidance(const std::string& module) {
+  std::string text = "The module '" + module +
+                     "' is not available in this sandbox, and packages cannot be installed "
+                     "(no pip, no network).";
+  StatusOr<GuestPackages> shipped = LoadGuestPackages();
+  if (shipped.ok() && !shipped->packages.empty()) {
+    text += " Besides the standard library, the code can import:";
+    const char* sep = " ";
+    for (const GuestPackage& p : shipped->packages) {
+      text += sep + p.name + " " + p.version + " (";
+      for (size_t i = 0; i < p.import_names.size(); ++i) {
+        text += (i ? ", " : "") + p.import_names[i];
+      }
+      text += ")";
+      sep = ", ";
+    }
+    text += ".";
+  }
+  text += " Rewrite the code with these, or with the standard library alone.";
+  return text;
 }
 
 }  // namespace
@@ -44,6 +71,7 @@ std::optional<std::string> ErrorGuidanceFor(const ExecutionResult& r) {
         break;
     }
   }
+  if (r.missing_module) return MissingModuleGuidance(*r.missing_module);
   if (r.memory_grows_refused > 0) {
     return "The code asked for more memory than the limit of " +
            std::to_string(r.memory_limit_bytes) +

@@ -64,6 +64,7 @@ SandboxResult ResultFrom(ExecutionResult&& e, session::FileChanges&& changes, co
   m.memory_limit_bytes = e.memory_limit_bytes;
   m.timeout_seconds = e.timeout_seconds;
   m.path_denials = e.path_denials_total;
+  m.missing_module = e.missing_module;
   m.fuel_analysis = AnalyseFuel(e.fuel_consumed, e.fuel_budget,
                                 e.trap_reason == TrapReason::kOutOfFuel);
   m.error_guidance = ErrorGuidanceFor(e);
@@ -234,6 +235,7 @@ nlohmann::ordered_json SandboxResultToJson(const SandboxResult& r) {
       {"memory_limit_bytes", m.memory_limit_bytes},
       {"timeout_seconds", optional_json(m.timeout_seconds)},
       {"path_denials", m.path_denials},
+      {"missing_module", optional_json(m.missing_module)},
       {"fuel_analysis",
        {{"consumed", m.fuel_analysis.consumed},
         {"budget", m.fuel_analysis.budget},

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "server/encoding.h"
+#include "snakecage/packages.h"
 #include "snakecage/server.h"
 
 namespace snakecage {
@@ -42,7 +43,9 @@ print(json.dumps({
     "version_info": list(sys.version_info[:3]),
     "builtin": sorted(sys.builtin_module_names),
     "loaded": loaded,
-    "stdlib": sorted({m.name for m in pkgutil.iter_modules() if not m.name.startswith("_")}),
+    "stdlib": sorted({m.name for m in pkgutil.iter_modules()
+                      if not m.name.startswith("_")
+                      and not getattr(m.module_finder, "path", "").endswith("dist-packages")}),
 }))
 )PY";
 
@@ -553,6 +556,11 @@ StatusOr<nlohmann::ordered_json> SandboxService::GetCapabilities(std::string_vie
   j["preimported_modules"] = facts["loaded"];
   j["builtin_modules"] = facts["builtin"];
   j["stdlib_modules"] = facts["stdlib"];
+  StatusOr<GuestPackages> shipped = LoadGuestPackages();
+  if (!shipped.ok()) return shipped.status();
+  nlohmann::ordered_json packages = GuestPackagesToJson(*shipped);
+  j["packages"] = std::move(packages["packages"]);
+  j["data"] = std::move(packages["data"]);
   j["unavailable"] = {
       "network access (no sockets)",
       "subprocesses, fork and exec",
@@ -580,6 +588,8 @@ StatusOr<nlohmann::ordered_json> SandboxService::GetCapabilities(std::string_vie
   for (const ReadOnlyMount& m : p.additional_readonly_mounts()) mounts.push_back(m.guest);
   paths["readonly_mounts"] = mounts;
   paths["stdlib"] = std::string(kGuestStdlibPath);
+  paths["dist_packages"] = std::string(kGuestDistPackagesPath);
+  paths["zoneinfo"] = std::string(kGuestZoneinfoPath);
   paths["argv"] = p.argv();
   j["guest_paths"] = paths;
   return j;

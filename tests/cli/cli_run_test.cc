@@ -34,7 +34,7 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
                       "trapped", "trap_reason", "trap_message", "stdout_truncated",
                       "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                       "fuel_budget", "memory_limit_bytes", "timeout_seconds", "path_denials",
-                      "fuel_analysis", "error_guidance"}));
+                      "missing_module", "fuel_analysis", "error_guidance"}));
   EXPECT_EQ(j["success"], true);
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_EQ(j["stdout"], "hi\n");
@@ -75,6 +75,49 @@ TEST_F(CliTest, TimeoutIs124AndFuelTrapIs134) {
   EXPECT_EQ(tj["exit_code"], 124);
 }
 
+TEST_F(CliTest, AMissingModuleIsNamedWithWhatIsAvailable) {
+  nlohmann::ordered_json j = Json({"-c", "import numpyy"});
+  EXPECT_EQ(j["exit_code"], 1);
+  EXPECT_EQ(j["metadata"]["missing_module"], "numpyy");
+  const std::string guidance = j["metadata"]["error_guidance"];
+  EXPECT_NE(guidance.find("'numpyy' is not available"), std::string::npos) << guidance;
+  EXPECT_NE(guidance.find("openpyxl 3.0.9 (openpyxl)"), std::string::npos) << guidance;
+  EXPECT_NE(guidance.find("beautifulsoup4 4.11.2 (bs4)"), std::string::npos) << guidance;
+  nlohmann::ordered_json ok = Json({"-c", "import yaml"});
+  EXPECT_TRUE(ok["metadata"]["missing_module"].is_null());
+  EXPECT_TRUE(ok["metadata"]["error_guidance"].is_null());
+}
+
+TEST_F(CliTest, PackagesListsWhatTheGuestCanImport) {
+  Outcome o = Cli({"packages", "--json"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  nlohmann::json j = nlohmann::json::parse(o.out);
+  bool found = false;
+  for (const auto& p : j["packages"]) {
+    if (p["name"] != "openpyxl") continue;
+    found = true;
+    EXPECT_EQ(p["version"], "3.0.9");
+    EXPECT_EQ(p["import_names"], nlohmann::json::array({"openpyxl"}));
+    EXPECT_EQ(p["source"], "debian");
+    EXPECT_EQ(p["debian_package"], "python3-openpyxl");
+    EXPECT_EQ(p["debian_version"], "3.0.9-1");
+  }
+  EXPECT_TRUE(found) << o.out;
+  ASSERT_EQ(j["data"].size(), 1u);
+  EXPECT_EQ(j["data"][0]["name"], "tzdata");
+  EXPECT_EQ(j["data"][0]["guest_path"], "/usr/share/zoneinfo");
+  // Each listed package imports in the sandbox under the version listed.
+  Outcome run = Cli({"run", "-c",
+                     "import openpyxl, bs4, yaml\n"
+                     "print(openpyxl.__version__, bs4.__version__, yaml.__version__)"});
+  EXPECT_EQ(run.out, "3.0.9 4.11.2 6.0\n") << run.err;
+  Outcome table = Cli({"packages"});
+  ASSERT_EQ(table.status, 0) << table.err;
+  EXPECT_NE(table.out.find("beautifulsoup4"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("bs4  (debian python3-bs4 4.11.2-2)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("data: tzdata"), std::string::npos) << table.out;
+}
+
 TEST_F(CliTest, ArgumentsAfterDoubleDashAreSysArgv) {
   Outcome o = Cli({"run", "-c", "import sys; print(sys.argv[1:])", "--", "a", "--json", "-c"});
   EXPECT_EQ(o.out, "['a', '--json', '-c']\n") << o.err;
@@ -85,7 +128,7 @@ TEST_F(CliTest, EnvIsMergedOverTheDefaults) {
                    "import os; print(sorted(os.environ.items()))"});
   EXPECT_EQ(o.out,
             "[('GREETING', 'hi'), ('LC_ALL', 'C.UTF-8'), ('PYTHONHASHSEED', '1'), "
-            "('PYTHONIOENCODING', 'utf-8'), ('PYTHONUTF8', '1')]\n")
+            "('PYTHONIOENCODING', 'utf-8'), ('PYTHONUTF8', '1'), ('TMPDIR', '/app')]\n")
       << o.err;
 }
 

@@ -24,7 +24,8 @@ const std::vector<std::string> kDefaultArgv = {"python", "/app/user_code.py"};
 const EnvironmentVariables kDefaultEnv = {{"PYTHONUTF8", "1"},
                                           {"LC_ALL", "C.UTF-8"},
                                           {"PYTHONIOENCODING", "utf-8"},
-                                          {"PYTHONHASHSEED", "0"}};
+                                          {"PYTHONHASHSEED", "0"},
+                                          {"TMPDIR", "/app"}};
 
 // Validate() names `field` and `value` with `reason`; Build() refuses with
 // InvalidArgument and exactly "<field>: <reason> (got <value>)".
@@ -78,6 +79,34 @@ TEST_F(ExecutionPolicyTest, DefaultArgvAndEnvHelpers) {
   EXPECT_EQ(ExecutionPolicy::DefaultArgv("/"),
             (std::vector<std::string>{"python", "/user_code.py"}));
   EXPECT_EQ(ExecutionPolicy::DefaultEnv(), kDefaultEnv);
+  EXPECT_EQ(ExecutionPolicy::DefaultEnv("/work").back(),
+            (std::pair<std::string, std::string>{"TMPDIR", "/work"}));
+}
+
+// TMPDIR is the workspace (the one writable place) and follows its guest
+// path, until the caller sets TMPDIR or the whole environment.
+TEST_F(ExecutionPolicyTest, TmpdirFollowsTheGuestMountPathUntilSet) {
+  auto tmpdir = [](const ExecutionPolicy& p) -> std::optional<std::string> {
+    for (const auto& [k, v] : p.env()) {
+      if (k == "TMPDIR") return v;
+    }
+    return std::nullopt;
+  };
+  ExecutionPolicy moved = BuildOrDie(ExecutionPolicyBuilder().guest_mount_path("/work"));
+  EXPECT_EQ(tmpdir(moved), "/work");
+  EXPECT_EQ(moved.env().size(), kDefaultEnv.size());
+  EXPECT_EQ(tmpdir(BuildOrDie(ExecutionPolicyBuilder().set_env("A", "1").guest_mount_path("/w"))),
+            "/w");
+  EXPECT_EQ(tmpdir(BuildOrDie(ExecutionPolicyBuilder().set_env("TMPDIR", "/app/t")
+                                  .guest_mount_path("/w"))),
+            "/app/t");
+  EXPECT_EQ(tmpdir(BuildOrDie(ExecutionPolicyBuilder().env({{"A", "1"}}))), std::nullopt);
+  // Rebuilt from a built policy: a default TMPDIR keeps following the path.
+  EXPECT_EQ(tmpdir(BuildOrDie(ExecutionPolicyBuilder(moved).guest_mount_path("/other"))),
+            "/other");
+  ExecutionPolicy chosen = BuildOrDie(ExecutionPolicyBuilder().set_env("TMPDIR", "/app/t"));
+  EXPECT_EQ(tmpdir(BuildOrDie(ExecutionPolicyBuilder(chosen).guest_mount_path("/other"))),
+            "/app/t");
 }
 
 TEST_F(ExecutionPolicyTest, DefaultBuilderIsValidAndBuildsTheDefaults) {
@@ -225,6 +254,21 @@ TEST_F(ExecutionPolicyTest, GuestPathInsideOrContainingTheStandardLibraryRefused
             std::nullopt);
   EXPECT_EQ(ExecutionPolicyBuilder().guest_mount_path("/usr/local/lib/python3").Validate(),
             std::nullopt);
+}
+
+TEST_F(ExecutionPolicyTest, GuestPathInsideOrContainingTheTimeZoneDatabaseRefused) {
+  const std::string reason =
+      "must not contain or lie inside the time-zone database's /usr/share/zoneinfo";
+  for (const char* bad : {"/usr/share/zoneinfo", "/usr/share/zoneinfo/Europe", "/usr/share"}) {
+    SCOPED_TRACE(bad);
+    ExpectRefused(ExecutionPolicyBuilder().guest_mount_path(bad), "guest_mount_path",
+                  std::string("\"") + bad + "\"", reason);
+    ExpectRefused(ExecutionPolicyBuilder().add_readonly_mount({dir_.Make("m"), bad}),
+                  "additional_readonly_mounts[0].guest", std::string("\"") + bad + "\"", reason);
+  }
+  EXPECT_EQ(ExecutionPolicyBuilder().guest_mount_path("/usr/share/zoneinfo2").Validate(),
+            std::nullopt);
+  EXPECT_EQ(ExecutionPolicyBuilder().guest_mount_path("/usr/share/doc").Validate(), std::nullopt);
 }
 
 TEST_F(ExecutionPolicyTest, EqualGuestPathsRefused) {
@@ -380,6 +424,7 @@ TEST_F(ExecutionPolicyTest, SetEnvReplacesInPlaceElseAppends) {
                                            {"LC_ALL", "C"},
                                            {"PYTHONIOENCODING", "utf-8"},
                                            {"PYTHONHASHSEED", "0"},
+                                           {"TMPDIR", "/app"},
                                            {"NEW", "x"}}));
   ExecutionPolicy q = BuildOrDie(ExecutionPolicyBuilder().env({{"B", "1"}}).set_env("B", "2"));
   EXPECT_EQ(q.env(), (EnvironmentVariables{{"B", "2"}}));

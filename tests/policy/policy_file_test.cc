@@ -114,7 +114,8 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
   EXPECT_EQ(loaded->mount_data_dir(), data);
   EXPECT_EQ(loaded->guest_data_path(), "/input");
   EXPECT_EQ(loaded->argv(), (std::vector<std::string>{"python", "-X", "dev", "/work/main.py"}));
-  EXPECT_EQ(loaded->env().size(), 5u);
+  EXPECT_EQ(loaded->env().size(), 6u);
+  EXPECT_EQ(loaded->env()[4], (std::pair<std::string, std::string>{"TMPDIR", "/work"}));
   EXPECT_EQ(loaded->env().back(), (std::pair<std::string, std::string>{"TZ", "UTC"}));
   EXPECT_EQ(loaded->timeout_seconds(), 2.5);
   EXPECT_TRUE(loaded->preserve_logs());
@@ -138,17 +139,18 @@ TEST_F(PolicyFileTest, EnvIsMergedOverTheDefaultsInFileOrder) {
                                            {"LC_ALL", "C"},
                                            {"PYTHONIOENCODING", "utf-8"},
                                            {"PYTHONHASHSEED", "0"},
+                                           {"TMPDIR", "/app"},
                                            {"ZED", "z"},
                                            {"ALPHA", "a"},
                                            {"WITH SPACE", ""}}));
   // An inline table and dotted keys are the same table.
   ExecutionPolicy q = LoadOk(Write("env = { B = \"2\", A = \"1\" }\n"));
-  EXPECT_EQ(q.env().size(), 6u);
-  EXPECT_EQ(q.env()[4], (std::pair<std::string, std::string>{"B", "2"}));
-  EXPECT_EQ(q.env()[5], (std::pair<std::string, std::string>{"A", "1"}));
+  EXPECT_EQ(q.env().size(), 7u);
+  EXPECT_EQ(q.env()[5], (std::pair<std::string, std::string>{"B", "2"}));
+  EXPECT_EQ(q.env()[6], (std::pair<std::string, std::string>{"A", "1"}));
   ExecutionPolicy r = LoadOk(Write("env.PYTHONHASHSEED = \"42\"\n"));
   EXPECT_EQ(r.env()[3], (std::pair<std::string, std::string>{"PYTHONHASHSEED", "42"}));
-  EXPECT_EQ(r.env().size(), 4u);
+  EXPECT_EQ(r.env().size(), 5u);
 }
 
 TEST_F(PolicyFileTest, EnvKeysTheBuilderRefusesAreReportedWithTheFile) {

@@ -410,7 +410,7 @@ TEST_F(SandboxTest, ResultJsonShape) {
                            "trapped", "trap_reason", "trap_message", "stdout_truncated",
                            "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                            "fuel_budget", "memory_limit_bytes", "timeout_seconds",
-                           "path_denials", "fuel_analysis", "error_guidance"}));
+                           "path_denials", "missing_module", "fuel_analysis", "error_guidance"}));
   EXPECT_EQ(j["files_created"], Json::array({"n.txt"}));
   EXPECT_EQ(j["session_id"], "json");
   EXPECT_EQ(j["metadata"]["fuel_analysis"]["status"], "efficient");

@@ -378,6 +378,20 @@ TEST_F(SandboxServiceTest, CapabilitiesComeFromTheGuestAndTheLimits) {
   EXPECT_EQ(j["limits"]["default_timeout_seconds"], 20.0);
   EXPECT_EQ(j["guest_paths"]["workspace"], "/app");
   EXPECT_EQ(j["guest_paths"]["stdlib"], "/usr/local/lib/python3.11");
+  EXPECT_EQ(j["guest_paths"]["dist_packages"], "/usr/local/lib/python3.11/dist-packages");
+  EXPECT_EQ(j["guest_paths"]["zoneinfo"], "/usr/share/zoneinfo");
+  // Shipped packages are listed with versions, and not as standard library.
+  bool listed = false;
+  for (const auto& p : j["packages"]) {
+    if (p["name"] == "PyYAML") {
+      listed = true;
+      EXPECT_EQ(p["version"], "6.0");
+      EXPECT_EQ(p["import_names"], nlohmann::ordered_json::array({"yaml"}));
+    }
+  }
+  EXPECT_TRUE(listed) << j["packages"].dump();
+  EXPECT_FALSE(has(j["stdlib_modules"], "yaml"));
+  EXPECT_EQ(j["data"][0]["name"], "tzdata");
   // Cached: the second call answers the same without another probe session.
   auto again = s->GetCapabilities("c");
   ASSERT_TRUE(again.ok());
