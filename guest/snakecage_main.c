@@ -24,7 +24,11 @@
  *      environment and must not share random state with its siblings. A
  *      cold start does exactly the same, so fuel does not depend on how the
  *      interpreter was started.
- *   5. When the script ends on an uncaught ModuleNotFoundError, the module's
+ *   5. stdout and stderr are unbuffered (`python -u`), so output written
+ *      before a trap or a timeout reaches the host.
+ *   6. A script containing a NUL byte is refused with the SyntaxError later
+ *      3.11 releases raise, instead of being run cut at the NUL.
+ *   7. When the script ends on an uncaught ModuleNotFoundError, the module's
  *      name goes to the host (snakecage.missing_module) beside the usual
  *      traceback.
  *
@@ -95,6 +99,50 @@ static int report_exception(void) {
   return 1;
 }
 
+/* CPython 3.11.2 reads a script file up to the first NUL byte of each line
+ * and silently runs the rest, so `print(1)\0print(2)` printed 1 and
+ * succeeded: not the code that was submitted. Later 3.11 releases refuse
+ * such a file; this raises the same SyntaxError they do (the line of the
+ * first NUL, offset 0, the line's text up to the NUL) and leaves `fp`
+ * rewound otherwise. Returns 0, or -1 with the exception set. */
+static int refuse_nul_bytes(FILE *fp, PyObject *filename) {
+  size_t cap = 65536, len = 0;
+  char *src = malloc(cap);
+  if (src == NULL) { PyErr_NoMemory(); return -1; }
+  for (;;) {
+    if (len == cap) {
+      char *bigger = realloc(src, cap *= 2);
+      if (bigger == NULL) { free(src); PyErr_NoMemory(); return -1; }
+      src = bigger;
+    }
+    size_t n = fread(src + len, 1, cap - len, fp);
+    len += n;
+    if (n == 0) break;
+  }
+  int failed = ferror(fp);
+  const char *nul = failed ? NULL : memchr(src, '\0', len);
+  if (nul == NULL) {
+    free(src);
+    if (failed) { PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, filename); return -1; }
+    rewind(fp);
+    return 0;
+  }
+  long lineno = 1;
+  const char *line = src;
+  for (const char *c = src; c < nul; c++) {
+    if (*c == '\n') { lineno++; line = c + 1; }
+  }
+  PyObject *text = PyUnicode_DecodeUTF8(line, nul - line, "replace");
+  free(src);
+  if (text == NULL) return -1;
+  PyObject *details = Py_BuildValue("(OliNli)", filename, lineno, 0, text, lineno, 0);
+  if (details == NULL) return -1;
+  PyObject *args = Py_BuildValue("(sN)", "source code cannot contain null bytes", details);
+  if (args == NULL) return -1;
+  PyErr_SetObject(PyExc_SyntaxError, args);
+  Py_DECREF(args);
+  return -1;
+}
 
 /* What flush_open_files needs, found once at start-up: gc.get_objects and
  * the C base types of every text and buffered stream (_io._TextIOBase,
@@ -359,6 +407,10 @@ int main(int argc, char **argv) {
   PyConfig_InitPythonConfig(&config);
   config.pathconfig_warnings = 0;
   config.install_signal_handlers = 0;
+  /* stdout and stderr unbuffered (as `python -u`): every write reaches the
+   * host at once, so what the code printed before a trap, a timeout or a
+   * kill is in the result. A buffer in the guest would die with it. */
+  config.buffered_stdio = 0;
   status = PyConfig_SetBytesString(&config, &config.home, "/usr/local");
   if (PyStatus_Exception(status)) goto fail;
   status = PyConfig_SetBytesArgv(&config, argc, argv);
@@ -441,7 +493,8 @@ int main(int argc, char **argv) {
     PyObject *main_module = PyImport_AddModule("__main__"); /* borrowed */
     PyObject *globals = main_module ? PyModule_GetDict(main_module) : NULL;
     if (globals == NULL || PyDict_SetItemString(globals, "__file__", filename) < 0 ||
-        PyDict_SetItemString(globals, "__cached__", Py_None) < 0) {
+        PyDict_SetItemString(globals, "__cached__", Py_None) < 0 ||
+        refuse_nul_bytes(fp, filename) < 0) {
       exitcode = report_exception();
       fclose(fp);
     } else {

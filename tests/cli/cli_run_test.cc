@@ -75,6 +75,48 @@ TEST_F(CliTest, TimeoutIs124AndFuelTrapIs134) {
   EXPECT_EQ(tj["exit_code"], 124);
 }
 
+// What the code printed before a trap is in the result, through the flag's
+// budget and a policy file's alike, with and without --json.
+TEST_F(CliTest, OutputBeforeATrapIsKept) {
+  const std::string code = "print('progress')\nprint('partial', end='')\nwhile True: pass";
+  Outcome plain = Cli({"run", "--fuel", "1000000", "-c", code});
+  EXPECT_EQ(plain.status, 134);
+  EXPECT_EQ(plain.out, "progress\npartial");
+  nlohmann::ordered_json j = Json({"--fuel", "1000000", "-c", code});
+  EXPECT_EQ(j["stdout"], "progress\npartial");
+  EXPECT_EQ(j["metadata"]["stdout_bytes"], 16u);
+  EXPECT_EQ(j["metadata"]["trap_reason"], "out_of_fuel");
+  std::ofstream(dir_ / "policy.toml") << "fuel_budget = 1_000_000\n";
+  nlohmann::ordered_json p = Json({"--policy", (dir_ / "policy.toml").string(), "-c", code});
+  EXPECT_EQ(p["stdout"], "progress\npartial");
+  EXPECT_EQ(p["metadata"]["fuel_budget"], 1000000u);
+  nlohmann::ordered_json t = Json({"--timeout", "0.5", "--fuel", "9000000000000000000", "-c",
+                                   "print('started')\nwhile True: pass"});
+  EXPECT_EQ(t["stdout"], "started\n");
+  EXPECT_EQ(t["metadata"]["trap_reason"], "timeout");
+}
+
+// Code with a NUL byte, from a file or stdin, is refused with CPython's own
+// SyntaxError and runs not at all.
+TEST_F(CliTest, CodeWithANulByteIsASyntaxError) {
+  const std::string code("print(1)\0print(2)\n", 19);
+  std::ofstream(dir_ / "nul.py", std::ios::binary) << code;
+  const std::string expected_err =
+      "  File \"/app/user_code.py\", line 1\n    print(1)\n"
+      "SyntaxError: source code cannot contain null bytes\n";
+  Outcome file = Cli({"run", (dir_ / "nul.py").string()});
+  EXPECT_EQ(file.status, 1);
+  EXPECT_EQ(file.out, "");
+  EXPECT_EQ(file.err, expected_err);
+  Outcome in = Cli({"run", "--json", "-"}, code);
+  ASSERT_EQ(in.status, 0) << in.err;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(in.out);
+  EXPECT_EQ(j["success"], false);
+  EXPECT_EQ(j["exit_code"], 1);
+  EXPECT_EQ(j["stdout"], "");
+  EXPECT_EQ(j["stderr"], expected_err);
+}
+
 TEST_F(CliTest, AMissingModuleIsNamedWithWhatIsAvailable) {
   nlohmann::ordered_json j = Json({"-c", "import numpyy"});
   EXPECT_EQ(j["exit_code"], 1);

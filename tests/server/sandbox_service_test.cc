@@ -74,6 +74,38 @@ TEST_F(SandboxServiceTest, GuestFailuresAreResultsNotErrors) {
   EXPECT_NE(r->stderr_text.find("ValueError: boom"), std::string::npos);
 }
 
+// The truth about what ran reaches a server's caller too: output written
+// before a trap or a timeout, and a NUL byte refused as CPython refuses it.
+TEST_F(SandboxServiceTest, OutputBeforeATrapOrTimeoutIsInTheResult) {
+  ServerLimits limits = RoomyLimits();
+  limits.policy = *ExecutionPolicyBuilder().fuel_budget(2'000'000).Build();
+  auto s = Make(limits);
+  auto fuel = s->ExecuteCode("c", Req("print('progress')\nprint('partial', end='')\n"
+                                      "while True: pass"));
+  ASSERT_TRUE(fuel.ok()) << fuel.status().message();
+  EXPECT_EQ(fuel->metadata.trap_reason, TrapReason::kOutOfFuel);
+  EXPECT_EQ(fuel->stdout_text, "progress\npartial");
+  EXPECT_EQ(fuel->metadata.stdout_bytes, 16u);
+  auto roomy = Make();
+  auto timeout = roomy->ExecuteCode(
+      "c", Req("import time\nprint('started')\ntime.sleep(30)", std::nullopt, 0.3));
+  ASSERT_TRUE(timeout.ok()) << timeout.status().message();
+  EXPECT_EQ(timeout->metadata.trap_reason, TrapReason::kTimeout);
+  EXPECT_EQ(timeout->stdout_text, "started\n");
+}
+
+TEST_F(SandboxServiceTest, CodeWithANulByteIsCPythonsSyntaxError) {
+  auto s = Make();
+  auto r = s->ExecuteCode("c", Req(std::string("x = 1\nprint(x)\0print(2)\n", 23)));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->success);
+  EXPECT_EQ(r->exit_code, 1);
+  EXPECT_EQ(r->stdout_text, "");
+  EXPECT_EQ(r->stderr_text,
+            "  File \"/app/user_code.py\", line 2\n    print(x)\n"
+            "SyntaxError: source code cannot contain null bytes\n");
+}
+
 TEST_F(SandboxServiceTest, SessionKeepsFilesAcrossExecutionsAndCountsThem) {
   auto s = Make();
   std::string id = NewSession(*s);
