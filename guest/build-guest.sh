@@ -39,7 +39,7 @@ done
 key=$(
   {
     cat "$here/build-guest.sh" "$here/snakecage_main.c" "$here/sources.lock" "$here/Setup.local" \
-      "$here/sqlite-wasi-compat.h"
+      "$here/sqlite-wasi-compat.h" "$here"/cpython-patches/*.patch
     for name in python3.11 sqlite3 zlib; do sha256sum <"$(dsc_of $name)"; done
     $CC_WASM --version | head -1
     dpkg-query -W -f='${Version}\n' wasi-libc libclang-rt-19-dev-wasm32 python3.11
@@ -128,6 +128,11 @@ cp sqlite3-native/sqlite3.h "$sysroot/include/"
 # --- CPython --------------------------------------------------------------
 step "python3.11: unpack and apply Debian's patches"
 run_logged dpkg-source -x "$(dsc_of python3.11)" python
+# Our own fixes on top of Debian's (guest/cpython-patches/*.patch, -p1),
+# each saying why in its header.
+for patch in "$here"/cpython-patches/*.patch; do
+  run_logged patch -p1 -d python --no-backup-if-mismatch -i "$patch"
+done
 cp "$here/snakecage_main.c" python/Programs/python.c
 cp "$here/Setup.local" python/Modules/Setup.local
 
