@@ -6,7 +6,7 @@
 #
 # The archive's numpy_1.24.2.orig.tar.xz answered 404 when this was written
 # (the .dsc and .debian.tar.xz were there). Given NUMPY_GIT_DIR (a clone of
-# github.com/numpy/numpy), the upstream tree is then taken from the tag
+# upstream numpy), the upstream tree is then taken from the tag
 # v1.24.2 (`git archive`, which expands numpy/_version.py's keywords as an
 # sdist would) and Debian's patches from the .debian.tar.xz are applied to
 # it in the order of debian/patches/series. That tree lacks only what
