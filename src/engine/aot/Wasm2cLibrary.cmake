@@ -36,7 +36,11 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(SNAKECAGE_PYTHON3 "${Python3_EXECUTABLE}" CACHE INTERNAL "python3 for build scripts")
 find_program(SNAKECAGE_WASM2C wasm2c REQUIRED)
 
-if(DEFINED ENV{HOME} AND NOT "$ENV{HOME}" STREQUAL "")
+# The same default as scripts/common.sh: $SNAKECAGE_CACHE_DIR, else
+# ~/.cache/snakecage, so the build's caches and the scripts' agree.
+if(DEFINED ENV{SNAKECAGE_CACHE_DIR} AND NOT "$ENV{SNAKECAGE_CACHE_DIR}" STREQUAL "")
+  set(_snakecage_default_cache "$ENV{SNAKECAGE_CACHE_DIR}")
+elseif(DEFINED ENV{HOME} AND NOT "$ENV{HOME}" STREQUAL "")
   set(_snakecage_default_cache "$ENV{HOME}/.cache/snakecage")
 else()
   set(_snakecage_default_cache "${CMAKE_BINARY_DIR}/snakecage-cache")
