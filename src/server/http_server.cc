@@ -199,7 +199,10 @@ void HttpServer::Routes() {
       ReplyError(res, res.status, "HTTP " + std::to_string(res.status));
     }
   });
-  http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
+  // Counted once the status is final but before the response is written
+  // (the logger runs after it is sent): a client that reads /metrics right
+  // after its response must see that response counted.
+  http.set_post_routing_handler([this](const httplib::Request&, httplib::Response& res) {
     metrics_->CountHttpResponse(res.status);
   });
 
