@@ -19,7 +19,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 out=${1:?usage: build-packages.sh OUT_DIR}
 lock="$here/packages.lock"
-debs="$SNAKECAGE_CACHE_DIR/debs"
 # The guest is CPython 3.11.2; Debian's python3.11 of the same version writes
 # the same bytecode (and a different one is refused by the guest's import:
 # the magic number is checked).
@@ -27,12 +26,6 @@ host_python=/usr/bin/python3.11
 guest_dist_packages=/usr/local/lib/python3.11/dist-packages
 
 specs=$(grep -Ev '^(#|$)' "$lock")
-deb_of() { # NAME[:ARCH]=VERSION -> path of the fetched .deb
-  local spec=$1 name version arch=all
-  name=${spec%%=*}; version=${spec#*=}
-  [[ $name == *:* ]] && { arch=${name#*:}; name=${name%%:*}; }
-  printf '%s/%s_%s_%s.deb' "$debs" "$name" "${version//:/%3a}" "$arch"
-}
 
 key=$(
   {
@@ -73,7 +66,7 @@ snakecage_log "guest packages: building into $entry"
 # when it downloaded; check again, the cache is writable by others).
 mkdir -p "$work/out/dist-packages" "$work/out/licenses" "$work/debs"
 while read -r spec sha256; do
-  deb=$(deb_of "$spec")
+  deb=$(snakecage_deb_path "$spec")
   [ -f "$deb" ] || snakecage_die "package $spec missing: run scripts/install-deps.sh"
   [ "$(sha256sum <"$deb" | cut -c1-64)" = "$sha256" ] \
     || snakecage_die "$deb does not have the SHA-256 guest/packages.lock pins"

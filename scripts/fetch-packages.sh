@@ -2,7 +2,8 @@
 # Downloads the Debian binary packages pinned in guest/packages.lock into
 # $SNAKECAGE_CACHE_DIR/debs with `apt-get download NAME=VERSION`, and checks
 # each against the SHA-256 the lock names. Skips a package already there
-# with the right checksum; a file with the wrong one is refused and removed.
+# with the right checksum (one with another is downloaded again); a download
+# with the wrong checksum is refused and removed.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
@@ -10,34 +11,29 @@ lock="$here/../guest/packages.lock"
 dest="$SNAKECAGE_CACHE_DIR/debs"
 mkdir -p "$dest"
 
-# deb_file NAME[:ARCH] VERSION -> the file name apt-get download writes.
-deb_file() {
-  local name=${1%%:*} arch=all
-  [[ $1 == *:* ]] && arch=${1#*:}
-  printf '%s_%s_%s.deb' "$name" "${2//:/%3a}" "$arch"
+# _apt cannot write into root's cache: download unsandboxed, quietly.
+download() { # SPEC DIR
+  (cd "$2" && apt-get download -qq -o APT::Sandbox::User=root "$1" >/dev/null 2>"$2.err")
 }
 
+updated=0
 while read -r spec sha256 rest; do
   case "$spec" in ''|'#'*) continue ;; esac
   [ -n "$sha256" ] && [ -z "$rest" ] || snakecage_die "$lock: malformed line: $spec $sha256 $rest"
-  name=${spec%%=*}
-  version=${spec#*=}
-  file="$dest/$(deb_file "$name" "$version")"
+  file=$(snakecage_deb_path "$spec")
   if [ -f "$file" ] && [ "$(sha256sum <"$file" | cut -c1-64)" = "$sha256" ]; then
     continue
   fi
   snakecage_log "fetching package $spec"
   tmp=$(mktemp -d "$dest/.fetch.XXXXXX")
-  # _apt cannot write into root's cache: download unsandboxed, quietly. The
-  # package lists may be older than the pin: update them once and retry.
-  download() { (cd "$tmp" && apt-get download -qq -o APT::Sandbox::User=root "$spec" >/dev/null 2>"$tmp.err"); }
-  if ! download; then
-    if [ "${updated:-0}" = 0 ]; then
+  # The package lists may be older than the pin: update them once and retry.
+  if ! download "$spec" "$tmp"; then
+    if [ "$updated" = 0 ]; then
       snakecage_log "apt-get download $spec failed; apt-get update and retry"
       snakecage_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
       updated=1
     fi
-    download || {
+    download "$spec" "$tmp" || {
       cat "$tmp.err" >&2; rm -rf "$tmp" "$tmp.err"
       snakecage_die "apt-get download $spec failed (is the pinned version still in the archive?)"
     }

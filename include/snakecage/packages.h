@@ -20,14 +20,19 @@
 
 namespace snakecage {
 
+// Where a package or data set came from.
+struct PackageOrigin {
+  std::string source;          // "debian": files of a Debian binary package
+  std::string debian_package;  // e.g. "python3-bs4"
+  std::string debian_version;  // e.g. "4.11.2-2"
+};
+
 // One importable distribution, e.g. beautifulsoup4 4.11.2 (import bs4).
 struct GuestPackage {
   std::string name;                       // distribution name
   std::string version;                    // upstream version
   std::vector<std::string> import_names;  // top-level modules it provides
-  std::string source;                     // "debian": files of a Debian binary package
-  std::string debian_package;             // e.g. "python3-bs4"
-  std::string debian_version;             // e.g. "4.11.2-2"
+  PackageOrigin origin;
 };
 
 // Data the guest can read that is not a Python package (the tzdata database).
@@ -35,9 +40,7 @@ struct GuestDataSet {
   std::string name;
   std::string version;
   std::string guest_path;
-  std::string source;
-  std::string debian_package;
-  std::string debian_version;
+  PackageOrigin origin;
 };
 
 struct GuestPackages {
@@ -51,7 +54,7 @@ StatusOr<GuestPackages> LoadGuestPackages();
 
 // {"packages": [{name, version, import_names, source, debian_package,
 // debian_version}], "data": [{name, version, guest_path, source,
-// debian_package, debian_version}]}
+// debian_package, debian_version}]}: each origin's fields beside the rest.
 nlohmann::ordered_json GuestPackagesToJson(const GuestPackages& packages);
 
 }  // namespace snakecage

@@ -24,17 +24,20 @@ int PackagesCommand(const PackagesFlags& flags) {
   auto pad = [](const std::string& s, size_t width) {
     return s + std::string(width - std::min(width, s.size()) + 2, ' ');
   };
+  auto from = [](const PackageOrigin& o) {
+    return "  (" + o.source + " " + o.debian_package + " " + o.debian_version + ")\n";
+  };
   std::cout << pad("package", name_width) << pad("version", version_width) << "import as"
             << "  (from)\n";
   for (const GuestPackage& p : shipped->packages) {
     std::string names;
     for (const std::string& n : p.import_names) names += (names.empty() ? "" : ", ") + n;
-    std::cout << pad(p.name, name_width) << pad(p.version, version_width) << names << "  ("
-              << p.source << " " << p.debian_package << " " << p.debian_version << ")\n";
+    std::cout << pad(p.name, name_width) << pad(p.version, version_width) << names
+              << from(p.origin);
   }
   for (const GuestDataSet& d : shipped->data) {
-    std::cout << "\ndata: " << d.name << " " << d.version << " at " << d.guest_path << "  ("
-              << d.source << " " << d.debian_package << " " << d.debian_version << ")\n";
+    std::cout << "\ndata: " << d.name << " " << d.version << " at " << d.guest_path
+              << from(d.origin);
   }
   return 0;
 }

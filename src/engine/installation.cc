@@ -3,10 +3,7 @@
 namespace snakecage {
 
 namespace {
-const std::filesystem::path& PackagesDir() {
-  static const std::filesystem::path dir = SNAKECAGE_GUEST_PACKAGES_DIR;
-  return dir;
-}
+std::filesystem::path PackagesDir() { return SNAKECAGE_GUEST_PACKAGES_DIR; }
 }  // namespace
 
 std::filesystem::path HostStdlibDir() { return SNAKECAGE_GUEST_STDLIB_DIR; }

@@ -11,26 +11,25 @@ namespace {
 
 using Json = nlohmann::json;
 
+PackageOrigin OriginFromJson(const Json& j) {
+  return {j.at("source").get<std::string>(), j.at("debian_package").get<std::string>(),
+          j.at("debian_version").get<std::string>()};
+}
+
+void AddOrigin(const PackageOrigin& o, nlohmann::ordered_json& j) {
+  j["source"] = o.source;
+  j["debian_package"] = o.debian_package;
+  j["debian_version"] = o.debian_version;
+}
+
 GuestPackage PackageFromJson(const Json& j) {
-  GuestPackage p;
-  p.name = j.at("name").get<std::string>();
-  p.version = j.at("version").get<std::string>();
-  p.import_names = j.at("import_names").get<std::vector<std::string>>();
-  p.source = j.at("source").get<std::string>();
-  p.debian_package = j.at("debian_package").get<std::string>();
-  p.debian_version = j.at("debian_version").get<std::string>();
-  return p;
+  return {j.at("name").get<std::string>(), j.at("version").get<std::string>(),
+          j.at("import_names").get<std::vector<std::string>>(), OriginFromJson(j)};
 }
 
 GuestDataSet DataSetFromJson(const Json& j) {
-  GuestDataSet d;
-  d.name = j.at("name").get<std::string>();
-  d.version = j.at("version").get<std::string>();
-  d.guest_path = j.at("guest_path").get<std::string>();
-  d.source = j.at("source").get<std::string>();
-  d.debian_package = j.at("debian_package").get<std::string>();
-  d.debian_version = j.at("debian_version").get<std::string>();
-  return d;
+  return {j.at("name").get<std::string>(), j.at("version").get<std::string>(),
+          j.at("guest_path").get<std::string>(), OriginFromJson(j)};
 }
 
 StatusOr<GuestPackages> ReadManifest(const std::filesystem::path& path) {
@@ -63,21 +62,17 @@ StatusOr<GuestPackages> LoadGuestPackages() {
 nlohmann::ordered_json GuestPackagesToJson(const GuestPackages& packages) {
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
   for (const GuestPackage& p : packages.packages) {
-    list.push_back({{"name", p.name},
-                    {"version", p.version},
-                    {"import_names", p.import_names},
-                    {"source", p.source},
-                    {"debian_package", p.debian_package},
-                    {"debian_version", p.debian_version}});
+    nlohmann::ordered_json j = {
+        {"name", p.name}, {"version", p.version}, {"import_names", p.import_names}};
+    AddOrigin(p.origin, j);
+    list.push_back(std::move(j));
   }
   nlohmann::ordered_json data = nlohmann::ordered_json::array();
   for (const GuestDataSet& d : packages.data) {
-    data.push_back({{"name", d.name},
-                    {"version", d.version},
-                    {"guest_path", d.guest_path},
-                    {"source", d.source},
-                    {"debian_package", d.debian_package},
-                    {"debian_version", d.debian_version}});
+    nlohmann::ordered_json j = {
+        {"name", d.name}, {"version", d.version}, {"guest_path", d.guest_path}};
+    AddOrigin(d.origin, j);
+    data.push_back(std::move(j));
   }
   return {{"packages", std::move(list)}, {"data", std::move(data)}};
 }

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "snakecage/policy.h"
 
@@ -119,6 +120,24 @@ const std::string* FindEnv(const EnvironmentVariables& env, std::string_view key
   }
   return nullptr;
 }
+
+// Guest paths every execution has (engine/installation.h's system mounts;
+// dist-packages lies inside the stdlib's), which no policy mount may cover.
+constexpr std::pair<std::string_view, std::string_view> kReservedGuestPaths[] = {
+    {kGuestStdlibPath, "standard library"},
+    {kGuestZoneinfoPath, "time-zone database"},
+};
+
+// Replaces `key` in place, else appends it.
+void SetEnv(EnvironmentVariables& env, std::string key, std::string value) {
+  for (auto& [k, v] : env) {
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  }
+  env.emplace_back(std::move(key), std::move(value));
+}
 }  // namespace
 
 ExecutionPolicyBuilder::ExecutionPolicyBuilder() = default;
@@ -186,13 +205,7 @@ ExecutionPolicyBuilder& ExecutionPolicyBuilder::env(EnvironmentVariables vars) {
 }
 ExecutionPolicyBuilder& ExecutionPolicyBuilder::set_env(std::string key, std::string value) {
   if (key == "TMPDIR") tmpdir_set_ = true;
-  for (auto& [k, v] : draft_.env_) {
-    if (k == key) {
-      v = std::move(value);
-      return *this;
-    }
-  }
-  draft_.env_.emplace_back(std::move(key), std::move(value));
+  SetEnv(draft_.env_, std::move(key), std::move(value));
   return *this;
 }
 ExecutionPolicyBuilder& ExecutionPolicyBuilder::timeout_seconds(std::optional<double> seconds) {
@@ -234,15 +247,12 @@ std::optional<PolicyValidationError> ExecutionPolicyBuilder::Validate() const {
     if (!IsNormalisedAbsolute(path)) {
       return Refuse(field, Quote(path), "must be an absolute, normalised path");
     }
-    if (IsWithin(path, kGuestStdlibPath) || IsWithin(kGuestStdlibPath, path)) {
-      return Refuse(field, Quote(path),
-                    "must not contain or lie inside the standard library's " +
-                        std::string(kGuestStdlibPath));
-    }
-    if (IsWithin(path, kGuestZoneinfoPath) || IsWithin(kGuestZoneinfoPath, path)) {
-      return Refuse(field, Quote(path),
-                    "must not contain or lie inside the time-zone database's " +
-                        std::string(kGuestZoneinfoPath));
+    for (const auto& [reserved, what] : kReservedGuestPaths) {
+      if (IsWithin(path, reserved) || IsWithin(reserved, path)) {
+        return Refuse(field, Quote(path),
+                      "must not contain or lie inside the " + std::string(what) + "'s " +
+                          std::string(reserved));
+      }
     }
     if (!seen.insert(path).second) {
       return Refuse(field, Quote(path), "guest path used by another mount");
@@ -303,16 +313,7 @@ StatusOr<ExecutionPolicy> ExecutionPolicyBuilder::Build() const {
   }
   for (auto& m : p.additional_readonly_mounts_) m.host = Absolute(m.host);
   if (!argv_set_) p.argv_ = ExecutionPolicy::DefaultArgv(p.guest_mount_path_);
-  if (!tmpdir_set_) {
-    bool replaced = false;
-    for (auto& [k, v] : p.env_) {
-      if (k == "TMPDIR") {
-        v = p.guest_mount_path_;
-        replaced = true;
-      }
-    }
-    if (!replaced) p.env_.emplace_back("TMPDIR", p.guest_mount_path_);
-  }
+  if (!tmpdir_set_) SetEnv(p.env_, "TMPDIR", p.guest_mount_path_);
   return p;
 }
 

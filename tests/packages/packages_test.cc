@@ -94,8 +94,8 @@ TEST_F(PackagesTest, TheManifestListsTheLockedPackages) {
   std::vector<std::string> names;
   for (const GuestPackage& p : shipped->packages) {
     names.push_back(p.name);
-    EXPECT_EQ(p.source, "debian") << p.name;
-    EXPECT_EQ(p.debian_package.rfind("python3-", 0), 0u) << p.name;
+    EXPECT_EQ(p.origin.source, "debian") << p.name;
+    EXPECT_EQ(p.origin.debian_package.rfind("python3-", 0), 0u) << p.name;
     EXPECT_FALSE(p.import_names.empty()) << p.name;
   }
   for (const char* expected : {"openpyxl", "XlsxWriter", "PyPDF2", "pdfminer.six", "odfpy",
