@@ -1,5 +1,5 @@
 // The third-party packages in the guest, used as a user's code uses them:
-// every program here (NAME.py) runs in a zygote's confined child and must
+// every program in programs/ (NAME.py) runs in a zygote's confined child and must
 // succeed printing exactly NAME.expected (the same programs print the same
 // under native python3.11 with Debian's packages, but for certifi.where(),
 // guest/patches/python3-certifi). Also: every shipped
@@ -67,7 +67,7 @@ class PackageProgramTest : public PackagesTest,
                            public ::testing::WithParamInterface<std::string> {};
 
 TEST_P(PackageProgramTest, PrintsExactlyWhatItShould) {
-  const fs::path program = fs::path(SNAKECAGE_PACKAGES_TEST_DIR) / (GetParam() + ".py");
+  const fs::path program = fs::path(SNAKECAGE_PACKAGES_PROGRAMS_DIR) / (GetParam() + ".py");
   const std::string expected = ReadText(program.parent_path() / (GetParam() + ".expected"));
   ASSERT_FALSE(expected.empty()) << GetParam() << ".expected is missing";
   ExecutionResult r = Run(ReadText(program));
@@ -78,7 +78,7 @@ TEST_P(PackageProgramTest, PrintsExactlyWhatItShould) {
 
 std::vector<std::string> Programs() {
   std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(SNAKECAGE_PACKAGES_TEST_DIR)) {
+  for (const auto& e : fs::directory_iterator(SNAKECAGE_PACKAGES_PROGRAMS_DIR)) {
     if (e.path().extension() == ".py") out.push_back(e.path().stem().string());
   }
   std::sort(out.begin(), out.end());
