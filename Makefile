@@ -18,7 +18,7 @@ build: deps
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 example: build
-	$(BUILD_DIR)/src/cli/snakecage run examples/hello.py
+	$(BUILD_DIR)/bin/snakecage run examples/hello.py
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
@@ -31,7 +31,7 @@ bench: build
 # The warm executor (latency, executions/s, private memory) against
 # python3.11 and the cold path, measured in the same run (bench/README.md).
 bench-executor: build
-	$(BUILD_DIR)/src/cli/snakecage bench
+	$(BUILD_DIR)/bin/snakecage bench
 
 clean:
 	rm -rf $(BUILD_DIR)

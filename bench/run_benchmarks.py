@@ -445,11 +445,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     help=f"directory of *.py workloads (default: {DEFAULT_WORKLOADS})")
     ap.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_DIR,
                     help=f"CMake build directory (default: {DEFAULT_BUILD_DIR})")
-    ap.add_argument("--runner", type=Path, help="metered runner (default: BUILD/bench/"
+    ap.add_argument("--runner", type=Path, help="metered runner (default: BUILD/bin/"
                     f"{RUNNER_NAME})")
     ap.add_argument("--runner-unmetered", type=Path, help="unmetered runner (default: "
-                    f"BUILD/bench/{UNMETERED_RUNNER_NAME})")
-    ap.add_argument("--cli", type=Path, help="snakecage CLI (default: BUILD/src/cli/snakecage)")
+                    f"BUILD/bin/{UNMETERED_RUNNER_NAME})")
+    ap.add_argument("--cli", type=Path, help="snakecage CLI (default: BUILD/bin/snakecage)")
     ap.add_argument("--python", default=NATIVE_PYTHON,
                     help=f"native interpreter (default: {NATIVE_PYTHON})")
     ap.add_argument("-n", "--repetitions", type=int, default=5,
@@ -474,10 +474,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ap.error(f"--warmup: must be >= 0 (got {args.warmup})")
     if args.cold_start_repetitions < 0:
         ap.error(f"--cold-start-repetitions: must be >= 0 (got {args.cold_start_repetitions})")
-    runner = (args.runner or args.build_dir / "bench" / RUNNER_NAME).absolute()
+    runner = (args.runner or args.build_dir / "bin" / RUNNER_NAME).absolute()
     unmetered = (args.runner_unmetered or
-                 args.build_dir / "bench" / UNMETERED_RUNNER_NAME).absolute()
-    cli = (args.cli or args.build_dir / "src" / "cli" / "snakecage").absolute()
+                 args.build_dir / "bin" / UNMETERED_RUNNER_NAME).absolute()
+    cli = (args.cli or args.build_dir / "bin" / "snakecage").absolute()
     if not os.access(runner, os.X_OK):
         ap.error(f"--runner: no executable at {runner} (build the `bench` target: "
                  f"cmake --build {args.build_dir} --target bench)")

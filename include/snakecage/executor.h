@@ -41,7 +41,8 @@
 namespace snakecage {
 
 struct ExecutorOptions {
-  // The snakecage-zygote program. Default: the one this build made.
+  // The snakecage-zygote program. Default: the installation's
+  // (PREFIX/libexec/snakecage/snakecage-zygote).
   std::filesystem::path zygote_program;
   // Zygotes kept at once; the least recently used idle one is stopped to
   // make room for another start-up configuration.

@@ -210,7 +210,9 @@ StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
   wasi::WasiConfig config;
   config.argv = policy.argv();
   config.env = policy.env();
-  for (const GuestMount& m : MountsFor(policy)) {
+  StatusOr<std::vector<GuestMount>> mounts = MountsFor(policy);
+  if (!mounts.ok()) return mounts.status();
+  for (const GuestMount& m : *mounts) {
     config.preopens.push_back({m.host, m.guest, m.read_only});
   }
   config.stdout_max_bytes = policy.stdout_max_bytes();

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "snakecage/policy.h"
+#include "snakecage/status.h"
 
 namespace snakecage {
 
@@ -18,6 +19,7 @@ struct GuestMount {
 // Every preopen of an execution: the system mounts (the standard library,
 // dist-packages and the time-zone database, read-only), the workspace
 // (read-write), the data directory and additional mounts (read-only).
-std::vector<GuestMount> MountsFor(const ExecutionPolicy& policy);
+// An error when snakecage's installation cannot be found.
+StatusOr<std::vector<GuestMount>> MountsFor(const ExecutionPolicy& policy);
 
 }  // namespace snakecage

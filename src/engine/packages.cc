@@ -55,7 +55,11 @@ StatusOr<GuestPackages> LoadGuestPackages() {
   // Written once at build time and never changed under a running process.
   static std::once_flag once;
   static std::optional<StatusOr<GuestPackages>> loaded;
-  std::call_once(once, [] { loaded.emplace(ReadManifest(PackagesManifestPath())); });
+  std::call_once(once, [] {
+    const StatusOr<Installation>& installation = ThisInstallation();
+    loaded.emplace(installation.ok() ? ReadManifest(installation->packages_manifest())
+                                     : StatusOr<GuestPackages>(installation.status()));
+  });
   return *loaded;
 }
 

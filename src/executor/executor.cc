@@ -23,12 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "engine/installation.h"
 #include "executor/startup_key.h"
 #include "executor/wire.h"
 
-#ifndef SNAKECAGE_ZYGOTE_PROGRAM
-#error "SNAKECAGE_ZYGOTE_PROGRAM must name the snakecage-zygote program"
-#endif
 
 namespace snakecage {
 namespace executor {
@@ -47,7 +45,7 @@ class Zygote {
     bool zygote_died = false;
   };
 
-  static StatusOr<std::shared_ptr<Zygote>> Start(const std::filesystem::path& program,
+  static StatusOr<std::shared_ptr<Zygote>> Start(const Installation& installation,
                                                  const StartupKey& key,
                                                  const ExecutorOptions& options);
   ~Zygote();
@@ -104,9 +102,12 @@ class Zygote {
   size_t warm_pages_ = 0;
 };
 
-StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const std::filesystem::path& program,
+StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const Installation& installation,
                                                 const StartupKey& key,
                                                 const ExecutorOptions& options) {
+  const std::filesystem::path program = options.zygote_program.empty()
+                                            ? installation.zygote_program()
+                                            : options.zygote_program;
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Internal(std::string("executor: socketpair: ") + std::strerror(errno));
@@ -119,7 +120,8 @@ StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const std::filesystem::path& pro
     close(sv[1]);
   }
   const std::string startup = StartupKeyToJson(key).dump();
-  std::vector<std::string> args = {program.string(), "--control-fd", "3", "--startup", startup};
+  std::vector<std::string> args = {program.string(), "--control-fd", "3", "--startup", startup,
+                                   "--installation", installation.prefix().string()};
   if (options.enable_test_hooks) args.push_back("--enable-test-hooks");
   if (options.test_without_landlock) args.push_back("--test-without-landlock");
   std::vector<char*> argv;
@@ -300,7 +302,6 @@ using executor::Json;
 using executor::Zygote;
 
 Executor::Executor(ExecutorOptions options) : options_(std::move(options)) {
-  if (options_.zygote_program.empty()) options_.zygote_program = SNAKECAGE_ZYGOTE_PROGRAM;
   if (options_.max_zygotes == 0) options_.max_zygotes = 1;
 }
 
@@ -358,8 +359,9 @@ StatusOr<std::shared_ptr<Zygote>> Executor::ZygoteFor(const ExecutionPolicy& pol
     }
   }
   // Started outside the lock: other start-up configurations keep serving.
-  StatusOr<std::shared_ptr<Zygote>> started =
-      Zygote::Start(options_.zygote_program, key, options_);
+  const StatusOr<Installation>& installation = ThisInstallation();
+  if (!installation.ok()) return installation.status();
+  StatusOr<std::shared_ptr<Zygote>> started = Zygote::Start(*installation, key, options_);
   if (!started.ok()) return started.status();
   std::vector<std::shared_ptr<Zygote>> evicted;
   std::lock_guard<std::mutex> lock(mu_);

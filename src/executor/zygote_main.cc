@@ -1,7 +1,7 @@
 // snakecage-zygote: one pre-initialised interpreter that forks a child per
 // execution. Started by the Executor (executor.cc), never by hand:
 //
-//   snakecage-zygote --control-fd N --startup STARTUP_KEY_JSON
+//   snakecage-zygote --control-fd N --startup STARTUP_KEY_JSON --installation PREFIX
 //                    [--enable-test-hooks] [--test-without-landlock]   (tests only)
 //
 // 1. Start the guest interpreter under StartupPolicy(key) (every host
@@ -216,7 +216,9 @@ ExecutionContext* BecomeChild(const ExecutionPolicy& policy, int result_fd,
 
   ConfinementSpec spec;
   spec.read_write_dirs = {policy.mount_host_dir()};
-  for (const SystemMount& m : SystemMounts()) spec.read_only_dirs.push_back(m.host);
+  for (const SystemMount& m : ThisInstallation()->system_mounts()) {
+    spec.read_only_dirs.push_back(m.host);
+  }
   if (policy.mount_data_dir()) spec.read_only_dirs.push_back(*policy.mount_data_dir());
   for (const auto& m : policy.additional_readonly_mounts()) spec.read_only_dirs.push_back(m.host);
   spec.cpu_seconds = policy.timeout_seconds()
@@ -529,6 +531,7 @@ ExecutionContext* Serve(ExecutionContext&, uint64_t* interrupt) {
 
 int Main(int argc, char** argv) {
   std::string startup_json;
+  std::string installation_prefix;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
     if (flag == "--enable-test-hooks") {
@@ -539,13 +542,16 @@ int Main(int argc, char** argv) {
       g.control = std::atoi(argv[++i]);
     } else if (flag == "--startup" && i + 1 < argc) {
       startup_json = argv[++i];
+    } else if (flag == "--installation" && i + 1 < argc) {
+      installation_prefix = argv[++i];
     } else {
       g.control = -1;
       break;
     }
   }
-  if (g.control < 0 || startup_json.empty()) {
-    std::cerr << "usage: snakecage-zygote --control-fd N --startup JSON (started by the executor)\n";
+  if (g.control < 0 || startup_json.empty() || installation_prefix.empty()) {
+    std::cerr << "usage: snakecage-zygote --control-fd N --startup JSON --installation PREFIX "
+                 "(started by the executor)\n";
     return 2;
   }
   // Nothing the spawning process left open without close-on-exec (a
@@ -557,7 +563,10 @@ int Main(int argc, char** argv) {
   };
   StatusOr<StartupKey> key = StartupKeyFromJson(Json::parse(startup_json, nullptr, false));
   if (!key.ok()) return fail_start(key.status().message());
-  StatusOr<ExecutionPolicy> policy = StartupPolicy(*key, HostStdlibDir());
+  // The executor's installation, whatever this program's location says.
+  Status installation = UseInstallationPrefix(installation_prefix);
+  if (!installation.ok()) return fail_start(installation.message());
+  StatusOr<ExecutionPolicy> policy = StartupPolicy(*key, ThisInstallation()->stdlib_dir());
   if (!policy.ok()) return fail_start(policy.status().message());
   StatusOr<SeccompProgram> seccomp = SeccompProgram::Compile();
   if (!seccomp.ok()) return fail_start(seccomp.status().message());
