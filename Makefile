@@ -1,13 +1,14 @@
 # snakecage: the two commands a new user needs.
 #   make example   install what is needed, build, run examples/hello.py
 #   make test      install what is needed, build, run the whole test suite
+#   make package   the same set-up, then the .deb (build/packages/)
 #   make bench     the same set-up, then the benchmarks against python3.11
 #   make bench-executor   the same set-up, then `snakecage bench` (warm executor)
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: example test build deps bench bench-executor clean
+.PHONY: example test build deps package bench bench-executor clean
 
 deps:
 	scripts/install-deps.sh
@@ -22,6 +23,10 @@ example: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# A .deb for Debian bookworm (CPack, packaging/CMakeLists.txt).
+package: build
+	cmake --build $(BUILD_DIR) --target package
 
 # Speed against Debian's python3.11, measured in the same run (bench/README.md).
 bench: build

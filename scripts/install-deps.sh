@@ -27,7 +27,7 @@ packages=(
   # the HTTP server (snakecage serve)
   libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # apt-get source
+  # apt-get source; dpkg-shlibdeps for the .deb's dependencies (make package)
   dpkg-dev xz-utils
 )
 # The MCP end-to-end test (tests/server) runs the official MCP SDK client on
