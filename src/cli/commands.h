@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/policy_flags.h"
 #include "snakecage/status.h"
 
 namespace snakecage::cli {
@@ -20,9 +21,8 @@ int ExitFor(const Status& s);
 
 struct RunFlags {
   bool json = false;
-  std::optional<std::string> fuel, memory, stdout_max, stderr_max, timeout, data, code;
-  std::optional<std::string> policy, session, workspace_root, log_file;
-  std::vector<std::string> env, mounts;
+  std::optional<std::string> code, policy, session, workspace_root, log_file;
+  PolicyFlags policy_fields;  // --fuel, --memory, --env, ...
   std::string source;
 };
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/policy_flags.h"
 
 namespace snakecage::cli {
 namespace {
@@ -48,14 +49,7 @@ int Main(int argc, char** argv) {
   run->add_option("--workspace-root", f.workspace_root,
                   "Directory holding session directories (default ./workspace)");
   run->add_option("--log-file", f.log_file, "Append telemetry events (JSON lines) to this file");
-  run->add_option("--fuel", f.fuel, "Fuel budget (WebAssembly operators)");
-  run->add_option("--memory", f.memory, "Memory cap: bytes or K/M/G");
-  run->add_option("--stdout-max", f.stdout_max, "stdout cap: bytes or K/M/G");
-  run->add_option("--stderr-max", f.stderr_max, "stderr cap: bytes or K/M/G");
-  run->add_option("--timeout", f.timeout, "Wall-clock limit in seconds");
-  run->add_option("--env", f.env, "KEY=VALUE in the guest's environment (repeatable)");
-  run->add_option("--mount", f.mounts, "HOST:GUEST[:ro] read-only mount (repeatable)");
-  run->add_option("--data", f.data, "Host directory mounted read-only at /data");
+  AddPolicyFlags(*run, f.policy_fields);
 
   SessionFlags s;
   CLI::App* session = app.add_subcommand("session", "Inspect and manage sessions");

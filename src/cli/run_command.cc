@@ -41,41 +41,7 @@ StatusOr<std::string> ReadCode(const RunFlags& f) {
 // policy file's values). Guest arguments are appended to base's argv.
 Status ApplyFlags(const RunFlags& f, const std::vector<std::string>& guest_args,
                   const ExecutionPolicy& base, ExecutionPolicyBuilder& p) {
-  if (f.fuel) {
-    auto v = ParsePositiveInteger("--fuel", *f.fuel);
-    if (!v.ok()) return v.status();
-    p.fuel_budget(*v);
-  }
-  struct SizeFlag {
-    const char* name;
-    const std::optional<std::string>& text;
-    ExecutionPolicyBuilder& (ExecutionPolicyBuilder::*set)(uint64_t);
-  };
-  for (SizeFlag s :
-       {SizeFlag{"--memory", f.memory, &ExecutionPolicyBuilder::memory_bytes},
-        SizeFlag{"--stdout-max", f.stdout_max, &ExecutionPolicyBuilder::stdout_max_bytes},
-        SizeFlag{"--stderr-max", f.stderr_max, &ExecutionPolicyBuilder::stderr_max_bytes}}) {
-    if (!s.text) continue;
-    auto v = ParseSize(s.name, *s.text);
-    if (!v.ok()) return v.status();
-    (p.*s.set)(*v);
-  }
-  if (f.timeout) {
-    auto v = ParseSeconds("--timeout", *f.timeout);
-    if (!v.ok()) return v.status();
-    p.timeout_seconds(*v);
-  }
-  for (const auto& e : f.env) {
-    auto kv = ParseEnvAssignment("--env", e);
-    if (!kv.ok()) return kv.status();
-    p.set_env(kv->first, kv->second);
-  }
-  for (const auto& m : f.mounts) {
-    auto mount = ParseMount("--mount", m);
-    if (!mount.ok()) return mount.status();
-    p.add_readonly_mount(*mount);
-  }
-  if (f.data) p.mount_data_dir(std::filesystem::path(*f.data));
+  if (Status s = ApplyPolicyFlags(f.policy_fields, p); !s.ok()) return s;
   if (!guest_args.empty()) {
     std::vector<std::string> argv = base.argv();
     argv.insert(argv.end(), guest_args.begin(), guest_args.end());

@@ -1,6 +1,6 @@
 // Policy files: TOML (toml++) read into an ExecutionPolicyBuilder.
 //
-// Every top-level key is one ExecutionPolicy field; anything else is refused,
+// Every top-level key is one ExecutionPolicy field (policy_fields.h); anything else is refused,
 // so a misspelt key can never be silently ignored. Keys are applied in the
 // order they appear in the file (toml++ keeps tables sorted by key, so the
 // order is recovered from each key's source position), which makes the first
@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "policy/policy_fields.h"
 #include "snakecage/policy.h"
 
 namespace snakecage {
@@ -88,80 +89,105 @@ class PolicyFileReader {
   }
 
  private:
-  Status ApplyKey(const std::string& key, const toml::node& v, ExecutionPolicyBuilder& b) const {
-    if (key == "fuel_budget") return WithUnsigned(key, v, [&](uint64_t x) { b.fuel_budget(x); });
-    if (key == "memory_bytes") return WithUnsigned(key, v, [&](uint64_t x) { b.memory_bytes(x); });
-    if (key == "stdout_max_bytes") {
-      return WithUnsigned(key, v, [&](uint64_t x) { b.stdout_max_bytes(x); });
-    }
-    if (key == "stderr_max_bytes") {
-      return WithUnsigned(key, v, [&](uint64_t x) { b.stderr_max_bytes(x); });
-    }
-    if (key == "mount_host_dir") {
-      return WithString(key, v, [&](std::string s) { b.mount_host_dir(HostPath(s)); });
-    }
-    if (key == "guest_mount_path") {
-      return WithString(key, v, [&](std::string s) { b.guest_mount_path(std::move(s)); });
-    }
-    if (key == "mount_data_dir") {
-      return WithString(key, v, [&](std::string s) { b.mount_data_dir(HostPath(s)); });
-    }
-    if (key == "guest_data_path") {
-      return WithString(key, v, [&](std::string s) { b.guest_data_path(std::move(s)); });
-    }
-    if (key == "argv") return ApplyArgv(v, b);
-    if (key == "env") return ApplyEnv(v, b);
-    if (key == "timeout_seconds") {
-      if (const auto* i = v.as_integer()) {
-        b.timeout_seconds(static_cast<double>(i->get()));
-        return Status::Ok();
-      }
-      if (const auto* f = v.as_floating_point()) {
-        b.timeout_seconds(f->get());
-        return Status::Ok();
-      }
-      return WrongType(key, "a number of seconds (integer or float)", v);
-    }
-    if (key == "preserve_logs") {
-      if (const auto* x = v.as_boolean()) {
-        b.preserve_logs(x->get());
-        return Status::Ok();
-      }
-      return WrongType(key, "a boolean", v);
-    }
-    if (key == "additional_readonly_mounts") return ApplyMounts(v, b);
+  using Builder = ExecutionPolicyBuilder;
+
+  // The field named `key` (policy_fields.h), read as its kind says.
+  Status ApplyKey(const std::string& key, const toml::node& v, Builder& b) const {
+#define SNAKECAGE_FIELD_FROM_TOML(name, Kind, flag, help) \
+  if (key == #name) return Apply(policy_kinds::Kind{}, key, v, b, &Builder::name);
+    SNAKECAGE_POLICY_FIELDS(SNAKECAGE_FIELD_FROM_TOML)
+#undef SNAKECAGE_FIELD_FROM_TOML
     return InvalidArgument(file_ + ": unknown key \"" + key + "\"");
   }
 
-  Status ApplyArgv(const toml::node& v, ExecutionPolicyBuilder& b) const {
+  template <typename Set>
+  Status Apply(policy_kinds::Operators, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
+    return WithUnsigned(key, v, [&](uint64_t x) { (b.*set)(x); });
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::Bytes, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
+    return WithUnsigned(key, v, [&](uint64_t x) { (b.*set)(x); });
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::HostDir, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
+    return WithString(key, v, [&](std::string s) { (b.*set)(HostPath(s)); });
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::OptionalHostDir, const std::string& key, const toml::node& v,
+               Builder& b, Set set) const {
+    return WithString(key, v, [&](std::string s) { (b.*set)(HostPath(s)); });
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::GuestPath, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
+    return WithString(key, v, [&](std::string s) { (b.*set)(std::move(s)); });
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::OptionalGuestPath, const std::string& key, const toml::node& v,
+               Builder& b, Set set) const {
+    return WithString(key, v, [&](std::string s) { (b.*set)(std::move(s)); });
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::OptionalSeconds, const std::string& key, const toml::node& v,
+               Builder& b, Set set) const {
+    if (const auto* i = v.as_integer()) {
+      (b.*set)(static_cast<double>(i->get()));
+      return Status::Ok();
+    }
+    if (const auto* f = v.as_floating_point()) {
+      (b.*set)(f->get());
+      return Status::Ok();
+    }
+    return WrongType(key, "a number of seconds (integer or float)", v);
+  }
+  template <typename Set>
+  Status Apply(policy_kinds::Flag, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
+    if (const auto* x = v.as_boolean()) {
+      (b.*set)(x->get());
+      return Status::Ok();
+    }
+    return WrongType(key, "a boolean", v);
+  }
+
+  template <typename Set>
+  Status Apply(policy_kinds::Argv, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
     const toml::array* a = v.as_array();
-    if (a == nullptr) return WrongType("argv", "an array of strings", v);
+    if (a == nullptr) return WrongType(key, "an array of strings", v);
     std::vector<std::string> args;
     for (size_t i = 0; i < a->size(); ++i) {
       const toml::node& e = *a->get(i);
       const auto* s = e.as_string();
-      if (s == nullptr) return WrongType("argv[" + std::to_string(i) + "]", "a string", e);
+      if (s == nullptr) return WrongType(key + "[" + std::to_string(i) + "]", "a string", e);
       args.push_back(s->get());
     }
-    b.argv(std::move(args));
+    (b.*set)(std::move(args));
     return Status::Ok();
   }
 
-  // [env] is merged over what the builder already has (the default env).
-  Status ApplyEnv(const toml::node& v, ExecutionPolicyBuilder& b) const {
+  // [env] is merged over what the builder already has (the default env),
+  // one variable at a time, never replaced whole.
+  template <typename Set>
+  Status Apply(policy_kinds::Env, const std::string& key, const toml::node& v, Builder& b,
+               Set) const {
     const toml::table* t = v.as_table();
-    if (t == nullptr) return WrongType("env", "a table of strings", v);
+    if (t == nullptr) return WrongType(key, "a table of strings", v);
     for (const auto& [key_ptr, node_ptr] : InFileOrder(*t)) {
       const std::string name(key_ptr->str());
       const auto* s = node_ptr->as_string();
-      if (s == nullptr) return WrongType("env." + name, "a string", *node_ptr);
+      if (s == nullptr) return WrongType(key + "." + name, "a string", *node_ptr);
       b.set_env(name, s->get());
     }
     return Status::Ok();
   }
 
-  Status ApplyMounts(const toml::node& v, ExecutionPolicyBuilder& b) const {
-    const std::string key = "additional_readonly_mounts";
+  template <typename Set>
+  Status Apply(policy_kinds::Mounts, const std::string& key, const toml::node& v, Builder& b,
+               Set set) const {
     const toml::array* a = v.as_array();
     if (a == nullptr) return WrongType(key, "an array of [host, guest] pairs", v);
     std::vector<ReadOnlyMount> mounts;
@@ -183,7 +209,7 @@ class PolicyFileReader {
         return WrongType(field + "[1]", "a string (the guest path)", *pair->get(1));
       mounts.push_back(ReadOnlyMount{HostPath(host->get()), guest->get()});
     }
-    b.additional_readonly_mounts(std::move(mounts));
+    (b.*set)(std::move(mounts));
     return Status::Ok();
   }
 
