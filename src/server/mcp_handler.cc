@@ -8,10 +8,7 @@
 
 #include "snakecage/server.h"
 #include "snakecage/trap_reason.h"
-
-#ifndef SNAKECAGE_VERSION
-#define SNAKECAGE_VERSION "0.0.0"
-#endif
+#include "snakecage/version.h"
 
 namespace snakecage {
 namespace {
@@ -398,7 +395,7 @@ std::optional<json> McpHandler::Handle(const json& message, std::string_view cli
     json result = {
         {"protocolVersion", chosen},
         {"capabilities", json{{"tools", json{{"listChanged", false}}}}},
-        {"serverInfo", json{{"name", "snakecage"}, {"version", SNAKECAGE_VERSION}}},
+        {"serverInfo", json{{"name", "snakecage"}, {"version", std::string(kVersion)}}},
         {"instructions",
          "snakecage runs Python 3.11 in a WebAssembly sandbox. Use execute_code for one-off "
          "runs; create_session when files must persist between runs (write_file, read_file, "
