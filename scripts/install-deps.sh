@@ -29,6 +29,11 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # apt-get source; dpkg-shlibdeps for the .deb's dependencies (make package)
   dpkg-dev xz-utils
+  # the Python package (python/): built with Debian's pybind11 and
+  # setuptools into a venv by pip, no index; tested with Debian's pytest,
+  # its logger with and without structlog
+  python3-dev pybind11-dev python3-pybind11 python3-setuptools python3-wheel
+  python3-pip python3-venv python3-pytest python3-structlog
 )
 # The MCP end-to-end test (tests/server) runs the official MCP SDK client on
 # Node.js and installs it with npm. Debian's nodejs + npm only when no npm is

@@ -192,8 +192,11 @@ inline constexpr std::string_view kDefaultPolicyPath = "config/policy.toml";
 // and mount hosts are resolved against the directory holding the file when
 // relative. An unknown key, a value of the wrong type or a syntax error is
 // InvalidArgument naming the file (and, for syntax errors, line and column;
-// otherwise the key); a missing file is NotFound naming it.
-StatusOr<ExecutionPolicyBuilder> LoadPolicyBuilder(const std::filesystem::path& path);
+// otherwise the key); a missing file is NotFound naming it. The file's keys
+// are applied over `base` (the defaults unless given; `[env]` merges over
+// base's env).
+StatusOr<ExecutionPolicyBuilder> LoadPolicyBuilder(
+    const std::filesystem::path& path, ExecutionPolicyBuilder base = ExecutionPolicyBuilder());
 
 // LoadPolicyBuilder(path), then Build(). Errors name the file.
 StatusOr<ExecutionPolicy> LoadPolicy(const std::filesystem::path& path);

@@ -320,7 +320,7 @@ StatusOr<toml::table> ParseToml(const std::string& text, const std::string& name
 
 }  // namespace
 
-StatusOr<ExecutionPolicyBuilder> LoadPolicyBuilder(const fs::path& path) {
+StatusOr<ExecutionPolicyBuilder> LoadPolicyBuilder(const fs::path& path, ExecutionPolicyBuilder base) {
   StatusOr<std::string> text = ReadPolicyFile(path);
   if (!text.ok()) return text.status();
   StatusOr<toml::table> root = ParseToml(*text, path.string());
@@ -332,7 +332,7 @@ StatusOr<ExecutionPolicyBuilder> LoadPolicyBuilder(const fs::path& path) {
     return InvalidArgument(path.string() + ": cannot make the path absolute: " + ec.message());
   }
   PolicyFileReader reader(path, absolute_file.lexically_normal().parent_path());
-  ExecutionPolicyBuilder builder;
+  ExecutionPolicyBuilder builder = std::move(base);
   Status s = reader.Apply(*root, builder);
   if (!s.ok()) return s;
   return builder;

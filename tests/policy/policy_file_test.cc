@@ -153,6 +153,26 @@ TEST_F(PolicyFileTest, EnvIsMergedOverTheDefaultsInFileOrder) {
   EXPECT_EQ(r.env().size(), 5u);
 }
 
+TEST_F(PolicyFileTest, FileAppliesOverAGivenBaseAndMergesEnvOverItsEnv) {
+  StatusOr<ExecutionPolicy> base = ExecutionPolicyBuilder()
+                                       .fuel_budget(2'000'000'000)
+                                       .env({{"A", "1"}, {"B", "2"}})
+                                       .preserve_logs(true)
+                                       .Build();
+  ASSERT_TRUE(base.ok()) << base.status().message();
+  StatusOr<ExecutionPolicyBuilder> b = LoadPolicyBuilder(
+      Write("memory_bytes = 65536\n[env]\nB = \"3\"\nC = \"4\"\n"), ExecutionPolicyBuilder(*base));
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  StatusOr<ExecutionPolicy> p = b->Build();
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->fuel_budget(), 2'000'000'000u);  // the base's, not the default 5e9
+  EXPECT_EQ(p->memory_bytes(), 65'536u);        // the file's
+  EXPECT_TRUE(p->preserve_logs());
+  EXPECT_EQ(p->env(), (EnvironmentVariables{{"A", "1"}, {"B", "3"}, {"C", "4"}}));
+  // The base itself is untouched.
+  EXPECT_EQ(base->memory_bytes(), 128'000'000u);
+}
+
 TEST_F(PolicyFileTest, EnvKeysTheBuilderRefusesAreReportedWithTheFile) {
   const fs::path p = Write("[env]\n\"A=B\" = \"x\"\n");
   ExpectLoadError(p, StatusCode::kInvalidArgument,
