@@ -1,6 +1,7 @@
 # snakecage: the two commands a new user needs.
 #   make example   install what is needed, build, run examples/hello.py
 #   make test      install what is needed, build, run the whole test suite
+#                  (ctest, then the Python package's pytest suite)
 #   make package   the same set-up, then the .deb (build/packages/)
 #   make bench     the same set-up, then the benchmarks against python3.11
 #   make bench-executor   the same set-up, then `snakecage bench` (warm executor)
@@ -23,6 +24,7 @@ example: build
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	scripts/test-python.sh $(BUILD_DIR)
 
 # A .deb for Debian bookworm (CPack, packaging/CMakeLists.txt).
 package: build
