@@ -5,11 +5,12 @@
 #   make package   the same set-up, then the .deb (build/packages/)
 #   make bench     the same set-up, then the benchmarks against python3.11
 #   make bench-executor   the same set-up, then `snakecage bench` (warm executor)
+#   make bench-python     the same set-up, then the Python package's overhead
 BUILD_DIR ?= build
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: example test build deps package bench bench-executor clean
+.PHONY: example test build deps package bench bench-executor bench-python clean
 
 deps:
 	scripts/install-deps.sh
@@ -34,6 +35,11 @@ package: build
 bench: build
 	cmake --build $(BUILD_DIR) --target bench -j $(JOBS)
 	/usr/bin/python3 bench/run_benchmarks.py --build-dir $(BUILD_DIR)
+
+# The Python package's overhead against the library's own Execute() and
+# against subprocess python3.11 (bench/python_binding.py).
+bench-python: build
+	scripts/test-python.sh --bench $(BUILD_DIR)
 
 # The warm executor (latency, executions/s, private memory) against
 # python3.11 and the cold path, measured in the same run (bench/README.md).

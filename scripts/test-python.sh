@@ -4,12 +4,15 @@
 # index), then its pytest suite run from another directory, then one
 # execution with the build tree, the cache and the source tree hidden.
 #
-#   scripts/test-python.sh [BUILD_DIR]    (default: build)
+#   scripts/test-python.sh [BUILD_DIR]           (default: build)
+#   scripts/test-python.sh --bench [BUILD_DIR]   build it, run bench/python_binding.py instead
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 . "$here/../tests/install/hidden.sh"
 src=$(cd "$here/.." && pwd)
+bench=0
+if [ "${1:-}" = --bench ]; then bench=1; shift; fi
 build=$(cd "${1:-$src/build}" && pwd)
 
 work=$(mktemp -d)
@@ -22,6 +25,11 @@ SNAKECAGE_BUILD_DIR=$build "$venv/bin/pip" install --quiet --no-build-isolation 
   --no-cache-dir "$src/python"
 # setuptools' in-tree temporary files go: the installed package must not need them.
 rm -rf "$src/python/build" "$src"/python/*.egg-info
+
+if [ "$bench" = 1 ]; then
+  (cd "$work" && "$venv/bin/python" "$src/bench/python_binding.py")
+  exit 0
+fi
 
 snakecage_log "python: pytest"
 mkdir "$work/run"

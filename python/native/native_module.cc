@@ -7,7 +7,7 @@
 //
 // Telemetry: every call that can emit events returns them with its value,
 // as a list of (level, logger, event, fields_json) in the order the library
-// emitted them. A call collects the events of its own thread only (the
+// emitted them (execute() only when asked: without a logger nobody reads them). A call collects the events of its own thread only (the
 // library logs on the calling thread), so concurrent calls never see each
 // other's events, and no Python code runs while the GIL is released.
 //
@@ -175,7 +175,7 @@ class Sandbox {
 
   // (result_json, events)
   std::pair<std::string, std::vector<std::tuple<std::string, std::string, std::string, std::string>>>
-  Execute(const std::string& code, const std::string& policy_json) {
+  Execute(const std::string& code, const std::string& policy_json, bool want_events) {
     std::string result_json;
     std::vector<Event> events;
     {
@@ -195,8 +195,12 @@ class Sandbox {
       PythonSandbox* sandbox = sandbox_.get();
       lock.unlock();
       std::vector<Event>* previous = current_events;
-      current_events = &events;
+      current_events = want_events ? &events : nullptr;
+      const auto start = std::chrono::steady_clock::now();
       StatusOr<SandboxResult> result = sandbox->Execute(code);
+      last_execute_ms_ = std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
       current_events = previous;
       if (!result.ok()) throw StatusError{result.status()};
       result_json = SandboxResultToJson(*result).dump();
@@ -208,6 +212,27 @@ class Sandbox {
                        std::string(TelemetryEventName(e.event)), std::move(e.fields));
     }
     return {std::move(result_json), std::move(out)};
+  }
+
+  // For bench/python_binding.py: how long the library's
+  // PythonSandbox::Execute() took in this thread's last execute(), in ms
+  // (what the binding adds is the rest of execute()'s time).
+  static double last_execute_ms() { return last_execute_ms_; }
+
+  // For bench/python_binding.py: `n` executions of `code` timed around the
+  // library's PythonSandbox::Execute() alone (no Python in between), in ms.
+  std::vector<double> TimeExecutions(const std::string& code, int n) {
+    py::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<double> ms;
+    for (int i = 0; i < n; ++i) {
+      const auto start = std::chrono::steady_clock::now();
+      StatusOr<SandboxResult> result = sandbox_->Execute(code);
+      const auto end = std::chrono::steady_clock::now();
+      if (!result.ok()) throw StatusError{result.status()};
+      ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+    }
+    return ms;
   }
 
   const std::string& session_id() const { return session_id_; }
@@ -227,6 +252,7 @@ class Sandbox {
     return ValueOrThrow(CreateSandbox(std::move(options)));
   }
 
+  static thread_local double last_execute_ms_;
   std::mutex mu_;  // guards sandbox_, policy_json_, owner_
   std::string workspace_root_;
   bool allow_non_uuid_;
@@ -236,6 +262,8 @@ class Sandbox {
   bool created_ = false;
   pid_t owner_ = 0;
 };
+
+thread_local double Sandbox::last_execute_ms_ = 0;
 
 // Runs `f(store)` without the GIL, collecting the events; returns
 // (f's value converted by `to_python`, events).
@@ -337,7 +365,10 @@ PYBIND11_MODULE(_native, m) {
       .def(py::init<const std::string&, std::optional<std::string>, std::string, bool>(),
            py::arg("policy_json"), py::arg("session_id"), py::arg("workspace_root"),
            py::arg("allow_non_uuid"))
-      .def("execute", &Sandbox::Execute, py::arg("code"), py::arg("policy_json"))
+      .def("execute", &Sandbox::Execute, py::arg("code"), py::arg("policy_json"),
+           py::arg("want_events") = true)
+      .def("time_executions", &Sandbox::TimeExecutions, py::arg("code"), py::arg("n"))
+      .def_static("last_execute_ms", &Sandbox::last_execute_ms)
       .def_property_readonly("session_id", &Sandbox::session_id)
       .def_property_readonly("workspace_path", &Sandbox::workspace_path)
       .def_property_readonly("created", &Sandbox::created);

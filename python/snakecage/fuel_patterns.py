@@ -52,13 +52,16 @@ def analyze_fuel_usage(consumed: Optional[int], budget: int, stderr: str = "",
             "status": status, "recommendation": recommendation, "likely_causes": causes}
 
 
+_HEAVY = re.compile(r"(?:^|[\s/'\"])(" + "|".join(map(re.escape, HEAVY_PACKAGES))
+                    + r")(?=[./'\"\s]|$)", re.MULTILINE)
+
+
 def detect_heavy_packages(stderr: str) -> List[str]:
     """The heavy packages a traceback in `stderr` mentions, in HEAVY_PACKAGES order."""
-    found = []
-    for name in HEAVY_PACKAGES:
-        if re.search(rf"(?:^|[\s/'\"]){re.escape(name)}(?:[./'\"\s]|$)", stderr):
-            found.append(name)
-    return found
+    if not stderr:
+        return []
+    named = set(_HEAVY.findall(stderr))
+    return [name for name in HEAVY_PACKAGES if name in named]
 
 
 def detect_large_dataset_processing(fuel_consumed: int, packages: List[str]) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -60,6 +61,7 @@ class PythonSandbox(BaseSandbox):
         super().__init__(policy, session_id, storage_adapter, logger)
         self._native = native
         self._checked_policy_json: Optional[str] = None
+        self._policy_fields: Optional[Dict[str, Any]] = None
         self.auto_persist_globals = auto_persist_globals
 
     def execute(self, code: str, inject_setup: bool = True, **kwargs: Any) -> SandboxResult:
@@ -73,7 +75,8 @@ class PythonSandbox(BaseSandbox):
         if self.auto_persist_globals:
             code = wrap_stateful_code(code, self.policy.guest_mount_path)
         try:
-            result_json, events = self._native.execute(code, policy_json)
+            result_json, events = self._native.execute(code, policy_json,
+                                                       self.logger is not None)
         except _native.StatusError as e:
             raise SandboxExecutionError(e.args[1]) from None
         result = _result_from(json.loads(result_json), self.policy, self.storage_adapter,
@@ -96,7 +99,13 @@ class PythonSandbox(BaseSandbox):
         return True
 
     def _policy_json(self) -> str:
-        """The policy as the library reads it, checked when it changed."""
+        """The policy as the library reads it, checked when it changed. The
+        JSON is made again only when a field changed (compared with a deep
+        copy of the fields it was made from: the policy's lists and dicts can
+        be changed in place)."""
+        fields = self.policy.__dict__
+        if fields == self._policy_fields and self._checked_policy_json is not None:
+            return self._checked_policy_json
         text = self.policy._library_json()
         if text != self._checked_policy_json:
             try:
@@ -104,6 +113,7 @@ class PythonSandbox(BaseSandbox):
             except _native.StatusError as e:
                 raise PolicyValidationError(f"Invalid execution policy: {e.args[1]}") from None
             self._checked_policy_json = text
+        self._policy_fields = copy.deepcopy(fields)
         return text
 
 
