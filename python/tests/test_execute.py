@@ -202,6 +202,7 @@ def test_data_mount_must_exist_when_the_sandbox_is_made(root, tmp_path):
     policy = ExecutionPolicy(mount_data_dir=str(tmp_path / "missing"))
     with pytest.raises(PolicyValidationError, match="mount_data_dir"):
         create_sandbox(policy=policy, workspace_root=root)
+    assert not root.exists()  # refused before anything was made
     (tmp_path / "missing").mkdir()
     (tmp_path / "missing" / "in.csv").write_text("a,b\n")
     r = create_sandbox(policy=policy, workspace_root=root).execute(
