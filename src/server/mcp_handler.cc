@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "engine/utf8.h"
 #include "snakecage/server.h"
 #include "snakecage/trap_reason.h"
 #include "snakecage/version.h"
@@ -333,7 +334,10 @@ std::optional<json> McpHandler::HandleText(std::string_view text, std::string_vi
   try {
     message = json::parse(text);
   } catch (const json::parse_error& e) {
-    return JsonRpcError(nullptr, kJsonRpcParseError, std::string("Parse error: ") + e.what());
+    // The parser's message quotes the bytes it stopped at, which need not be
+    // UTF-8; a reply must be (found by fuzz/fuzz_mcp_handler).
+    return JsonRpcError(nullptr, kJsonRpcParseError,
+                        DecodeUtf8Lossy(std::string("Parse error: ") + e.what()));
   }
   return Handle(message, client_id);
 }

@@ -105,6 +105,18 @@ TEST_F(McpHandlerTest, PingAnswersAnEmptyResultWithTheSameId) {
   EXPECT_EQ(r, json::parse(R"({"jsonrpc":"2.0","id":"abc","result":{}})"));
 }
 
+TEST_F(McpHandlerTest, ParseErrorOfInvalidUtf8IsAValidUtf8Reply) {
+  // Found by fuzz/fuzz_mcp_handler: the parser's message quoted the raw byte,
+  // and the HTTP server's strict dump() of the reply threw.
+  auto parse = handler_->HandleText("\x9a" "ontentn", "c");
+  ASSERT_TRUE(parse.has_value());
+  EXPECT_EQ(ErrorCode(parse), kJsonRpcParseError);
+  std::string message = (*parse)["error"]["message"];
+  EXPECT_EQ(message.rfind("Parse error: ", 0), 0u) << message;
+  EXPECT_NE(message.find("\xEF\xBF\xBD"), std::string::npos) << message;  // U+FFFD
+  EXPECT_NO_THROW((void)parse->dump());
+}
+
 TEST_F(McpHandlerTest, MalformedMessagesGetJsonRpcErrors) {
   auto parse = handler_->HandleText("{not json", "c");
   EXPECT_EQ(ErrorCode(parse), kJsonRpcParseError);
