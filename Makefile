@@ -6,11 +6,15 @@
 #   make bench     the same set-up, then the benchmarks against python3.11
 #   make bench-executor   the same set-up, then `snakecage bench` (warm executor)
 #   make bench-python     the same set-up, then the Python package's overhead
+#   make test-sanitize    the host code with ASan+UBSan (build-sanitize/), its test suite
+#   make fuzz             the libFuzzer targets (fuzz/), FUZZ_SECONDS each (default 60)
 BUILD_DIR ?= build
+SANITIZE_BUILD_DIR ?= build-sanitize
+FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: example test build deps package bench bench-executor bench-python clean
+.PHONY: example test build deps package bench bench-executor bench-python sanitize-build test-sanitize fuzz clean
 
 deps:
 	scripts/install-deps.sh
@@ -26,6 +30,20 @@ example: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	scripts/test-python.sh $(BUILD_DIR)
+
+# The host code with AddressSanitizer, UndefinedBehaviorSanitizer and the
+# libFuzzer targets, in its own tree (the generated guest C is not
+# instrumented and comes from the same cache).
+sanitize-build: deps
+	cmake -S . -B $(SANITIZE_BUILD_DIR) -G Ninja \
+	  -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 -DSNAKECAGE_FUZZ=ON $(CMAKE_FLAGS)
+	cmake --build $(SANITIZE_BUILD_DIR) -j $(JOBS)
+
+test-sanitize: sanitize-build
+	cd $(SANITIZE_BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+fuzz: sanitize-build
+	scripts/run-fuzzers.sh $(SANITIZE_BUILD_DIR) $(FUZZ_SECONDS)
 
 # A .deb for Debian bookworm (CPack, packaging/CMakeLists.txt).
 package: build
