@@ -125,23 +125,18 @@ struct FileContent {
 // {"path", "encoding", "content", "size_bytes"}
 nlohmann::ordered_json FileContentToJson(const FileContent& f);
 
-// Which server limit refused a call, for transports that answer those
-// differently (HTTP 429). kNone for every other status.
-enum class RefusalKind { kNone, kRateLimited, kSessionLimit };
-RefusalKind RefusalKindOf(const Status& status);
-
 // The operations of the server. Every method takes the caller's client id
 // (the rate limit is kept per client id) and first charges one request to
-// that client's bucket: a refused request is PermissionDenied beginning
-// "rate limit exceeded" (RefusalKindOf: kRateLimited). Every method also
+// that client's bucket: a refused request is RateLimited ("rate limit
+// exceeded: ..."). Every method also
 // deletes idle sessions when at least a second (of the clock) has passed
 // since the last sweep.
 //
 // Errors: InvalidArgument for a bad argument (the message names it: "code",
 // "session_id", "path", "timeout_seconds", "content", "encoding"), NotFound
 // for an unknown session or file, AlreadyExists for a file written with
-// overwrite=false, PermissionDenied for the rate limit and the session cap
-// (RefusalKindOf tells which), Internal for host failures.
+// overwrite=false, RateLimited and ResourceExhausted (the session cap) for
+// the server's limits, Internal for host failures.
 class SandboxService {
  public:
   // Validates the limits, creates the workspace root if missing.
@@ -159,8 +154,8 @@ class SandboxService {
   // session, limits, host failure); what the guest did is the result.
   StatusOr<SandboxResult> ExecuteCode(std::string_view client_id, const ExecuteRequest& request);
 
-  // A new session with a random id. PermissionDenied beginning "session
-  // limit reached" when max_sessions exist (RefusalKindOf: kSessionLimit).
+  // A new session with a random id. ResourceExhausted ("session limit
+  // reached: ...") when max_sessions exist.
   StatusOr<SessionSummary> CreateSession(std::string_view client_id);
   // Deletes the session and its files. NotFound when it does not exist.
   Status DestroySession(std::string_view client_id, std::string_view session_id);

@@ -11,6 +11,7 @@
 #include <cassert>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -22,8 +23,44 @@ enum class StatusCode {
   kNotFound,          // a file or directory the caller named does not exist
   kAlreadyExists,
   kPermissionDenied,
-  kInternal,          // a host failure: mmap, fork, a broken installation
+  kResourceExhausted,  // a limit on what may exist was reached (a server's sessions)
+  kRateLimited,        // too many requests from one client in the window; retry later
+  kInternal,           // a host failure: mmap, fork, a broken installation
 };
+
+// The code's name in JSON and in Python: "invalid_argument", "not_found", ...
+constexpr std::string_view StatusCodeName(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk:
+      return "ok";
+    case StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case StatusCode::kNotFound:
+      return "not_found";
+    case StatusCode::kAlreadyExists:
+      return "already_exists";
+    case StatusCode::kPermissionDenied:
+      return "permission_denied";
+    case StatusCode::kResourceExhausted:
+      return "resource_exhausted";
+    case StatusCode::kRateLimited:
+      return "rate_limited";
+    case StatusCode::kInternal:
+      return "internal";
+  }
+  return "internal";
+}
+
+// The code named `name` by StatusCodeName; nullopt for any other text.
+constexpr std::optional<StatusCode> StatusCodeFromName(std::string_view name) {
+  for (StatusCode c : {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound,
+                       StatusCode::kAlreadyExists, StatusCode::kPermissionDenied,
+                       StatusCode::kResourceExhausted, StatusCode::kRateLimited,
+                       StatusCode::kInternal}) {
+    if (StatusCodeName(c) == name) return c;
+  }
+  return std::nullopt;
+}
 
 class [[nodiscard]] Status {
  public:

@@ -50,24 +50,6 @@ struct StatusError {
   Status status;
 };
 
-std::string_view CodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return "ok";
-    case StatusCode::kInvalidArgument:
-      return "invalid_argument";
-    case StatusCode::kNotFound:
-      return "not_found";
-    case StatusCode::kAlreadyExists:
-      return "already_exists";
-    case StatusCode::kPermissionDenied:
-      return "permission_denied";
-    case StatusCode::kInternal:
-      return "internal";
-  }
-  return "internal";
-}
-
 void ThrowIfError(const Status& s) {
   if (!s.ok()) throw StatusError{s};
 }
@@ -327,7 +309,7 @@ PYBIND11_MODULE(_native, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const StatusError& e) {
-      py::tuple args = py::make_tuple(std::string(CodeName(e.status.code())), e.status.message());
+      py::tuple args = py::make_tuple(std::string(StatusCodeName(e.status.code())), e.status.message());
       PyErr_SetObject(status_error.ptr(), args.ptr());
     }
   });

@@ -179,6 +179,8 @@ int ExitFor(const Status& s) {
       return kExitUsage;
     case StatusCode::kOk:
     case StatusCode::kPermissionDenied:
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kRateLimited:
     case StatusCode::kInternal:
       return kExitHostFailure;
   }

@@ -11,13 +11,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 int HttpStatusFor(const Status& s) {
-  switch (RefusalKindOf(s)) {
-    case RefusalKind::kRateLimited:
-    case RefusalKind::kSessionLimit:
-      return 429;
-    case RefusalKind::kNone:
-      break;
-  }
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
       return 400;
@@ -27,6 +20,9 @@ int HttpStatusFor(const Status& s) {
       return 409;
     case StatusCode::kPermissionDenied:
       return 403;
+    case StatusCode::kResourceExhausted:
+    case StatusCode::kRateLimited:
+      return 429;
     case StatusCode::kOk:
     case StatusCode::kInternal:
       return 500;

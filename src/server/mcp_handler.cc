@@ -194,32 +194,6 @@ std::string CheckArguments(const json& schema, const json& args) {
   return "";
 }
 
-std::string ErrorCodeName(const Status& s) {
-  switch (RefusalKindOf(s)) {
-    case RefusalKind::kRateLimited:
-      return "rate_limited";
-    case RefusalKind::kSessionLimit:
-      return "session_limit";
-    case RefusalKind::kNone:
-      break;
-  }
-  switch (s.code()) {
-    case StatusCode::kOk:
-      return "ok";
-    case StatusCode::kInvalidArgument:
-      return "invalid_argument";
-    case StatusCode::kNotFound:
-      return "not_found";
-    case StatusCode::kAlreadyExists:
-      return "already_exists";
-    case StatusCode::kPermissionDenied:
-      return "permission_denied";
-    case StatusCode::kInternal:
-      return "internal";
-  }
-  return "internal";
-}
-
 json TextResult(std::string text, json structured, bool is_error = false) {
   json r = {{"content", json::array({json{{"type", "text"}, {"text", std::move(text)}}})}};
   if (!structured.is_null()) r["structuredContent"] = std::move(structured);
@@ -232,7 +206,9 @@ json ToolError(const std::string& message, const std::string& code) {
                     json{{"error", json{{"code", code}, {"message", message}}}}, true);
 }
 
-json ToolError(const Status& s) { return ToolError(s.message(), ErrorCodeName(s)); }
+json ToolError(const Status& s) {
+  return ToolError(s.message(), std::string(StatusCodeName(s.code())));
+}
 
 std::string WithThousands(uint64_t v) {
   std::string digits = std::to_string(v);

@@ -19,14 +19,7 @@
 namespace snakecage {
 namespace {
 
-constexpr std::string_view kRateLimitPrefix = "rate limit exceeded";
-constexpr std::string_view kSessionLimitPrefix = "session limit reached";
-
 using Seconds = std::chrono::duration<double>;
-
-Status Refused(std::string message) {
-  return Status(StatusCode::kPermissionDenied, std::move(message));
-}
 
 std::string FormatNumber(double v) {
   std::ostringstream s;
@@ -112,14 +105,6 @@ nlohmann::ordered_json FileContentToJson(const FileContent& f) {
   return j;
 }
 
-RefusalKind RefusalKindOf(const Status& status) {
-  if (status.code() != StatusCode::kPermissionDenied) return RefusalKind::kNone;
-  std::string_view m = status.message();
-  if (m.starts_with(kRateLimitPrefix)) return RefusalKind::kRateLimited;
-  if (m.starts_with(kSessionLimitPrefix)) return RefusalKind::kSessionLimit;
-  return RefusalKind::kNone;
-}
-
 StatusOr<std::unique_ptr<SandboxService>> SandboxService::Create(ServiceOptions options) {
   if (Status s = options.limits.Validate(); !s.ok()) return s;
   if (options.workspace_root.empty()) return InvalidArgument("workspace_root: must not be empty");
@@ -173,9 +158,9 @@ Status SandboxService::Admit(std::string_view client_id) {
   double wait = (1.0 - b.tokens) * 60.0 / rate;
   std::ostringstream m;
   m.precision(3);
-  m << kRateLimitPrefix << ": client '" << client_id << "' may make " << rate
+  m << "rate limit exceeded: client '" << client_id << "' may make " << rate
     << " requests per minute; retry in " << wait << " s";
-  return Refused(m.str());
+  return Status(StatusCode::kRateLimited, m.str());
 }
 
 void SandboxService::MaybeSweep() {
@@ -374,11 +359,11 @@ StatusOr<SessionSummary> SandboxService::CreateSession(std::string_view client_i
     }
   }
   if (count >= limits_.max_sessions) {
-    std::string message = std::string(kSessionLimitPrefix) + ": " + std::to_string(count) +
-                          " sessions exist and the server allows " +
-                          std::to_string(limits_.max_sessions) +
-                          " (max_sessions); destroy one with destroy_session";
-    return Refused(message);
+    return Status(StatusCode::kResourceExhausted,
+                  "session limit reached: " + std::to_string(count) +
+                      " sessions exist and the server allows " +
+                      std::to_string(limits_.max_sessions) +
+                      " (max_sessions); destroy one with destroy_session");
   }
   StatusOr<OpenedSession> opened = store_.OpenOrCreate(NewSessionId());
   if (!opened.ok()) return opened.status();

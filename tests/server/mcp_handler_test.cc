@@ -320,7 +320,7 @@ TEST_F(McpHandlerTest, LimitRefusalsAreToolErrors) {
   EXPECT_FALSE(IsError(Call("create_session")));
   json cap = Call("create_session");
   EXPECT_TRUE(IsError(cap));
-  EXPECT_EQ(cap["structuredContent"]["error"]["code"], "session_limit");
+  EXPECT_EQ(cap["structuredContent"]["error"]["code"], "resource_exhausted");
   json limited = Call("list_sessions");
   EXPECT_TRUE(IsError(limited));
   EXPECT_EQ(limited["structuredContent"]["error"]["code"], "rate_limited");
