@@ -21,6 +21,7 @@
 #include "engine/mounts.h"
 #include "engine/runtime/linear_memory.h"
 #include "engine/runtime/wasm_rt_impl.h"
+#include "engine/trap_result.h"
 #include "engine/utf8.h"
 #include "fuel/fuel_instrumenter.h"
 #include "snakecage_guest.h"
@@ -28,12 +29,6 @@
 
 namespace snakecage {
 namespace {
-
-constexpr uint64_t kPageBytes = 65536;
-// Exit status reported for a trap (as Wasmtime's CLI: 128 + SIGABRT) and for
-// a timeout (as coreutils' timeout).
-constexpr int kTrapExitCode = 134;
-constexpr int kTimeoutExitCode = 124;
 
 void InitRuntimeOnce() {
   static std::once_flag once;
@@ -44,7 +39,7 @@ void InitRuntimeOnce() {
 }
 
 void SetMemoryCap(const ExecutionPolicy& policy) {
-  const uint64_t cap_pages64 = policy.memory_bytes() / kPageBytes;
+  const uint64_t cap_pages64 = policy.memory_bytes() / kWasmPageBytes;
   snakecage_linear_memory_set_cap_pages(static_cast<uint32_t>(
       std::min<uint64_t>(cap_pages64, std::numeric_limits<uint32_t>::max())));
 }
@@ -92,53 +87,63 @@ uint64_t ConsumedFrom(uint64_t budget, int64_t remaining) {
   return left >= budget ? 0 : budget - left;
 }
 
+// How the run ended, if it trapped: the first cause wins (an instantiation
+// the cap refused, what the WASI host recorded, fuel, an abort after a
+// refused memory.grow, the wasm trap itself).
+struct Trap {
+  TrapReason reason;
+  std::string message;
+};
+std::optional<Trap> TrapOf(wasi::WasiHost& host, const ExecutionPolicy& policy,
+                           const GuestRun& run) {
+  if (!run.instantiated) {
+    return Trap{TrapReason::kMemoryLimit, std::string("cannot instantiate the interpreter: ") +
+                                              snakecage_linear_memory_strerror(run.memory_error)};
+  }
+  if (const auto& u = host.unwind(); u.has_value()) {
+    if (u->kind == wasi::Unwind::Kind::kExit) return std::nullopt;
+    return Trap{u->trap_reason, u->message};
+  }
+  if (run.trap == WASM_RT_TRAP_NONE) return std::nullopt;
+  if (run.exhausted == fuel::kExhaustedByFuel) {
+    return Trap{TrapReason::kOutOfFuel,
+                "fuel budget of " + std::to_string(policy.fuel_budget()) + " operators exhausted"};
+  }
+  if (run.trap == WASM_RT_TRAP_UNREACHABLE && run.refused_grows > 0) {
+    // The interpreter aborted after memory.grow was refused.
+    return Trap{TrapReason::kMemoryLimit, "memory limit of " +
+                                              std::to_string(policy.memory_bytes()) +
+                                              " bytes reached and the interpreter aborted"};
+  }
+  return Trap{FromWasmTrap(run.trap), wasm_rt_strerror(run.trap)};
+}
+
 ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelAccount& fuel,
                          const GuestReports& reports) {
   const ExecutionPolicy& policy = ctx.policy();
   wasi::WasiHost& host = ctx.host();
-  ExecutionResult r;
-  r.fuel_budget = policy.fuel_budget();
-  r.memory_limit_bytes = policy.memory_bytes();
-  r.timeout_seconds = policy.timeout_seconds();
+  ExecutionResult r = ResultUnder(policy);
   r.memory_peak_pages = run.peak_pages;
   r.memory_grows_refused = run.refused_grows;
-  r.memory_peak_bytes = uint64_t{run.peak_pages} * kPageBytes;
+  r.memory_peak_bytes = uint64_t{run.peak_pages} * kWasmPageBytes;
 
-  if (!run.instantiated) {
-    r.trapped = true;
-    r.trap_reason = TrapReason::kMemoryLimit;
-    r.trap_message = std::string("cannot instantiate the interpreter: ") +
-                     snakecage_linear_memory_strerror(run.memory_error);
+  const wasi::OutputSink& out = host.stdout_sink();
+  const wasi::OutputSink& err = host.stderr_sink();
+  r.stdout_text = DecodeUtf8Lossy(out.data());
+  r.stderr_text = DecodeUtf8Lossy(err.data());
+  r.stdout_bytes = out.total_bytes();
+  r.stderr_bytes = err.total_bytes();
+  r.stdout_truncated = out.truncated();
+  r.stderr_truncated = err.truncated();
+
+  if (std::optional<Trap> trap = TrapOf(host, policy, run)) {
+    RecordTrap(r, trap->reason, std::move(trap->message));
   } else if (const auto& u = host.unwind(); u.has_value()) {
-    if (u->kind == wasi::Unwind::Kind::kExit) {
-      r.exit_code = static_cast<int>(u->exit_code);
-    } else {
-      r.trapped = true;
-      r.trap_reason = u->trap_reason;
-      r.trap_message = u->message;
-    }
-  } else if (run.trap == WASM_RT_TRAP_NONE) {
-    r.exit_code = 0;  // _start returned without proc_exit
+    r.exit_code = static_cast<int>(u->exit_code);  // proc_exit
   } else {
-    r.trapped = true;
-    if (run.exhausted == fuel::kExhaustedByFuel) {
-      r.trap_reason = TrapReason::kOutOfFuel;
-      r.trap_message = "fuel budget of " + std::to_string(policy.fuel_budget()) +
-                       " operators exhausted";
-    } else if (run.trap == WASM_RT_TRAP_UNREACHABLE && run.refused_grows > 0) {
-      // The interpreter aborted after memory.grow was refused.
-      r.trap_reason = TrapReason::kMemoryLimit;
-      r.trap_message = "memory limit of " + std::to_string(policy.memory_bytes()) +
-                       " bytes reached and the interpreter aborted";
-    } else {
-      r.trap_reason = FromWasmTrap(run.trap);
-      r.trap_message = wasm_rt_strerror(run.trap);
-    }
+    r.exit_code = 0;  // _start returned without proc_exit
   }
 
-  if (r.trapped) {
-    r.exit_code = (r.trap_reason == TrapReason::kTimeout) ? kTimeoutExitCode : kTrapExitCode;
-  }
   if (!fuel.begun) {
     r.fuel_consumed = 0;  // the user's code never started
   } else if (r.trapped && r.trap_reason == TrapReason::kOutOfFuel) {
@@ -149,20 +154,6 @@ ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelA
     r.fuel_consumed = ConsumedFrom(policy.fuel_budget(), run.fuel_remaining);
   }
 
-  const wasi::OutputSink& out = host.stdout_sink();
-  const wasi::OutputSink& err = host.stderr_sink();
-  r.stdout_text = DecodeUtf8Lossy(out.data());
-  r.stderr_text = DecodeUtf8Lossy(err.data());
-  r.stdout_bytes = out.total_bytes();
-  r.stderr_bytes = err.total_bytes();
-  r.stdout_truncated = out.truncated();
-  r.stderr_truncated = err.truncated();
-  if (r.trapped) {
-    if (!r.stderr_text.empty() && r.stderr_text.back() != '\n') r.stderr_text += '\n';
-    r.stderr_text += "Execution trapped: ";
-    r.stderr_text += TrapReasonDisplayName(*r.trap_reason);
-    r.stderr_text += '\n';
-  }
   if (reports.missing_module) r.missing_module = DecodeUtf8Lossy(*reports.missing_module);
   r.path_denials = ctx.denials();
   r.path_denials_total = ctx.denials_total();
