@@ -17,6 +17,7 @@
 #include <string>
 
 #include "base/scoped_temp_dir.h"
+#include "base/write_all.h"
 #include "cli/commands.h"
 #include "cli/server_flags.h"
 #include "snakecage/policy.h"
@@ -29,17 +30,6 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 
 void OnSignal(int signo) { g_signal = signo; }
-
-bool WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
 
 }  // namespace
 

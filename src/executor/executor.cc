@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/installation.h"
+#include "engine/trap_result.h"
 #include "executor/startup_key.h"
 #include "executor/wire.h"
 
@@ -251,12 +252,20 @@ Zygote::Outcome Zygote::Wait(uint64_t id) {
 
 namespace {
 
+// How reading a child's result pipe ended, besides the bytes.
+struct ReadEnd {
+  bool killed_at_timeout = false;  // asked the zygote to kill it at `kill_at`
+  bool overflowed = false;         // it wrote more than it may; killed, bytes dropped
+};
+
 // Reads `fd` to EOF. At `kill_at` (if any) asks the zygote to kill the
-// child once and keeps reading; sets *killed.
+// child once and keeps reading. A child that writes more than `max_bytes`
+// is killed and its bytes dropped.
 std::string ReadResult(int fd, std::optional<std::chrono::steady_clock::time_point> kill_at,
-                       Zygote& zygote, uint64_t id, bool* killed) {
+                       uint64_t max_bytes, Zygote& zygote, uint64_t id, ReadEnd* end) {
   std::string data;
   char buf[65536];
+  bool* killed = &end->killed_at_timeout;
   for (;;) {
     int wait_ms = -1;
     if (kill_at && !*killed) {
@@ -276,21 +285,20 @@ std::string ReadResult(int fd, std::optional<std::chrono::steady_clock::time_poi
     ssize_t n = read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return data;
+    if (data.size() + static_cast<size_t>(n) > max_bytes) {
+      zygote.Kill(id);
+      end->overflowed = true;
+      return {};
+    }
     data.append(buf, static_cast<size_t>(n));
   }
 }
 
+// The result of an execution whose process died before it sent one.
 ExecutionResult Died(const ExecutionPolicy& policy, TrapReason reason, std::string message,
-                     int exit_code, double duration_ms) {
-  ExecutionResult r;
-  r.trapped = true;
-  r.trap_reason = reason;
-  r.trap_message = std::move(message);
-  r.exit_code = exit_code;
-  r.stderr_text = "Execution trapped: " + std::string(TrapReasonDisplayName(reason)) + "\n";
-  r.fuel_budget = policy.fuel_budget();
-  r.memory_limit_bytes = policy.memory_bytes();
-  r.timeout_seconds = policy.timeout_seconds();
+                     std::optional<int> exit_code, double duration_ms) {
+  ExecutionResult r = ResultUnder(policy);
+  RecordTrap(r, reason, std::move(message), exit_code);
   r.duration_ms = duration_ms;
   return r;
 }
@@ -410,41 +418,44 @@ StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy) {
                     std::chrono::duration<double>(*policy.timeout_seconds())) +
                 options_.kill_grace;
     }
-    bool killed = false;
-    const std::string data = executor::ReadResult(pipe_fds[0], kill_at, **zygote, *id, &killed);
+    executor::ReadEnd end;
+    const std::string data = executor::ReadResult(
+        pipe_fds[0], kill_at, executor::MaxChildReportBytes(policy), **zygote, *id, &end);
     close(pipe_fds[0]);
-    Json reply = Json::parse(data, nullptr, /*allow_exceptions=*/false);
-    if (reply.is_object() && reply.contains("result")) {
+    executor::ChildReport report = executor::DecodeChildReport(data);
+    if (report.result) {
       // The whole result is here; the child's exit status adds nothing.
       (*zygote)->Release(*id);
-      if (std::string warning = reply.value("landlock_warning", ""); !warning.empty()) {
+      if (!report.landlock_warning.empty()) {
         std::lock_guard<std::mutex> lock(mu_);
         if (!landlock_warning_logged_ && options_.logger) {
           landlock_warning_logged_ = true;
           options_.logger->Log(LogLevel::kWarning, "snakecage.executor",
                                TelemetryEvent::kExecutorLandlockUnavailable,
-                               {{"warning", warning}});
+                               {{"warning", report.landlock_warning}});
         }
       }
-      return executor::ExecutionResultFromJson(reply["result"]);
+      return std::move(*report.result);
     }
     const Zygote::Outcome outcome = (*zygote)->Wait(*id);
     const double duration_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     if (!outcome.failure.empty()) return Internal("executor: " + outcome.failure);
-    if (reply.is_object() && reply.contains("error")) {
-      std::string message = reply.value("error", "");
-      return reply.value("code", "") == "not_found" ? NotFound(message) : Internal(message);
+    if (end.overflowed) {
+      return Internal("executor: the execution's process wrote more than " +
+                      std::to_string(executor::MaxChildReportBytes(policy)) +
+                      " bytes on its result pipe and was killed");
     }
-    if (killed) {
+    if (report.error) return *report.error;
+    if (end.killed_at_timeout) {
       return executor::Died(policy, TrapReason::kTimeout,
                             "killed by the executor " +
                                 std::to_string(options_.kill_grace.count()) +
                                 " ms after the wall-clock timeout of " +
                                 std::to_string(*policy.timeout_seconds()) +
                                 " s; its output is lost",
-                            124, duration_ms);
+                            std::nullopt, duration_ms);
     }
     if (outcome.wait_status && WIFSIGNALED(*outcome.wait_status)) {
       const int sig = WTERMSIG(*outcome.wait_status);

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <optional>
 #include <vector>
 
 namespace snakecage::executor {
@@ -47,39 +50,107 @@ Json ExecutionResultToJson(const ExecutionResult& r) {
   };
 }
 
+namespace {
+
+// A field of the wrong type or out of range in a child's result.
+struct Malformed {
+  std::string what;
+};
+
+template <typename T>
+T IntegerAt(const Json& j, const char* key) {
+  const Json& v = j.at(key);
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if (i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+        (i < 0 || static_cast<uint64_t>(i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+      return static_cast<T>(i);
+    }
+  }
+  throw Malformed{std::string(key) + " is " + v.dump(-1, ' ', false, Json::error_handler_t::replace)};
+}
+
+double NumberAt(const Json& j, const char* key) {
+  const Json& v = j.at(key);
+  if (!v.is_number()) throw Malformed{std::string(key) + " is not a number"};
+  return v.get<double>();
+}
+
+}  // namespace
+
 StatusOr<ExecutionResult> ExecutionResultFromJson(const Json& j) {
   try {
     ExecutionResult r;
     r.stdout_text = j.at("stdout_text").get<std::string>();
     r.stderr_text = j.at("stderr_text").get<std::string>();
-    r.exit_code = j.at("exit_code").get<int>();
+    r.exit_code = IntegerAt<int>(j, "exit_code");
     r.trapped = j.at("trapped").get<bool>();
     if (!j.at("trap_reason").is_null()) {
       r.trap_reason = TrapReasonFromWireName(j.at("trap_reason").get<std::string>());
-      if (!r.trap_reason) return Internal("result: unknown trap_reason " + j.at("trap_reason").dump());
+      if (!r.trap_reason) throw Malformed{"unknown trap_reason " + j.at("trap_reason").dump()};
     }
     r.trap_message = j.at("trap_message").get<std::string>();
-    r.fuel_consumed = j.at("fuel_consumed").get<uint64_t>();
-    r.fuel_budget = j.at("fuel_budget").get<uint64_t>();
-    r.memory_peak_bytes = j.at("memory_peak_bytes").get<uint64_t>();
-    r.memory_peak_pages = j.at("memory_peak_pages").get<uint32_t>();
-    r.memory_limit_bytes = j.at("memory_limit_bytes").get<uint64_t>();
-    r.memory_grows_refused = j.at("memory_grows_refused").get<uint64_t>();
+    r.fuel_consumed = IntegerAt<uint64_t>(j, "fuel_consumed");
+    r.fuel_budget = IntegerAt<uint64_t>(j, "fuel_budget");
+    r.memory_peak_bytes = IntegerAt<uint64_t>(j, "memory_peak_bytes");
+    r.memory_peak_pages = IntegerAt<uint32_t>(j, "memory_peak_pages");
+    r.memory_limit_bytes = IntegerAt<uint64_t>(j, "memory_limit_bytes");
+    r.memory_grows_refused = IntegerAt<uint64_t>(j, "memory_grows_refused");
     r.stdout_truncated = j.at("stdout_truncated").get<bool>();
     r.stderr_truncated = j.at("stderr_truncated").get<bool>();
-    r.stdout_bytes = j.at("stdout_bytes").get<uint64_t>();
-    r.stderr_bytes = j.at("stderr_bytes").get<uint64_t>();
-    r.duration_ms = j.at("duration_ms").get<double>();
-    if (!j.at("timeout_seconds").is_null()) r.timeout_seconds = j.at("timeout_seconds").get<double>();
+    r.stdout_bytes = IntegerAt<uint64_t>(j, "stdout_bytes");
+    r.stderr_bytes = IntegerAt<uint64_t>(j, "stderr_bytes");
+    r.duration_ms = NumberAt(j, "duration_ms");
+    if (!j.at("timeout_seconds").is_null()) r.timeout_seconds = NumberAt(j, "timeout_seconds");
     for (const Json& d : j.at("path_denials")) {
       r.path_denials.push_back({d.at(0).get<std::string>(), d.at(1).get<std::string>()});
     }
-    r.path_denials_total = j.at("path_denials_total").get<uint64_t>();
+    r.path_denials_total = IntegerAt<uint64_t>(j, "path_denials_total");
     if (!j.at("missing_module").is_null()) r.missing_module = j.at("missing_module").get<std::string>();
     return r;
   } catch (const Json::exception& e) {
     return Internal(std::string("result: malformed: ") + e.what());
+  } catch (const Malformed& e) {
+    return Internal("result: malformed: " + e.what);
   }
+}
+
+ChildReport DecodeChildReport(std::string_view bytes) {
+  ChildReport report;
+  const Json reply = Json::parse(bytes, nullptr, /*allow_exceptions=*/false);
+  if (!reply.is_object()) return report;  // nothing, or cut off: the child died writing
+  if (auto result = reply.find("result"); result != reply.end()) {
+    StatusOr<ExecutionResult> r = ExecutionResultFromJson(*result);
+    if (!r.ok()) {
+      report.error = Internal("executor: the execution's process sent a malformed " +
+                              r.status().message());
+      return report;
+    }
+    report.result = std::move(*r);
+    if (auto w = reply.find("landlock_warning"); w != reply.end() && w->is_string()) {
+      report.landlock_warning = w->get<std::string>();
+    }
+    return report;
+  }
+  if (auto error = reply.find("error"); error != reply.end()) {
+    const std::string message = error->is_string() ? error->get<std::string>() : error->dump();
+    const auto code = reply.find("code");
+    std::optional<StatusCode> parsed;
+    if (code != reply.end() && code->is_string()) parsed = StatusCodeFromName(code->get<std::string>());
+    // Only a named failure to start; anything else the child says is a host failure.
+    report.error = Status(parsed == StatusCode::kNotFound ? StatusCode::kNotFound
+                                                           : StatusCode::kInternal,
+                          message);
+  }
+  return report;
+}
+
+uint64_t MaxChildReportBytes(const ExecutionPolicy& policy) {
+  constexpr uint64_t kLongestEscape = 6;  // one byte as \u00XX
+  return kLongestEscape * (policy.stdout_max_bytes() + policy.stderr_max_bytes()) + (1u << 20);
 }
 
 Status SendMessage(int socket, const Json& message, int fd) {

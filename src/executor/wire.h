@@ -12,7 +12,8 @@
 //   {"op": "failed", "id": N, "message": M} no child (fork failed, bad request)
 //   {"op": "warmed", "pages": P}          learned the pages spares touch (once)
 // Result pipe, child -> client, written once, then the child exits:
-//   {"result": ExecutionResultToJson(...), "landlock_warning": W}  or  {"error": M}
+//   {"result": ExecutionResultToJson(...), "landlock_warning": W}
+//   or {"error": M, "code": StatusCodeName(...)}   (DecodeChildReport)
 // Lesson pipe, child -> zygote (only children asked for one, after the
 // result): the pages it faulted in, EncodePages() (page_warming.h), then EOF.
 //
@@ -20,15 +21,37 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "snakecage/execution.h"
+#include "snakecage/policy.h"
 #include "snakecage/status.h"
 
 namespace snakecage::executor {
 
 nlohmann::ordered_json ExecutionResultToJson(const ExecutionResult& r);
+// Internal ("result: malformed: ...") for a missing field, a wrong type or a
+// number out of its field's range.
 StatusOr<ExecutionResult> ExecutionResultFromJson(const nlohmann::ordered_json& j);
+
+// What a child wrote on its result pipe. The child is not trusted: any bytes
+// decode to one of these, never to a crash.
+struct ChildReport {
+  std::optional<ExecutionResult> result;  // its whole result arrived
+  std::string landlock_warning;           // with the result: Landlock was unavailable
+  // It could not run the request (NotFound for a missing workspace, else
+  // Internal), or its result was malformed. Never OK.
+  std::optional<Status> error;
+  // Neither: nothing arrived, or it was cut off (the child died writing).
+};
+ChildReport DecodeChildReport(std::string_view bytes);
+
+// The most a truthful child writes on its result pipe under `policy`: its
+// output at the caps, each byte escaped as JSON's longest form (\u00XX), and
+// a megabyte for everything else. More means the child is not truthful.
+uint64_t MaxChildReportBytes(const ExecutionPolicy& policy);
 
 // Sends `message` (one datagram) with `fd` attached when fd >= 0.
 Status SendMessage(int socket, const nlohmann::ordered_json& message, int fd = -1);

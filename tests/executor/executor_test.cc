@@ -350,6 +350,24 @@ TEST_F(ExecutorTest, SeccompKillsAChildThatCreatesASocket) {
   EXPECT_EQ(Run("print('after')").stdout_text, "after\n");
 }
 
+// A child is not trusted: one that writes without end on its result pipe
+// (host code gone wrong; the guest cannot) costs the parent a bounded
+// buffer, is killed, and the caller gets a host failure, never a result.
+TEST_F(ExecutorTest, AChildFloodingItsResultPipeIsKilledAndIsAHostFailure) {
+  ExecutionPolicyBuilder p = policy_;
+  p.stdout_max_bytes(1000).stderr_max_bytes(1000).set_env("SNAKECAGE_TEST_HOOK", "flood_result");
+  StatusOr<ExecutionPolicy> policy = p.Build();
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  ASSERT_TRUE(StageUserCode("print('never')", *policy).ok());
+  StatusOr<ExecutionResult> r = executor_->Run(*policy);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInternal);
+  EXPECT_EQ(r.status().message(),
+            "executor: the execution's process wrote more than 1060576 bytes on its result "
+            "pipe and was killed");
+  EXPECT_EQ(Run("print('after')").stdout_text, "after\n");
+}
+
 TEST_F(ExecutorTest, LandlockRefusesHostFilesOutsideTheGrants) {
   fs::path outside = dir_.path() / "outside.txt";
   WriteFile(outside, "secret");

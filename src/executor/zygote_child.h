@@ -1,0 +1,74 @@
+// executor/zygote_child.h: one execution's process, a zygote's child from
+// its request to its result (the zygote's side is zygote_server.h).
+//
+// Begin() runs in the child right after the fork (or, in a spare, right
+// after its request came): it builds the execution's context from the
+// request's policy, refuses a memory cap below what start-up already uses,
+// arms the wall-clock timeout (a timer signal: no threads after
+// confinement), confines the process (ConfineChild: rlimits, no_new_privs,
+// Landlock, seccomp) and returns the context the guest goes on under.
+// Finish() writes the result to the request's pipe and exits without any
+// interpreter finalisation; a child asked for a lesson then sends the pages
+// it faulted in (page_warming.h).
+//
+// Failures before the guest runs (a missing workspace, confinement) go to
+// the result pipe as {"error", "code"} and the process exits.
+//
+// Thread-safety: one per process, used on the guest thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/unique_fd.h"
+#include "engine/guest_runner.h"
+#include "executor/confinement.h"
+#include "executor/page_warming.h"
+
+namespace snakecage::executor {
+
+// How every child of one zygote is confined; the test switches come from
+// the zygote's command line (tests only).
+struct ChildSettings {
+  const SeccompProgram* seccomp = nullptr;
+  bool test_hooks = false;             // --enable-test-hooks
+  bool test_without_landlock = false;  // --test-without-landlock
+};
+
+class ExecutionChild {
+ public:
+  // `lesson_fd` (or none): where to send the faulted-in pages after the
+  // result; recording them starts here (nothing is recorded if /proc cannot
+  // be read), before the request and before confinement.
+  ExecutionChild(const ChildSettings& settings, UniqueFd lesson_fd);
+  ExecutionChild(const ExecutionChild&) = delete;
+  ExecutionChild& operator=(const ExecutionChild&) = delete;
+
+  // See the top of this file: `result_fd` is the request's result pipe, a
+  // policy that did not parse goes back on it. Returns the context to run
+  // the user's code under; does not return on failure.
+  ExecutionContext* Begin(UniqueFd result_fd, const StatusOr<ExecutionPolicy>& policy,
+                          std::chrono::steady_clock::time_point started, uint64_t* interrupt);
+
+  // Writes `result` (or why the run failed) to the result pipe, then the
+  // lesson, and exits.
+  [[noreturn]] void Finish(StatusOr<ExecutionResult> result);
+
+ private:
+  // Writes `status` to the result pipe and exits.
+  [[noreturn]] void Fail(const Status& status);
+  void RunTestHook(const ExecutionPolicy& policy);
+  void SendLesson();
+
+  ChildSettings settings_;
+  UniqueFd result_fd_;
+  UniqueFd lesson_fd_;
+  std::optional<FaultRecorder> fault_recorder_;
+  std::unique_ptr<ExecutionContext> context_;
+  std::string landlock_warning_;
+  std::string hook_outcome_;  // what a test hook saw, appended to stderr
+};
+
+}  // namespace snakecage::executor

@@ -1,0 +1,132 @@
+// executor/zygote_server.h: the zygote's side of the wire (wire.h), from
+// user_code_begin until the client goes. Serve() is the zygote's
+// BeginHandler (engine/guest_runner.h); it returns only in a child, with
+// that child's context.
+//
+// Each "run" request goes to the oldest of kSpares children forked ahead of
+// time (a fresh one is forked right after), or to one forked then. Spares
+// touch the zygote's warm pages while they wait; the first children teach
+// which pages those are (page_warming.h). The zygote tells the client the
+// child's pid and, when it has reaped it, its wait status; "kill" sends
+// SIGKILL; "warmed" tells the client how many pages spares touch. A request
+// handed to a spare that dies before acknowledging it is re-run in a child
+// forked then, so no request is lost. When the client closes the control
+// socket the zygote kills its children and exits.
+//
+// Thread-safety: single-threaded; SIGCHLD must be blocked in every thread
+// (Init() does it, before the guest thread exists).
+#pragma once
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/unique_fd.h"
+#include "engine/guest_runner.h"
+#include "executor/page_warming.h"
+#include "executor/zygote_child.h"
+
+namespace snakecage::executor {
+
+// Everything a child must keep lives in its ExecutionChild: a child returns
+// from Serve() through the zygote's frames, whose locals are destroyed on the
+// way (a descriptor held by one of them would be closed).
+class ZygoteServer {
+ public:
+  // `control`: the client's socket (SOCK_SEQPACKET).
+  ZygoteServer(UniqueFd control, ChildSettings settings);
+  ZygoteServer(const ZygoteServer&) = delete;
+  ZygoteServer& operator=(const ZygoteServer&) = delete;
+
+  // Blocks SIGCHLD (delivered through a signalfd from then on). Call before
+  // any thread is created, so that every thread inherits the mask.
+  Status Init();
+
+  // The BeginHandler: serves requests until the client goes (then exits the
+  // process); returns only in a child, with the context it runs under.
+  ExecutionContext* Serve(uint64_t* interrupt);
+
+  // In a child (after Serve returned): the execution this process is.
+  ExecutionChild* child() { return child_.get(); }
+
+  // Tells the client start-up failed (the zygote exits next).
+  void SendStartupFailure(const std::string& message);
+
+ private:
+  // A child forked ahead of its request, waiting on its own socket: forking
+  // (copying the page tables, write-protecting the zygote's pages) happens
+  // between requests instead of on an execution's critical path.
+  struct Spare {
+    pid_t pid = -1;
+    UniqueFd socket;  // the zygote's end
+  };
+  // A request handed to a spare that has not acknowledged it yet. The zygote
+  // keeps the request and a copy of its result pipe until then.
+  struct Handoff {
+    pid_t pid = -1;
+    UniqueFd socket;
+    uint64_t id = 0;
+    nlohmann::ordered_json request;
+    UniqueFd result_fd;  // the zygote's copy
+  };
+  // The read end of a lesson's pipe and what has arrived so far.
+  struct Learner {
+    UniqueFd fd;
+    std::string bytes;
+  };
+
+  void Send(const nlohmann::ordered_json& message);
+  // Forks spares up to kSpares; returns only in a new spare (then an
+  // execution's child).
+  ExecutionContext* ReplenishSpares(uint64_t* interrupt);
+  // One spare; nullptr in the zygote (also when fork failed).
+  ExecutionContext* ForkSpare(uint64_t* interrupt);
+  // In a new spare: waits for its one request, then becomes its child.
+  ExecutionContext* SpareWaits(UniqueFd socket, UniqueFd lesson_fd, uint64_t* interrupt);
+  // Forks a child for `request` now; returns only in that child, which
+  // takes `result_fd` (the zygote keeps its copy, for the caller to close).
+  // In the zygote, reports the child (or the failure) to the client.
+  ExecutionContext* ForkFor(const nlohmann::ordered_json& request, UniqueFd& result_fd,
+                            uint64_t id, uint64_t* interrupt);
+  // A child of this zygote runs request `id`.
+  void Started(pid_t pid, uint64_t id);
+  // In a new child: lets go of everything of the zygote's (its sockets,
+  // pipes, lists, signal mask).
+  void LetGo();
+  // Reads what learner `l` sent; at its end keeps the lesson, and with
+  // kLessons of them makes the warm set. False once it is done.
+  bool ReadLesson(Learner& l);
+  // Acknowledged handoffs are done; a spare that died first gets its request
+  // re-run. Returns only in such a child.
+  ExecutionContext* CheckHandoffs(const std::vector<pollfd>& fds, uint64_t* interrupt);
+  // Reaps dead children and spares; tells the client about children.
+  void ReapChildren();
+  // One control message. Returns only in a child.
+  ExecutionContext* OnRequest(uint64_t* interrupt);
+  [[noreturn]] void ShutDown();
+
+  UniqueFd control_;
+  UniqueFd sigchld_;
+  sigset_t original_mask_{};
+  ChildSettings settings_;
+  std::map<pid_t, uint64_t> children_;  // pid -> request id
+  std::vector<Spare> spares_;           // oldest first
+  std::vector<Handoff> handoffs_;
+  std::vector<Learner> learners_;
+  std::vector<PageSet> lessons_;        // complete, until there are kLessons
+  // The pages spares touch before their requests: learned here, inherited
+  // by every spare forked after.
+  std::optional<PageSet> warm_pages_;
+  std::unique_ptr<ExecutionChild> child_;  // set in a child only
+};
+
+}  // namespace snakecage::executor
