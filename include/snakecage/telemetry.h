@@ -105,14 +105,17 @@ class NullLogger final : public TelemetryLogger {
 std::string FormatTelemetryLine(LogLevel level, std::string_view logger, TelemetryEvent event,
                                 const nlohmann::ordered_json& fields);
 
-// Appends one JSON line per event to a file. Each line is written with a
-// single write(2) on an O_APPEND descriptor, so lines from several
-// processes appending to one file never interleave.
+// Appends one JSON line per event to a file or a descriptor. Each line is
+// written with a single write(2) (the rest of a short write follows under a
+// lock), so lines from several threads never interleave, nor do lines from
+// several processes appending to one file (O_APPEND).
 class JsonLinesLogger final : public TelemetryLogger {
  public:
   // Opens (creating, mode 0600) `path` for appending. The parent directory
   // must exist. Errors name the path.
   static StatusOr<std::unique_ptr<JsonLinesLogger>> Open(const std::filesystem::path& path);
+  // Writes to `fd` (stderr, say), which the caller keeps open and closes.
+  static std::unique_ptr<JsonLinesLogger> ForDescriptor(int fd);
   ~JsonLinesLogger() override;
   JsonLinesLogger(const JsonLinesLogger&) = delete;
   JsonLinesLogger& operator=(const JsonLinesLogger&) = delete;
@@ -121,8 +124,10 @@ class JsonLinesLogger final : public TelemetryLogger {
            const nlohmann::ordered_json& fields) override;
 
  private:
-  explicit JsonLinesLogger(int fd) : fd_(fd) {}
+  JsonLinesLogger(int fd, bool owned) : fd_(fd), owned_(owned) {}
   int fd_;
+  bool owned_;
+  std::mutex mu_;
 };
 
 // Keeps every event in memory, for tests and for callers that forward

@@ -2,32 +2,12 @@
 
 #include <unistd.h>
 
-#include <mutex>
 #include <string>
 
 #include "cli/cli_args.h"
 #include "snakecage/policy.h"
 
 namespace snakecage::cli {
-namespace {
-
-// Telemetry to a descriptor (stderr), one write(2) per line.
-class FdLogger final : public TelemetryLogger {
- public:
-  explicit FdLogger(int fd) : fd_(fd) {}
-  void Log(LogLevel level, std::string_view logger, TelemetryEvent event,
-           const nlohmann::ordered_json& fields) override {
-    std::string line = FormatTelemetryLine(level, logger, event, fields) + "\n";
-    std::lock_guard lock(mu_);
-    (void)!::write(fd_, line.data(), line.size());
-  }
-
- private:
-  int fd_;
-  std::mutex mu_;
-};
-
-}  // namespace
 
 StatusOr<ServerLimits> ServerLimitsFrom(const ServerFlags& f) {
   ServerLimits limits;
@@ -84,7 +64,7 @@ StatusOr<std::shared_ptr<TelemetryLogger>> ServerLogger(const ServerFlags& flags
     if (!opened.ok()) return opened.status();
     return std::shared_ptr<TelemetryLogger>(std::move(*opened));
   }
-  return std::shared_ptr<TelemetryLogger>(std::make_shared<FdLogger>(STDERR_FILENO));
+  return std::shared_ptr<TelemetryLogger>(JsonLinesLogger::ForDescriptor(STDERR_FILENO));
 }
 
 StatusOr<std::unique_ptr<SandboxService>> CreateServerService(

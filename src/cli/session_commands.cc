@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/utf8.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "server/encoding.h"
@@ -100,7 +101,7 @@ int SessionCommand(SessionAction action, const SessionFlags& f) {
       auto content = store.ReadFile(f.id, f.path);
       if (!content.ok()) return ExitFor(content.status());
       if (f.json) {
-        bool text = server::IsValidUtf8(*content);
+        bool text = IsValidUtf8(*content);
         Print({{"session_id", f.id},
                {"path", f.path},
                {"encoding", text ? "utf-8" : "base64"},

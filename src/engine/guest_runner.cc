@@ -17,12 +17,12 @@
 #include <mutex>
 #include <string>
 
+#include "base/utf8.h"
 #include "engine/guest_hooks.h"
 #include "engine/mounts.h"
 #include "engine/runtime/linear_memory.h"
 #include "engine/runtime/wasm_rt_impl.h"
 #include "engine/trap_result.h"
-#include "engine/utf8.h"
 #include "fuel/fuel_instrumenter.h"
 #include "snakecage_guest.h"
 #include "wasi/wasi_imports.h"

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/errno_text.h"
+
 #include "base/unique_fd.h"
 #include "executor/seccomp_policy.h"
 
@@ -113,12 +115,6 @@ struct Grant {
   bool writable = false;
 };
 
-std::string ErrnoText(int err) {
-  const char* name = strerrorname_np(err);
-  return std::string(name != nullptr ? name : "errno " + std::to_string(err)) +
-         " (" + std::strerror(err) + ")";
-}
-
 Status ValidateLimits(const ConfinementSpec& spec) {
   if (spec.cpu_seconds == 0) {
     return InvalidArgument("ConfinementSpec.cpu_seconds must be > 0");
@@ -149,14 +145,14 @@ Status OpenGrantList(const char* field,
       const int err = errno;
       std::string message = std::string("ConfinementSpec.") + field +
                             ": cannot open \"" + path.string() +
-                            "\": " + ErrnoText(err);
+                            "\": " + ErrnoNameAndText(err);
       if (err == ENOENT) return NotFound(std::move(message));
       return Internal(std::move(message));
     }
     struct stat st {};
     if (::fstat(grant.fd.get(), &st) != 0) {
       return Internal(std::string("ConfinementSpec.") + field + ": fstat \"" +
-                      path.string() + "\": " + ErrnoText(errno));
+                      path.string() + "\": " + ErrnoNameAndText(errno));
     }
     grant.is_dir = S_ISDIR(st.st_mode);
     out.push_back(std::move(grant));
@@ -191,10 +187,10 @@ StatusOr<PreparedLandlock> PrepareLandlock(const std::vector<Grant>& grants,
     if (err != ENOSYS && err != EOPNOTSUPP) {
       return Internal("Landlock ABI probe (landlock_create_ruleset "
                       "LANDLOCK_CREATE_RULESET_VERSION) failed: " +
-                      ErrnoText(err));
+                      ErrnoNameAndText(err));
     }
     report.landlock_warning =
-        "Landlock is unavailable (" + ErrnoText(err) + ": " +
+        "Landlock is unavailable (" + ErrnoNameAndText(err) + ": " +
         (err == ENOSYS ? "the kernel was built without Landlock"
                        : "Landlock is disabled at boot; add it to the lsm= "
                          "kernel parameter") +
@@ -225,7 +221,7 @@ StatusOr<PreparedLandlock> PrepareLandlock(const std::vector<Grant>& grants,
       __NR_landlock_create_ruleset, &attr, RulesetAttrSize(abi), 0u)));
   if (!prepared.ruleset.valid()) {
     return Internal("landlock_create_ruleset (ABI " + std::to_string(abi) +
-                    "): " + ErrnoText(errno));
+                    "): " + ErrnoNameAndText(errno));
   }
   for (const Grant& grant : grants) {
     landlock_path_beneath_attr rule{};
@@ -237,7 +233,7 @@ StatusOr<PreparedLandlock> PrepareLandlock(const std::vector<Grant>& grants,
     if (::syscall(__NR_landlock_add_rule, prepared.ruleset.get(),
                   LANDLOCK_RULE_PATH_BENEATH, &rule, 0u) != 0) {
       return Internal(std::string("landlock_add_rule for ") + grant.field + " \"" +
-                      grant.path.string() + "\": " + ErrnoText(errno));
+                      grant.path.string() + "\": " + ErrnoNameAndText(errno));
     }
   }
   report.landlock_applied = true;
@@ -250,7 +246,7 @@ StatusOr<PreparedLandlock> PrepareLandlock(const std::vector<Grant>& grants,
 Status EnforceLandlock(const PreparedLandlock& prepared) {
   if (!prepared.ruleset.valid()) return Status::Ok();
   if (::syscall(__NR_landlock_restrict_self, prepared.ruleset.get(), 0u) != 0) {
-    return Internal("landlock_restrict_self: " + ErrnoText(errno));
+    return Internal("landlock_restrict_self: " + ErrnoNameAndText(errno));
   }
   return Status::Ok();
 }
@@ -260,13 +256,13 @@ Status EnforceLandlock(const PreparedLandlock& prepared) {
 Status SetLimit(int resource, const char* name, uint64_t soft, uint64_t hard) {
   struct rlimit current {};
   if (::getrlimit(resource, &current) != 0) {
-    return Internal(std::string("getrlimit(") + name + "): " + ErrnoText(errno));
+    return Internal(std::string("getrlimit(") + name + "): " + ErrnoNameAndText(errno));
   }
   struct rlimit want {};
   want.rlim_max = hard < current.rlim_max ? hard : current.rlim_max;
   want.rlim_cur = soft < want.rlim_max ? soft : want.rlim_max;
   if (::setrlimit(resource, &want) != 0) {
-    return Internal(std::string("setrlimit(") + name + "): " + ErrnoText(errno));
+    return Internal(std::string("setrlimit(") + name + "): " + ErrnoNameAndText(errno));
   }
   return Status::Ok();
 }
@@ -297,7 +293,7 @@ Status SeccompProgram::Apply() const {
     return Internal("seccomp(SECCOMP_SET_MODE_FILTER, TSYNC): thread " +
                     std::to_string(rc) + " cannot be synchronised");
   }
-  return Internal("seccomp(SECCOMP_SET_MODE_FILTER): " + ErrnoText(errno));
+  return Internal("seccomp(SECCOMP_SET_MODE_FILTER): " + ErrnoNameAndText(errno));
 }
 
 // ---- layers --------------------------------------------------------------------
@@ -319,7 +315,7 @@ Status ApplyRlimits(const ConfinementSpec& spec) {
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
   if (::sigaction(SIGXFSZ, &ignore, nullptr) != 0) {
-    return Internal("sigaction(SIGXFSZ, SIG_IGN): " + ErrnoText(errno));
+    return Internal("sigaction(SIGXFSZ, SIG_IGN): " + ErrnoNameAndText(errno));
   }
   // RLIMIT_CPU: SIGXCPU at the soft limit ends the child (nothing in it
   // handles the signal); SIGKILL at the hard limit one second later is the
@@ -338,7 +334,7 @@ Status ApplyRlimits(const ConfinementSpec& spec) {
 
 Status SetNoNewPrivs() {
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
-    return Internal("prctl(PR_SET_NO_NEW_PRIVS): " + ErrnoText(errno));
+    return Internal("prctl(PR_SET_NO_NEW_PRIVS): " + ErrnoNameAndText(errno));
   }
   return Status::Ok();
 }

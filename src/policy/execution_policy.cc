@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "base/text.h"
+
 #include "snakecage/policy.h"
 
 namespace snakecage {
@@ -16,22 +18,6 @@ namespace {
 constexpr uint64_t kMaxFuel = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 constexpr uint64_t kPageBytes = 65536;
 constexpr uint64_t kMaxMemory = 4ull << 30;  // wasm32's address space
-
-// A value as it appears in an error message: quoted, NUL shown as \0.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '\0') {
-      out += "\\0";
-    } else if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string FormatSeconds(double t) {
   std::ostringstream s;

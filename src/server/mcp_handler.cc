@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "engine/utf8.h"
+#include "base/utf8.h"
 #include "snakecage/server.h"
 #include "snakecage/trap_reason.h"
 #include "snakecage/version.h"

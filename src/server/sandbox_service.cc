@@ -12,6 +12,7 @@
 #include <thread>
 #include <utility>
 
+#include "base/utf8.h"
 #include "server/encoding.h"
 #include "snakecage/packages.h"
 #include "snakecage/server.h"
@@ -462,7 +463,7 @@ StatusOr<FileContent> SandboxService::ReadFile(std::string_view client_id,
   FileContent f;
   f.path = std::string(path);
   f.size_bytes = data->size();
-  bool utf8 = server::IsValidUtf8(*data);
+  bool utf8 = IsValidUtf8(*data);
   FileEncoding chosen = encoding.value_or(utf8 ? FileEncoding::kText : FileEncoding::kBase64);
   if (chosen == FileEncoding::kText && !utf8) {
     return InvalidArgument("encoding: '" + std::string(path) +

@@ -51,6 +51,9 @@
 #include <string>
 #include <utility>
 
+#include "base/errno_text.h"
+#include "base/text.h"
+
 #include "session/workspace_fs.h"
 #include "session/workspace_snapshot.h"
 #include "snakecage/session.h"
@@ -60,7 +63,6 @@ namespace snakecage {
 namespace {
 
 using session::OpenComponent;
-using session::Quote;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kLogger = "snakecage.session";
@@ -83,8 +85,6 @@ Status PermissionDenied(std::string m) {
   return Status(StatusCode::kPermissionDenied, std::move(m));
 }
 
-std::string Errno(int err) { return std::strerror(err); }
-
 std::string QuotePath(const fs::path& p) { return Quote(p.string()); }
 
 // ---- the session's directories ---------------------------------------------
@@ -95,7 +95,7 @@ Status EnsureRoot(const fs::path& root) {
   for (const fs::path& part : root) {
     prefix /= part;
     if (::mkdir(prefix.c_str(), kSessionDirMode) != 0 && errno != EEXIST) {
-      return Internal("cannot create session root " + QuotePath(prefix) + ": " + Errno(errno));
+      return Internal("cannot create session root " + QuotePath(prefix) + ": " + ErrnoText(errno));
     }
   }
   return Status::Ok();
@@ -107,7 +107,7 @@ StatusOr<UniqueFd> OpenRoot(const fs::path& root) {
   if (!fd.valid()) {
     const int err = errno;
     if (err == ENOENT) return NotFound("session root " + QuotePath(root) + " does not exist");
-    return Internal("cannot open session root " + QuotePath(root) + ": " + Errno(err));
+    return Internal("cannot open session root " + QuotePath(root) + ": " + ErrnoText(err));
   }
   return fd;
 }
@@ -121,7 +121,7 @@ StatusOr<UniqueFd> OpenSessionDir(const fs::path& root, int root_fd, std::string
     if (err == ENOTDIR || err == ELOOP) {
       return Internal("session " + Quote(id) + ": " + QuotePath(root / id) + " is not a directory");
     }
-    return Internal("cannot open session directory " + QuotePath(root / id) + ": " + Errno(err));
+    return Internal("cannot open session directory " + QuotePath(root / id) + ": " + ErrnoText(err));
   }
   return fd;
 }
@@ -157,7 +157,7 @@ StatusOr<WorkspaceFds> OpenWorkspace(const fs::path& root, std::string_view id) 
   UniqueFd ws(OpenComponent(s->session.get(), kWorkspaceDir, O_PATH | O_DIRECTORY));
   if (!ws.valid()) {
     return Internal("session " + Quote(id) + ": cannot open workspace " +
-                    QuotePath(root / id / kWorkspaceDir) + ": " + Errno(-ws.Release()));
+                    QuotePath(root / id / kWorkspaceDir) + ": " + ErrnoText(-ws.Release()));
   }
   return WorkspaceFds{std::move(s->session), std::move(ws)};
 }
@@ -226,12 +226,12 @@ StatusOr<SessionMetadata> ReadMetadataAt(int session_fd, std::string_view id,
   UniqueFd fd(OpenComponent(session_fd, kMetadataFile, O_RDONLY));
   if (!fd.valid()) {
     return Internal("session " + Quote(id) + ": cannot open metadata " + QuotePath(file) + ": " +
-                    Errno(-fd.Release()));
+                    ErrnoText(-fd.Release()));
   }
   std::string text;
   if (int rc = session::ReadAll(fd.get(), &text); rc < 0) {
     return Internal("session " + Quote(id) + ": cannot read metadata " + QuotePath(file) + ": " +
-                    Errno(-rc));
+                    ErrnoText(-rc));
   }
   return ParseMetadata(text, id, file);
 }
@@ -246,7 +246,7 @@ Status WriteMetadataAt(int session_fd, const SessionMetadata& m, const fs::path&
                                         /*overwrite=*/true, kPrivateFileMode, sync);
   if (rc < 0) {
     return Internal("session " + Quote(m.session_id) + ": cannot write metadata " +
-                    QuotePath(session_dir / kMetadataFile) + ": " + Errno(-rc));
+                    QuotePath(session_dir / kMetadataFile) + ": " + ErrnoText(-rc));
   }
   return Status::Ok();
 }
@@ -260,11 +260,11 @@ class MetadataLock {
   static StatusOr<MetadataLock> Acquire(int session_fd, std::string_view id) {
     UniqueFd fd(::openat(session_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd.valid()) {
-      return Internal("session " + Quote(id) + ": cannot open its directory: " + Errno(errno));
+      return Internal("session " + Quote(id) + ": cannot open its directory: " + ErrnoText(errno));
     }
     while (::flock(fd.get(), LOCK_EX) != 0) {
       if (errno != EINTR) {
-        return Internal("session " + Quote(id) + ": cannot lock metadata: " + Errno(errno));
+        return Internal("session " + Quote(id) + ": cannot lock metadata: " + ErrnoText(errno));
       }
     }
     return MetadataLock(std::move(fd));
@@ -284,7 +284,7 @@ Status RemoveSessionDir(const fs::path& root, int root_fd, std::string_view id) 
   if (::renameat(root_fd, std::string(id).c_str(), root_fd, doomed.c_str()) != 0) {
     if (errno == ENOENT) return Status::Ok();
     return Internal("cannot delete session " + Quote(id) + " (" + QuotePath(root / id) +
-                    "): " + Errno(errno));
+                    "): " + ErrnoText(errno));
   }
   StatusOr<uint64_t> removed = session::RemoveTree(root_fd, doomed, (root / doomed).string());
   if (!removed.ok()) {
@@ -406,7 +406,7 @@ StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool all
       UniqueFd ws(OpenComponent(session_fd->get(), kWorkspaceDir, O_PATH | O_DIRECTORY));
       if (!ws.valid()) {
         return Internal("session " + Quote(id) + ": cannot open workspace " +
-                        QuotePath(WorkspacePath(id)) + ": " + Errno(-ws.Release()));
+                        QuotePath(WorkspacePath(id)) + ": " + ErrnoText(-ws.Release()));
       }
       StatusOr<SessionMetadata> m = ReadMetadataAt(session_fd->get(), id, session_dir);
       if (!m.ok()) return m.status();
@@ -425,7 +425,7 @@ StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool all
     const fs::path staging_path = root_ / staging;
     if (::mkdirat(root_fd->get(), staging.c_str(), kSessionDirMode) != 0) {
       return Internal("cannot create staging directory " + QuotePath(staging_path) + ": " +
-                      Errno(errno));
+                      ErrnoText(errno));
     }
     const auto abandon = [&](Status status) {
       (void)session::RemoveTree(root_fd->get(), staging, staging_path.string());
@@ -434,18 +434,18 @@ StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool all
     UniqueFd stage(OpenComponent(root_fd->get(), staging, O_PATH | O_DIRECTORY));
     if (!stage.valid()) {
       return abandon(Internal("cannot open staging directory " + QuotePath(staging_path) + ": " +
-                              Errno(-stage.Release())));
+                              ErrnoText(-stage.Release())));
     }
     if (::mkdirat(stage.get(), kWorkspaceDir.c_str(), kWorkspaceDirMode) != 0 ||
         ::mkdirat(stage.get(), kLogsDir.c_str(), kSessionDirMode) != 0) {
       return abandon(Internal("cannot create directories in " + QuotePath(staging_path) + ": " +
-                              Errno(errno)));
+                              ErrnoText(errno)));
     }
     UniqueFd lock(
         OpenComponent(stage.get(), kLockFile, O_RDWR | O_CREAT | O_EXCL, kPrivateFileMode));
     if (!lock.valid()) {
       return abandon(Internal("cannot create " + QuotePath(staging_path / kLockFile) + ": " +
-                              Errno(-lock.Release())));
+                              ErrnoText(-lock.Release())));
     }
     lock.Reset();
     const std::string now = FormatIsoUtc(now_());
@@ -465,7 +465,7 @@ StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool all
       (void)abandon(Status::Ok());
       if (err == EEXIST || err == ENOTEMPTY) continue;  // another creator won: retrieve
       return Internal("cannot create session " + Quote(id) + " at " + QuotePath(session_dir) +
-                      ": " + Errno(err));
+                      ": " + ErrnoText(err));
     }
     nlohmann::ordered_json created;
     created["session_id"] = name;
@@ -498,12 +498,12 @@ StatusOr<SessionLock> SessionStore::LockForExecution(std::string_view id) {
     UniqueFd fd(OpenComponent(fds->session.get(), kLockFile, O_RDWR));
     if (!fd.valid()) {
       return Internal("session " + Quote(id) + ": cannot open lock file " +
-                      QuotePath(root_ / id / kLockFile) + ": " + Errno(-fd.Release()));
+                      QuotePath(root_ / id / kLockFile) + ": " + ErrnoText(-fd.Release()));
     }
     while (::flock(fd.get(), LOCK_EX) != 0) {
       if (errno != EINTR) {
         return Internal("session " + Quote(id) + ": cannot lock " +
-                        QuotePath(root_ / id / kLockFile) + ": " + Errno(errno));
+                        QuotePath(root_ / id / kLockFile) + ": " + ErrnoText(errno));
       }
     }
     // Still the session's lock file? A deleter renames the session away
@@ -549,12 +549,12 @@ Status SessionStore::SaveExecutionLogs(std::string_view id, uint64_t execution_n
   UniqueFd logs(OpenComponent(fds->session.get(), kLogsDir, O_PATH | O_DIRECTORY));
   if (!logs.valid() && -logs.Release() == ENOENT) {
     if (::mkdirat(fds->session.get(), kLogsDir.c_str(), kSessionDirMode) != 0 && errno != EEXIST) {
-      return Internal("cannot create " + QuotePath(logs_path) + ": " + Errno(errno));
+      return Internal("cannot create " + QuotePath(logs_path) + ": " + ErrnoText(errno));
     }
     logs.Reset(OpenComponent(fds->session.get(), kLogsDir, O_PATH | O_DIRECTORY));
   }
   if (!logs.valid()) {
-    return Internal("cannot open " + QuotePath(logs_path) + ": " + Errno(-logs.Release()));
+    return Internal("cannot open " + QuotePath(logs_path) + ": " + ErrnoText(-logs.Release()));
   }
   const std::string base = std::to_string(execution_number);
   for (const auto& [suffix, text] :
@@ -563,7 +563,7 @@ Status SessionStore::SaveExecutionLogs(std::string_view id, uint64_t execution_n
     const std::string name = base + suffix;
     const int rc = session::AtomicWriteAt(logs.get(), name, text, /*overwrite=*/true,
                                           kPrivateFileMode, /*sync=*/false);
-    if (rc < 0) return Internal("cannot write " + QuotePath(logs_path / name) + ": " + Errno(-rc));
+    if (rc < 0) return Internal("cannot write " + QuotePath(logs_path / name) + ": " + ErrnoText(-rc));
   }
   return Status::Ok();
 }
@@ -577,7 +577,7 @@ StatusOr<std::vector<SessionInfo>> SessionStore::ListSessions() const {
   }
   std::vector<std::string> names;
   if (int rc = session::ListDirectory(root_fd->get(), &names); rc < 0) {
-    return Internal("cannot list session root " + QuotePath(root_) + ": " + Errno(-rc));
+    return Internal("cannot list session root " + QuotePath(root_) + ": " + ErrnoText(-rc));
   }
   for (const std::string& name : names) {
     if (!CheckSessionId(name).ok()) continue;
@@ -635,9 +635,9 @@ Status PathError(TelemetryLogger& logger, std::string_view id, std::string_view 
       return InvalidArgument(where + " is too long");
     case EACCES:
     case EPERM:
-      return PermissionDenied(where + ": " + Errno(err));
+      return PermissionDenied(where + ": " + ErrnoText(err));
     default:
-      return Internal(where + ": " + Errno(err));
+      return Internal(where + ": " + ErrnoText(err));
   }
 }
 
@@ -792,7 +792,7 @@ Status SessionStore::DeleteSession(std::string_view id) {
     while (::flock(lock.get(), LOCK_EX) != 0) {
       if (errno != EINTR) {
         return Internal("session " + Quote(id) + ": cannot lock " +
-                        QuotePath(root_ / id / kLockFile) + ": " + Errno(errno));
+                        QuotePath(root_ / id / kLockFile) + ": " + ErrnoText(errno));
       }
     }
   } else if (-lock.Release() != ENOENT) {
@@ -864,7 +864,7 @@ StatusOr<PruneReport> SessionStore::PruneSessions(std::chrono::system_clock::dur
   std::vector<std::string> names;
   if (root_fd.ok()) {
     if (int rc = session::ListDirectory(root_fd->get(), &names); rc < 0) {
-      return Internal("cannot list session root " + QuotePath(root_) + ": " + Errno(-rc));
+      return Internal("cannot list session root " + QuotePath(root_) + ": " + ErrnoText(-rc));
     }
   } else if (root_fd.status().code() != StatusCode::kNotFound) {
     return root_fd.status();
@@ -886,14 +886,14 @@ StatusOr<PruneReport> SessionStore::PruneSessions(std::chrono::system_clock::dur
     UniqueFd lock(OpenComponent(session_fd->get(), kLockFile, O_RDWR));
     if (!lock.valid()) {
       fail(id, "cannot open lock file " + QuotePath(root_ / id / kLockFile) + ": " +
-                   Errno(-lock.Release()));
+                   ErrnoText(-lock.Release()));
       continue;
     }
     if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
       if (errno == EWOULDBLOCK) {
         skip(id, "in use");
       } else {
-        fail(id, "cannot lock " + QuotePath(root_ / id / kLockFile) + ": " + Errno(errno));
+        fail(id, "cannot lock " + QuotePath(root_ / id / kLockFile) + ": " + ErrnoText(errno));
       }
       continue;
     }

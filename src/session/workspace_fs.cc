@@ -12,14 +12,15 @@
 #include <cstring>
 #include <vector>
 
+#include "base/errno_text.h"
+#include "base/text.h"
+
 namespace snakecage::session {
 namespace {
 
 // openat2 with RESOLVE_BENEATH may fail with EAGAIN when a concurrent rename
 // could have let ".." escape; the kernel asks us to retry.
 constexpr int kMaxEagainRetries = 16;
-
-std::string Errno(int err) { return std::strerror(err); }
 
 }  // namespace
 
@@ -51,14 +52,14 @@ Status Walk(int dirfd, const std::string& prefix, const WalkVisitor& visit) {
   std::vector<std::string> names;
   if (int rc = ListDirectory(dirfd, &names); rc < 0) {
     return Internal("cannot read directory " + Quote(prefix.empty() ? "." : prefix) + ": " +
-                    Errno(-rc));
+                    ErrnoText(-rc));
   }
   for (const std::string& name : names) {
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
     struct stat st;
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed while walking
-      return Internal("cannot stat " + Quote(rel) + ": " + Errno(errno));
+      return Internal("cannot stat " + Quote(rel) + ": " + ErrnoText(errno));
     }
     visit(rel, st);
     if (!S_ISDIR(st.st_mode)) continue;
@@ -66,7 +67,7 @@ Status Walk(int dirfd, const std::string& prefix, const WalkVisitor& visit) {
     if (!child.valid()) {
       const int err = -child.Release();
       if (err == ENOENT || err == ENOTDIR || err == ELOOP) continue;  // replaced meanwhile
-      return Internal("cannot open directory " + Quote(rel) + ": " + Errno(err));
+      return Internal("cannot open directory " + Quote(rel) + ": " + ErrnoText(err));
     }
     if (Status s = Walk(child.get(), rel, visit); !s.ok()) return s;
   }
@@ -84,16 +85,16 @@ Status Remove(int parent_fd, const std::string& name, std::string_view display,
   if (::fstatat(parent_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT && !rel.empty()) return Status::Ok();
     if (errno == ENOENT) return NotFound("path " + Quote(display) + " does not exist");
-    return Internal("cannot stat " + where() + ": " + Errno(errno));
+    return Internal("cannot stat " + where() + ": " + ErrnoText(errno));
   }
   if (S_ISDIR(st.st_mode)) {
     UniqueFd dir(OpenComponent(parent_fd, name, O_RDONLY | O_DIRECTORY));
     if (!dir.valid()) {
-      return Internal("cannot open directory " + where() + ": " + Errno(-dir.Release()));
+      return Internal("cannot open directory " + where() + ": " + ErrnoText(-dir.Release()));
     }
     std::vector<std::string> names;
     if (int rc = ListDirectory(dir.get(), &names); rc < 0) {
-      return Internal("cannot read directory " + where() + ": " + Errno(-rc));
+      return Internal("cannot read directory " + where() + ": " + ErrnoText(-rc));
     }
     for (const std::string& child : names) {
       const std::string child_rel = rel.empty() ? child : rel + "/" + child;
@@ -102,32 +103,13 @@ Status Remove(int parent_fd, const std::string& name, std::string_view display,
   }
   if (::unlinkat(parent_fd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0) {
     if (errno == ENOENT && !rel.empty()) return Status::Ok();
-    return Internal("cannot remove " + where() + ": " + Errno(errno));
+    return Internal("cannot remove " + where() + ": " + ErrnoText(errno));
   }
   ++*removed;
   return Status::Ok();
 }
 
 }  // namespace
-
-std::string Quote(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (u < 0x20 || u >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", u);
-      out += buf;
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
 
 std::string_view RelativePathProblem(std::string_view path) {
   if (path.empty()) return "empty";

@@ -34,10 +34,6 @@ namespace snakecage::session {
 // Longest relative path accepted, in bytes (PATH_MAX without the NUL).
 inline constexpr size_t kMaxRelativePathBytes = 4095;
 
-// `text` in double quotes, with '"', '\\' and bytes outside printable ASCII
-// escaped (\xNN), for error messages.
-std::string Quote(std::string_view text);
-
 // Why a path was refused by its text, or "" when it is acceptable:
 // "empty", "absolute", "dot_dot" (a ".." component), "nul_byte",
 // "too_long".

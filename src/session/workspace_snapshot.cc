@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/text.h"
 #include "session/workspace_fs.h"
 
 namespace snakecage::session {

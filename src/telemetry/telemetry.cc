@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/write_all.h"
 #include "telemetry/iso_time.h"
 
 namespace snakecage {
@@ -61,11 +62,15 @@ StatusOr<std::unique_ptr<JsonLinesLogger>> JsonLinesLogger::Open(
     }
     return Internal(std::move(message));
   }
-  return std::unique_ptr<JsonLinesLogger>(new JsonLinesLogger(fd));
+  return std::unique_ptr<JsonLinesLogger>(new JsonLinesLogger(fd, /*owned=*/true));
+}
+
+std::unique_ptr<JsonLinesLogger> JsonLinesLogger::ForDescriptor(int fd) {
+  return std::unique_ptr<JsonLinesLogger>(new JsonLinesLogger(fd, /*owned=*/false));
 }
 
 JsonLinesLogger::~JsonLinesLogger() {
-  if (fd_ >= 0) ::close(fd_);
+  if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
 void JsonLinesLogger::Log(LogLevel level, std::string_view logger, TelemetryEvent event,
@@ -79,18 +84,9 @@ void JsonLinesLogger::Log(LogLevel level, std::string_view logger, TelemetryEven
   }
   // One write(2) on an O_APPEND descriptor: the kernel appends the whole
   // line at the end of the file at once. Only a short write (disk full, a
-  // signal mid-way) continues with the rest.
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere to report a logging failure
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  // signal mid-way) continues with the rest. A failure has nowhere to go.
+  std::lock_guard<std::mutex> lock(mu_);
+  (void)WriteAll(fd_, line);
 }
 
 void RecordingLogger::Log(LogLevel level, std::string_view logger, TelemetryEvent event,

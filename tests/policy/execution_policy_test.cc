@@ -215,7 +215,7 @@ TEST_F(ExecutionPolicyTest, BadMountHostDirRefused) {
   ExpectRefused(ExecutionPolicyBuilder().mount_host_dir(""), "mount_host_dir", "\"\"",
                 "must name a host directory");
   ExpectRefused(ExecutionPolicyBuilder().mount_host_dir(std::string("/tmp/a\0b", 8)),
-                "mount_host_dir", "\"/tmp/a\\0b\"", "must not contain a NUL byte");
+                "mount_host_dir", "\"/tmp/a\\x00b\"", "must not contain a NUL byte");
   // It need not exist yet: RunPython() checks it when it runs.
   EXPECT_EQ(ExecutionPolicyBuilder().mount_host_dir(dir_.path() / "absent").Validate(),
             std::nullopt);
@@ -329,16 +329,16 @@ TEST_F(ExecutionPolicyTest, BadTimeoutRefused) {
 TEST_F(ExecutionPolicyTest, BadArgvRefused) {
   ExpectRefused(ExecutionPolicyBuilder().argv({}), "argv", "[]", "must not be empty");
   ExpectRefused(ExecutionPolicyBuilder().argv({"python", std::string("/app/x\0y", 8)}), "argv[1]",
-                "\"/app/x\\0y\"", "must not contain a NUL byte");
+                "\"/app/x\\x00y\"", "must not contain a NUL byte");
 }
 
 TEST_F(ExecutionPolicyTest, BadEnvironmentRefused) {
   const std::string key_reason = "keys must be non-empty, without '=' or NUL";
   ExpectRefused(ExecutionPolicyBuilder().env({{"A=B", "x"}}), "env", "\"A=B\"", key_reason);
   ExpectRefused(ExecutionPolicyBuilder().env({{"", "x"}}), "env", "\"\"", key_reason);
-  ExpectRefused(ExecutionPolicyBuilder().env({{std::string("K\0L", 3), "x"}}), "env", "\"K\\0L\"",
+  ExpectRefused(ExecutionPolicyBuilder().env({{std::string("K\0L", 3), "x"}}), "env", "\"K\\x00L\"",
                 key_reason);
-  ExpectRefused(ExecutionPolicyBuilder().env({{"K", std::string("a\0b", 3)}}), "env.K", "\"a\\0b\"",
+  ExpectRefused(ExecutionPolicyBuilder().env({{"K", std::string("a\0b", 3)}}), "env.K", "\"a\\x00b\"",
                 "must not contain a NUL byte");
   EXPECT_EQ(ExecutionPolicyBuilder().env({}).Validate(), std::nullopt);
   EXPECT_EQ(ExecutionPolicyBuilder().env({{"K", ""}}).Validate(), std::nullopt);

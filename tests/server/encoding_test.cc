@@ -27,16 +27,5 @@ TEST(EncodingTest, Base64RefusesMalformedInput) {
   EXPECT_EQ(Base64Decode("Zm9*"), std::nullopt);    // not in the alphabet
 }
 
-TEST(EncodingTest, Utf8Validity) {
-  EXPECT_TRUE(IsValidUtf8("plain ascii"));
-  EXPECT_TRUE(IsValidUtf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x90\x8d"));
-  EXPECT_FALSE(IsValidUtf8("\xff"));
-  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated at the end
-}
-
 }  // namespace
 }  // namespace snakecage::server

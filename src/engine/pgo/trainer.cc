@@ -5,14 +5,12 @@
 // Usage: snakecage-pgo-trainer PROGRAM.py...
 // Exits non-zero if a program does not succeed: a profile of failing runs
 // would train the wrong paths.
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "base/scoped_temp_dir.h"
 #include "snakecage/execution.h"
 
 int main(int argc, char** argv) {
@@ -20,12 +18,12 @@ int main(int argc, char** argv) {
     std::cerr << "usage: snakecage-pgo-trainer PROGRAM.py...\n";
     return 2;
   }
-  char tmpl[] = "/tmp/snakecage-pgo-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) {
-    std::perror("mkdtemp");
+  snakecage::ScopedTempDir temp;
+  if (snakecage::Status s = temp.Create("snakecage-pgo-"); !s.ok()) {
+    std::cerr << s.message() << "\n";
     return 1;
   }
-  const std::filesystem::path workspace = tmpl;
+  const std::filesystem::path& workspace = temp.path();
   int status = 0;
   for (int i = 1; i < argc; ++i) {
     std::ifstream in(argv[i], std::ios::binary);
@@ -50,7 +48,5 @@ int main(int argc, char** argv) {
       std::cout << argv[i] << ": ok, " << result->fuel_consumed << " fuel\n";
     }
   }
-  std::error_code ec;
-  std::filesystem::remove_all(workspace, ec);
   return status;
 }

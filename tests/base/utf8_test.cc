@@ -1,4 +1,4 @@
-#include "engine/utf8.h"
+#include "base/utf8.h"
 
 #include <gtest/gtest.h>
 
@@ -22,6 +22,22 @@ TEST(Utf8Test, EachMaximalIllFormedSubsequenceBecomesOneReplacement) {
   EXPECT_EQ(DecodeUtf8Lossy("\xED\xA0\x80"), R + R + R);  // surrogate
   EXPECT_EQ(DecodeUtf8Lossy("\xF4\x90\x80\x80"), R + R + R + R);  // > U+10FFFF
   EXPECT_EQ(DecodeUtf8Lossy("\xFF\xFEok\xC3\n"), R + R + "ok" + R + "\n");
+}
+
+TEST(Utf8Test, ValidityAgreesWithTheRepair) {
+  for (const std::string& text :
+       {std::string("plain ascii"), std::string("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x90\x8d"),
+        std::string("a\0b", 3)}) {
+    EXPECT_TRUE(IsValidUtf8(text)) << text;
+    EXPECT_EQ(DecodeUtf8Lossy(text), text);
+  }
+  for (const std::string& text :
+       {std::string("\xff"), std::string("\xc3"), std::string("\xc0\xaf"),
+        std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"), std::string("\xe2\x82"),
+        std::string("ok\xe2\x82")}) {
+    EXPECT_FALSE(IsValidUtf8(text)) << text;
+    EXPECT_TRUE(IsValidUtf8(DecodeUtf8Lossy(text))) << text;
+  }
 }
 
 }  // namespace
