@@ -62,7 +62,6 @@
 namespace snakecage {
 namespace {
 
-using session::OpenComponent;
 namespace fs = std::filesystem;
 
 constexpr std::string_view kLogger = "snakecage.session";
@@ -671,7 +670,7 @@ StatusOr<std::string> SessionStore::ReadFile(std::string_view id, std::string_vi
   StatusOr<WorkspaceFds> fds = OpenWorkspace(root_, id);
   if (!fds.ok()) return fds.status();
   // O_NONBLOCK: opening a FIFO planted in the workspace must not hang.
-  UniqueFd fd(session::OpenBeneath(fds->workspace.get(), std::string(path),
+  UniqueFd fd(OpenBeneath(fds->workspace.get(), std::string(path),
                                    O_RDONLY | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) return PathError(*logger_, id, "read", path, -fd.Release());
   struct stat st;
@@ -697,7 +696,7 @@ Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::
                                bool overwrite) {
   if (Status s = CheckSessionId(id); !s.ok()) return s;
   if (Status s = CheckOperationPath(*logger_, id, "write", path); !s.ok()) return s;
-  const session::SplitPath split = session::SplitLast(path);
+  const SplitPath split = SplitLast(path);
   if (split.trailing_slash || split.name == ".") {
     return InvalidArgument("path " + Quote(path) + " does not name a file");
   }
@@ -741,14 +740,14 @@ Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::
 Status SessionStore::DeletePath(std::string_view id, std::string_view path, bool recursive) {
   if (Status s = CheckSessionId(id); !s.ok()) return s;
   if (Status s = CheckOperationPath(*logger_, id, "delete", path); !s.ok()) return s;
-  const session::SplitPath split = session::SplitLast(path);
+  const SplitPath split = SplitLast(path);
   if (split.name == ".") {
     return InvalidArgument("path " + Quote(path) +
                            " ends in \".\"; name the entry to delete itself");
   }
   StatusOr<WorkspaceFds> fds = OpenWorkspace(root_, id);
   if (!fds.ok()) return fds.status();
-  UniqueFd parent(session::OpenBeneath(fds->workspace.get(), split.parent, O_PATH | O_DIRECTORY));
+  UniqueFd parent(OpenBeneath(fds->workspace.get(), split.parent, O_PATH | O_DIRECTORY));
   if (!parent.valid()) return PathError(*logger_, id, "delete", path, -parent.Release());
   // The final component itself, never followed.
   struct stat st;

@@ -2,9 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,14 +14,6 @@
 #include "base/text.h"
 
 namespace snakecage::session {
-namespace {
-
-// openat2 with RESOLVE_BENEATH may fail with EAGAIN when a concurrent rename
-// could have let ".." escape; the kernel asks us to retry.
-constexpr int kMaxEagainRetries = 16;
-
-}  // namespace
-
 int ListDirectory(int dirfd, std::vector<std::string>* names) {
   const int fd = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return -errno;
@@ -142,47 +132,6 @@ Status CheckRelativePath(std::string_view path) {
     why = "has a \"..\" component; paths must stay inside the workspace";
   }
   return InvalidArgument("path " + Quote(path) + " " + why);
-}
-
-SplitPath SplitLast(std::string_view path) {
-  SplitPath out;
-  std::string_view trimmed = path;
-  while (trimmed.size() > 1 && trimmed.back() == '/') {
-    trimmed.remove_suffix(1);
-    out.trailing_slash = true;
-  }
-  const size_t slash = trimmed.rfind('/');
-  if (slash == std::string_view::npos) {
-    out.parent = ".";
-    out.name = std::string(trimmed);
-  } else {
-    out.parent = std::string(trimmed.substr(0, slash + 1));
-    out.name = std::string(trimmed.substr(slash + 1));
-  }
-  return out;
-}
-
-int OpenBeneath(int dirfd, const std::string& path, uint64_t flags, mode_t mode, uint64_t resolve) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.mode = (flags & O_CREAT) != 0 ? mode : 0;
-  how.resolve = resolve != 0 ? resolve : (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-  for (int attempt = 0;; ++attempt) {
-    const long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
-    if (fd >= 0) return static_cast<int>(fd);
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (err == EAGAIN && attempt < kMaxEagainRetries) continue;
-    return -err;
-  }
-}
-
-int OpenComponent(int dirfd, const std::string& name, int flags, mode_t mode) {
-  for (;;) {
-    const int fd = ::openat(dirfd, name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd >= 0) return fd;
-    if (errno != EINTR) return -errno;
-  }
 }
 
 int OpenOrCreateDirsBeneath(int dirfd, std::string_view parent, mode_t dir_mode) {

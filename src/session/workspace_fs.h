@@ -4,10 +4,11 @@
 // A caller's path is first checked by its text alone (CheckRelativePath):
 // empty, absolute, NUL-containing, over-long paths and any ".." component
 // are refused before the disk is touched. What passes is resolved by the
-// kernel beneath a workspace descriptor with openat2(RESOLVE_BENEATH |
-// RESOLVE_NO_MAGICLINKS), so a symlink cannot lead out of the workspace
-// either (the kernel answers EXDEV). Paths are never joined onto host
-// paths; only the caller's own path is split at its last '/'.
+// kernel beneath a workspace descriptor (base/path_beneath.h, the same
+// openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) the WASI host uses), so a
+// symlink cannot lead out of the workspace either (the kernel answers
+// EXDEV). Paths are never joined onto host paths; only the caller's own
+// path is split at its last '/'.
 //
 // Functions that return `int` give a descriptor (or 0) on success and
 // -errno on failure.
@@ -26,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/path_beneath.h"
 #include "base/unique_fd.h"
 #include "snakecage/status.h"
 
@@ -42,27 +44,6 @@ std::string_view RelativePathProblem(std::string_view path);
 // InvalidArgument naming the path (quoted) when RelativePathProblem() is
 // not "", OK otherwise.
 Status CheckRelativePath(std::string_view path);
-
-// `path` split at its last '/', trailing slashes stripped first:
-// "a/b/c" -> {"a/b", "c"}, "c" -> {".", "c"}, "a/b/" -> {"a", "b", true}.
-// REQUIRES: CheckRelativePath(path).ok().
-struct SplitPath {
-  std::string parent;  // "." when there is no '/'
-  std::string name;    // one component; may be "." (e.g. for "a/.")
-  bool trailing_slash = false;
-};
-SplitPath SplitLast(std::string_view path);
-
-// openat2(dirfd, path, {flags | O_CLOEXEC, mode, resolve}); retries EINTR
-// and the EAGAIN the kernel returns when a concurrent rename raced with
-// RESOLVE_BENEATH. `resolve` defaults to RESOLVE_BENEATH |
-// RESOLVE_NO_MAGICLINKS.
-int OpenBeneath(int dirfd, const std::string& path, uint64_t flags, mode_t mode = 0,
-                uint64_t resolve = 0);
-
-// openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC): one component, never
-// following a symlink.
-int OpenComponent(int dirfd, const std::string& name, int flags, mode_t mode = 0);
 
 // Opens `parent` (a relative directory path) beneath `dirfd` as O_PATH |
 // O_DIRECTORY, creating missing directories (mode `dir_mode`) one

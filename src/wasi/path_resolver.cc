@@ -1,40 +1,15 @@
 #include "wasi/path_resolver.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 
+#include "base/path_beneath.h"
 #include "wasi/errno_map.h"
 
 namespace snakecage::wasi {
 namespace {
-
-// openat2 with RESOLVE_BENEATH may fail with EAGAIN when a concurrent rename
-// could have let ".." escape; the kernel asks us to retry.
-constexpr int kMaxEagainRetries = 16;
-
-// Returns a descriptor, or -errno.
-int OpenAt2Beneath(int dirfd, const std::string& path, uint64_t flags,
-                   uint64_t mode) {
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  // O_TMPFILE includes the O_DIRECTORY bit: test it whole.
-  const bool creates =
-      (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
-  how.mode = creates ? mode : 0;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  for (int attempt = 0;; ++attempt) {
-    long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
-    if (fd >= 0) return static_cast<int>(fd);
-    const int err = errno;
-    if (err == EINTR) continue;
-    if (err == EAGAIN && attempt < kMaxEagainRetries) continue;
-    return -err;
-  }
-}
 
 bool IsDot(std::string_view name) { return name == "." || name == ".."; }
 
@@ -88,7 +63,7 @@ Resolved<UniqueFd> PathResolver::OpenReporting(std::string_view call,
                                                uint64_t mode) const {
   if (abi::Errno e = CheckShape(path); e != abi::kSuccess) return {e};
   if (path.front() == '/') return {Deny(call, reported)};
-  const int fd = OpenAt2Beneath(dirfd, std::string(path), flags, mode);
+  const int fd = OpenBeneath(dirfd, std::string(path), flags, mode);
   if (fd == -EXDEV) return {Deny(call, reported)};
   if (fd < 0) {
     if (LexicallyEscapes(path)) return {Deny(call, reported)};
@@ -102,22 +77,10 @@ Resolved<PathResolver::Parent> PathResolver::OpenParent(
   if (abi::Errno e = CheckShape(path); e != abi::kSuccess) return {e};
   if (path.front() == '/') return {Deny(call, path)};
 
-  // Split: strip trailing slashes, then cut at the last '/'. The path does
-  // not start with '/', so something non-empty is left after stripping.
-  std::string_view trimmed = path;
-  bool trailing_slash = false;
-  while (trimmed.size() > 1 && trimmed.back() == '/') {
-    trimmed.remove_suffix(1);
-    trailing_slash = true;
-  }
-  const size_t slash = trimmed.rfind('/');
-  const std::string_view parent_path =
-      slash == std::string_view::npos ? std::string_view(".")
-                                      : trimmed.substr(0, slash + 1);
-  const std::string_view name =
-      slash == std::string_view::npos ? trimmed : trimmed.substr(slash + 1);
-
-  if (IsDot(name)) {
+  // The path does not start with '/', so something non-empty is left after
+  // stripping trailing slashes.
+  SplitPath split = SplitLast(path);
+  if (IsDot(split.name)) {
     // Resolve the whole path beneath first: ".." at the root is an escape
     // and is refused here, before any caller sees the dot.
     Resolved<UniqueFd> whole =
@@ -125,11 +88,11 @@ Resolved<PathResolver::Parent> PathResolver::OpenParent(
     if (!whole.ok()) return {whole.error};
   }
   // An escape in the parent is reported with the guest's whole path.
-  Resolved<UniqueFd> dir = OpenReporting(call, dirfd, parent_path, path,
+  Resolved<UniqueFd> dir = OpenReporting(call, dirfd, split.parent, path,
                                          O_PATH | O_DIRECTORY, 0);
   if (!dir.ok()) return {dir.error};
-  Parent result{std::move(dir.value), std::string(name), trailing_slash,
-                IsDot(name)};
+  const bool is_dot = IsDot(split.name);
+  Parent result{std::move(dir.value), std::move(split.name), split.trailing_slash, is_dot};
   return {abi::kSuccess, std::move(result)};
 }
 
@@ -139,13 +102,7 @@ Resolved<PathResolver::AtTarget> PathResolver::OpenAtTarget(
   if (abi::Errno e = CheckShape(path); e != abi::kSuccess) return {e};
   if (path.front() == '/') return {Deny(call, path)};
   const bool trailing_slash = path.back() == '/';
-  std::string_view trimmed = path;
-  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.remove_suffix(1);
-  const size_t slash = trimmed.rfind('/');
-  const std::string_view name =
-      slash == std::string_view::npos ? trimmed : trimmed.substr(slash + 1);
-
-  if (follow || trailing_slash || IsDot(name)) {
+  if (follow || trailing_slash || IsDot(SplitLast(path).name)) {
     const uint64_t flags = O_PATH | (follow ? 0 : O_NOFOLLOW) |
                            (trailing_slash ? O_DIRECTORY : 0);
     Resolved<UniqueFd> self = Open(call, dirfd, path, flags);

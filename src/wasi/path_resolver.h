@@ -1,7 +1,8 @@
 // wasi/path_resolver.h: the one audited path resolver of the WASI host.
 //
 // Every guest path becomes a host file descriptor here, and only here. The
-// kernel resolves it beneath the guest's directory handle with
+// kernel resolves it beneath the guest's directory handle (OpenBeneath,
+// base/path_beneath.h, shared with the session store):
 //   openat2(dirfd, path, {flags, mode, RESOLVE_BENEATH |
 //   RESOLVE_NO_MAGICLINKS})
 // so "..", absolute paths and symlinks that leave the directory (absolute or
