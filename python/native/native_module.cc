@@ -153,6 +153,10 @@ class Sandbox {
     policy_json_ = policy_json;
     session_id_ = sandbox_->session_id();
     created_ = sandbox_->session_created();
+    // The contract: opening an existing session refreshes its updated_at.
+    if (!created_) {
+      ValueOrThrow(SessionStore(workspace_root_, EventsLogger()).MarkRetrieved(session_id_));
+    }
   }
 
   // (result_json, events)

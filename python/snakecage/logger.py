@@ -151,6 +151,10 @@ def deliver(logger: Any, events: Iterable[Event], *, policy: Any = None, result:
     if logger is None:
         return
     decoded = [(level, event, json.loads(fields)) for level, _, event, fields in events]
+    # Reopening a session refreshes its updated_at; the contract reports
+    # that as session_retrieved alone (updates follow executions and writes).
+    decoded = [e for e in decoded
+               if not (e[1] == "session.metadata.updated" and e[2].get("reason") == "retrieval")]
     if result is not None:
         updates = [e for e in decoded if e[1] == "session.metadata.updated"
                    and e[2].get("reason") == "execution"]

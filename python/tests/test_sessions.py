@@ -36,6 +36,15 @@ def test_existing_session_is_retrieved(root, recording_logger):
     assert again.execute("print(open('/app/keep.txt').read())").stdout == "x\n"
 
 
+def test_reopening_a_session_refreshes_updated_at_only(root):
+    create_sandbox(workspace_root=root, session_id="kept").execute("pass")
+    age_session(root, "kept")
+    create_sandbox(workspace_root=root, session_id="kept")
+    meta = get_session_metadata("kept", workspace_root=root)
+    assert meta.updated_at > "2020-01-01T00:00:00.000000Z"
+    assert meta.execution_count == 1
+
+
 @pytest.mark.parametrize("bad", ["a/b", "..", "a\\b", "../escape", "x/../y"])
 def test_session_ids_with_separators_are_refused_before_anything_exists(root, bad):
     with pytest.raises(ValueError, match="must not contain path separators"):
