@@ -40,20 +40,24 @@ std::string_view KindName(mode_t mode) {
   return "other";
 }
 
+// security.path_denied for `path` in session `id`.
+void LogPathDenied(TelemetryLogger& logger, std::string_view id, std::string_view operation,
+                   std::string_view path, std::string_view reason) {
+  nlohmann::ordered_json f;
+  f["session_id"] = std::string(id);
+  f["operation"] = std::string(operation);
+  f["path"] = std::string(path);
+  f["reason"] = std::string(reason);
+  logger.Log(LogLevel::kWarning, kSecurityLogger, TelemetryEvent::kSecurityPathDenied, f);
+}
+
 // Refuses `path` by its text (logging security.path_denied for anything
 // but an empty path); OK when it may be resolved.
 Status CheckOperationPath(TelemetryLogger& logger, std::string_view id, std::string_view operation,
                           std::string_view path) {
   const std::string_view problem = session::RelativePathProblem(path);
   if (problem.empty()) return Status::Ok();
-  if (problem != "empty") {
-    nlohmann::ordered_json f;
-    f["session_id"] = std::string(id);
-    f["operation"] = std::string(operation);
-    f["path"] = std::string(path);
-    f["reason"] = std::string(problem);
-    logger.Log(LogLevel::kWarning, kSecurityLogger, TelemetryEvent::kSecurityPathDenied, f);
-  }
+  if (problem != "empty") LogPathDenied(logger, id, operation, path, problem);
   return session::CheckRelativePath(path);
 }
 
@@ -62,15 +66,9 @@ Status PathError(TelemetryLogger& logger, std::string_view id, std::string_view 
                  std::string_view path, int err) {
   const std::string where = "path " + Quote(path) + " in session " + Quote(id);
   switch (err) {
-    case EXDEV: {
-      nlohmann::ordered_json f;
-      f["session_id"] = std::string(id);
-      f["operation"] = std::string(operation);
-      f["path"] = std::string(path);
-      f["reason"] = "escapes_workspace";
-      logger.Log(LogLevel::kWarning, kSecurityLogger, TelemetryEvent::kSecurityPathDenied, f);
+    case EXDEV:
+      LogPathDenied(logger, id, operation, path, "escapes_workspace");
       return InvalidArgument(where + " leads outside the workspace (through a symlink)");
-    }
     case ENOENT:
       return NotFound(where + " does not exist");
     case ENOTDIR:
