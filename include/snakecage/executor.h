@@ -42,7 +42,8 @@ namespace snakecage {
 
 struct ExecutorOptions {
   // The snakecage-zygote program. Default: the installation's
-  // (PREFIX/libexec/snakecage/snakecage-zygote).
+  // (PREFIX/libexec/snakecage/snakecage-zygote). The project's tests point
+  // it at test variants of the zygote that are never installed.
   std::filesystem::path zygote_program;
   // Zygotes kept at once; the least recently used idle one is stopped to
   // make room for another start-up configuration.
@@ -52,14 +53,6 @@ struct ExecutorOptions {
   std::chrono::milliseconds kill_grace{500};
   // Where executor warnings go (Landlock unavailable); null: nowhere.
   std::shared_ptr<TelemetryLogger> logger;
-  // Tests only: children honour SNAKECAGE_TEST_HOOK in the policy's env and
-  // run host code WASI never would (open a host path, create a socket,
-  // block), to prove the kernel's layers stop it. Never set in production.
-  bool enable_test_hooks = false;
-  // Tests only: children skip Landlock as if the kernel lacked it (the
-  // warning is logged as it would be), so tests can show the other layers
-  // hold on their own. Never set in production.
-  bool test_without_landlock = false;
 };
 
 namespace executor {

@@ -123,8 +123,6 @@ StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const Installation& installation
   const std::string startup = StartupKeyToJson(key).dump();
   std::vector<std::string> args = {program.string(), "--control-fd", "3", "--startup", startup,
                                    "--installation", installation.prefix().string()};
-  if (options.enable_test_hooks) args.push_back("--enable-test-hooks");
-  if (options.test_without_landlock) args.push_back("--test-without-landlock");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -129,13 +129,16 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
                          : kCpuSecondsWithoutTimeout;
   spec.file_size_bytes = kMaxFileBytes;
   spec.open_files = kMaxOpenFiles;
+#if defined(SNAKECAGE_ZYGOTE_WITHOUT_LANDLOCK)
+  // The test variant: Landlock skipped as if the kernel lacked it.
   StatusOr<ConfinementReport> report =
-      settings_.test_without_landlock
-          ? ConfineChildWithLandlockProbe(spec, *settings_.seccomp, [] { return -ENOSYS; })
-          : ConfineChild(spec, *settings_.seccomp);
+      ConfineChildWithLandlockProbe(spec, *settings_.seccomp, [] { return -ENOSYS; });
+#else
+  StatusOr<ConfinementReport> report = ConfineChild(spec, *settings_.seccomp);
+#endif
   if (!report.ok()) Fail(Internal("confinement failed: " + report.status().message()));
   landlock_warning_ = std::move(report->landlock_warning);
-  if (settings_.test_hooks) RunTestHook(policy);
+  RunTestHook(policy);
   return context_.get();
 }
 
@@ -169,14 +172,17 @@ void ExecutionChild::SendLesson() {
   lesson_fd_.Reset();
 }
 
-// Tests only (--enable-test-hooks): host code in a confined child doing what
-// WASI never would, to prove the kernel's layers stop it. The policy's
+// Only in the test variant built with SNAKECAGE_ZYGOTE_TEST_HOOKS (a no-op,
+// without the code, in the zygote that is installed): host code in a
+// confined child doing what WASI never would, to prove the kernel's layers
+// stop it. The policy's
 // SNAKECAGE_TEST_HOOK says what: "socket" (seccomp must kill the child),
 // "open:PATH" (Landlock must refuse it; the outcome is appended to stderr),
 // "block" (the child hangs in host code; the executor must kill it),
 // "flood_result" (the child writes without end on its result pipe; the
 // executor must stop reading and kill it).
 void ExecutionChild::RunTestHook(const ExecutionPolicy& policy) {
+#if defined(SNAKECAGE_ZYGOTE_TEST_HOOKS)
   std::string hook;
   for (const auto& [k, v] : policy.env()) {
     if (k == "SNAKECAGE_TEST_HOOK") hook = v;
@@ -200,6 +206,9 @@ void ExecutionChild::RunTestHook(const ExecutionPolicy& policy) {
       nanosleep(&t, nullptr);
     }
   }
+#else
+  (void)policy;
+#endif
 }
 
 }  // namespace snakecage::executor

@@ -29,12 +29,12 @@
 
 namespace snakecage::executor {
 
-// How every child of one zygote is confined; the test switches come from
-// the zygote's command line (tests only).
+// How every child of one zygote is confined. (A test variant of the zygote
+// built with SNAKECAGE_ZYGOTE_WITHOUT_LANDLOCK skips Landlock as if the
+// kernel lacked it; one built with SNAKECAGE_ZYGOTE_TEST_HOOKS runs the
+// test hooks. The zygote that is installed has neither.)
 struct ChildSettings {
   const SeccompProgram* seccomp = nullptr;
-  bool test_hooks = false;             // --enable-test-hooks
-  bool test_without_landlock = false;  // --test-without-landlock
 };
 
 class ExecutionChild {

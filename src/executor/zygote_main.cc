@@ -2,7 +2,10 @@
 // execution. Started by the Executor (executor.cc), never by hand:
 //
 //   snakecage-zygote --control-fd N --startup STARTUP_KEY_JSON --installation PREFIX
-//                    [--enable-test-hooks] [--test-without-landlock]   (tests only)
+//
+// Test builds only (see src/executor/CMakeLists.txt): compiled with
+// SNAKECAGE_ZYGOTE_TEST_HOOKS its children honour SNAKECAGE_TEST_HOOK
+// (zygote_child.h); with SNAKECAGE_ZYGOTE_WITHOUT_LANDLOCK they skip Landlock.
 //
 // 1. Start the guest interpreter under StartupPolicy(key) (every host
 //    directory is the standard library's, nothing of any execution is in
@@ -36,11 +39,7 @@ int Main(int argc, char** argv) {
   ChildSettings settings;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
-    if (flag == "--enable-test-hooks") {
-      settings.test_hooks = true;
-    } else if (flag == "--test-without-landlock") {
-      settings.test_without_landlock = true;
-    } else if (flag == "--control-fd" && i + 1 < argc) {
+    if (flag == "--control-fd" && i + 1 < argc) {
       control = std::atoi(argv[++i]);
     } else if (flag == "--startup" && i + 1 < argc) {
       startup_json = argv[++i];

@@ -72,7 +72,7 @@ Executor& ExecutorFor(Mode mode) {
   static Executor* with = new Executor();
   static Executor* without = [] {
     ExecutorOptions o;
-    o.test_without_landlock = true;
+    o.zygote_program = SNAKECAGE_WITHOUT_LANDLOCK_ZYGOTE;
     return new Executor(o);
   }();
   return mode == Mode::kZygote ? *with : *without;

@@ -25,7 +25,7 @@ class ExecutorTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ExecutorOptions o;
-    o.enable_test_hooks = true;
+    o.zygote_program = SNAKECAGE_TEST_HOOKS_ZYGOTE;
     o.kill_grace = std::chrono::milliseconds(300);
     executor_ = new Executor(o);
   }
@@ -334,6 +334,30 @@ TEST_F(ExecutorTest, BlockedChildIsKilledAtTheTimeout) {
   EXPECT_NE(r.trap_message.find("killed by the executor"), std::string::npos) << r.trap_message;
   EXPECT_LT(r.duration_ms, 5000);
   EXPECT_TRUE(Run("print('next')").success());
+}
+
+// The test hooks exist only in the test variant: the zygote that is
+// installed has no code for them (not even the variable's name), and its
+// children ignore the variable.
+TEST_F(ExecutorTest, TheInstalledZygoteHasNoTestHooks) {
+  std::ifstream in(SNAKECAGE_INSTALLED_ZYGOTE, std::ios::binary);
+  ASSERT_TRUE(in) << SNAKECAGE_INSTALLED_ZYGOTE;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_GT(bytes.size(), 1000000u);
+  EXPECT_EQ(bytes.find("SNAKECAGE_TEST_HOOK"), std::string::npos);
+  Executor installed;  // the installation's zygote
+  ExecutionPolicyBuilder p = policy_;
+  p.set_env("SNAKECAGE_TEST_HOOK", "open:/etc/passwd");
+  StatusOr<ExecutionPolicy> policy = p.Build();
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  ASSERT_TRUE(StageUserCode("print('ran')", *policy).ok());
+  StatusOr<ExecutionResult> r = installed.Run(*policy);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->stdout_text, "ran\n");
+  EXPECT_EQ(r->stderr_text, "");
+  // The variant runs the hook: the same request proves it is a hook request.
+  EXPECT_NE(Run("print('ran')", p).stderr_text.find("snakecage test hook: open /etc/passwd"),
+            std::string::npos);
 }
 
 // Layer proofs, from host code inside a confined child (test hooks).
