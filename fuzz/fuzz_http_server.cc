@@ -1,0 +1,125 @@
+// The HTTP server (`snakecage serve`: cpp-httplib's request parsing and our
+// routes) from the socket in: each input is sent as the raw bytes of one
+// connection (request line, headers, query, body), the write side is shut,
+// and the whole response is read. Executions reach an executor whose zygote
+// program does not exist (they fail fast as host errors); sessions and files
+// are real, in a scratch root. A bearer token is set, so inputs exercise
+// both the refusal and (seeds carry the token) the routes behind it.
+//
+// Invariants: no crash or sanitizer report in the server's threads; the
+// server closes every connection within 10 s; what it sends is one response
+// that starts "HTTP/1.1 NNN " with a whole header; a response with a JSON
+// content type carries one JSON value that parses strictly (valid UTF-8);
+// the server answers /healthz after every input.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/unique_fd.h"
+#include "base/write_all.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+#include "snakecage/executor.h"
+#include "snakecage/server.h"
+
+namespace {
+
+struct Server {
+  std::unique_ptr<snakecage::SandboxService> service;
+  std::unique_ptr<snakecage::McpHandler> mcp;
+  std::unique_ptr<snakecage::server::HttpServer> http;
+};
+
+Server& TheServer() {
+  static Server* s = [] {
+    char tmpl[] = "/tmp/snakecage-fuzz-http-XXXXXX";
+    if (!mkdtemp(tmpl)) std::abort();
+    snakecage::ServiceOptions options;
+    options.workspace_root = std::filesystem::path(tmpl) / "sessions";
+    options.limits.rate_limit_per_minute = 0;
+    options.limits.max_sessions = 8;
+    options.limits.max_file_bytes = 4096;
+    snakecage::ExecutorOptions executor;
+    executor.zygote_program = "/nonexistent/snakecage-zygote";
+    options.executor = std::make_shared<snakecage::Executor>(executor);
+    auto service = snakecage::SandboxService::Create(std::move(options));
+    if (!service.ok()) std::abort();
+    auto* server = new Server{std::move(*service), nullptr, nullptr};
+    server->mcp = std::make_unique<snakecage::McpHandler>(*server->service);
+    snakecage::server::HttpServerOptions http;
+    http.port = 0;
+    http.bearer_token = "fuzz-token";
+    http.max_body_bytes = 65536;
+    auto started = snakecage::server::HttpServer::Start(
+        http, *server->service, *server->mcp,
+        std::make_shared<snakecage::server::MetricsLogger>());
+    if (!started.ok()) std::abort();
+    server->http = std::move(*started);
+    return server;
+  }();
+  return *s;
+}
+
+// Sends `request` on a new connection, shuts the write side, and returns
+// everything the server sent before closing (aborts after 10 s).
+std::string Exchange(std::string_view request) {
+  snakecage::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) std::abort();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(TheServer().http->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  (void)snakecage::WriteAll(fd.get(), request);  // the server may close early
+  ::shutdown(fd.get(), SHUT_WR);
+  std::string response;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  char buf[65536];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) std::abort();  // the server hung on this input
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0) return response;
+    response.append(buf, static_cast<size_t>(n));
+  }
+}
+
+// Checks what the server sent on one connection (it may close without a
+// response: a request cut short by the end of the input).
+void CheckResponse(const std::string& response) {
+  if (response.empty()) return;
+  if (response.rfind("HTTP/1.1 ", 0) != 0 || response.size() < 13) std::abort();
+  const int status = std::atoi(response.substr(9, 3).c_str());
+  if (status < 100 || status > 599) std::abort();
+  const size_t end = response.find("\r\n\r\n");
+  if (end == std::string::npos) std::abort();
+  const std::string head = response.substr(0, end);
+  if (head.find("Content-Type: application/json") != std::string::npos) {
+    const std::string body = response.substr(end + 4);
+    if (!nlohmann::json::accept(body)) std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view request(reinterpret_cast<const char*>(data), size);
+  CheckResponse(Exchange(request));
+  const std::string health = Exchange("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  if (health.rfind("HTTP/1.1 200 ", 0) != 0) std::abort();
+  return 0;
+}
