@@ -1,5 +1,5 @@
 // executor/page_warming.h: the pages an execution faults in, learned from a
-// zygote's first children and touched by each later spare while it waits.
+// zygote's probe children and touched by each later spare while it waits.
 //
 // After fork, the first write to each page of the zygote's memory costs the
 // child a copy-on-write fault, and the first run of each code page a file
@@ -8,13 +8,14 @@
 // child. Which pages those are hardly depends on the user's code: the
 // interpreter's allocator state, frames, the host's buffers. So:
 //
-//   1. The first children a zygote forks record the pages they faulted in
-//      (FaultRecorder: /proc/self/maps and /proc/self/pagemap, opened before
-//      confinement) after their result is sent, and send them to the zygote
-//      on a pipe (EncodePages).
-//   2. The zygote keeps the pages all of kLessons children faulted in
-//      (Intersect): the part every execution needs, not what one large
-//      script touched.
+//   1. When it starts serving, a zygote forks kLessons probe children that
+//      run a fixed program of its own (zygote_server.cc), never a user's:
+//      what one execution touched must not shape the timing of another's.
+//      Each records the pages it faulted in (FaultRecorder: /proc/self/maps
+//      and /proc/self/pagemap, opened before confinement) after its result,
+//      and sends them to the zygote on a pipe (EncodePages).
+//   2. The zygote keeps the pages all of them faulted in (Intersect): the
+//      part every run needs, not the noise of one.
 //   3. Each later spare touches those pages (TouchPages) before it waits for
 //      its request, so the faults happen while it would sit idle.
 //
@@ -41,12 +42,12 @@
 
 namespace snakecage::executor {
 
-// How many children's pages are intersected into the warm set.
+// How many probe children's pages are intersected into the warm set.
 inline constexpr int kLessons = 3;
 // A child that faulted in more pages than these teaches nothing (it sends
-// no lesson): a script that filled memory is no model of the common case,
-// and every later spare would copy what it wrote (writable pages are each
-// spare's private memory; readable ones are shared page-cache pages).
+// no lesson): every later spare would copy what it touched (writable pages
+// are each spare's private memory; readable ones are shared page-cache
+// pages), so a bound keeps a probe gone wrong from costing every spare.
 inline constexpr size_t kMaxLessonWritablePages = 1024;  // 4 MiB
 inline constexpr size_t kMaxLessonReadablePages = 8192;
 

@@ -11,18 +11,23 @@
 //    directory is the standard library's, nothing of any execution is in
 //    this process), compile the seccomp program, block SIGCHLD.
 // 2. At user_code_begin, serve the client's requests (zygote_server.h):
-//    children forked per request, or spares forked ahead of them.
+//    children forked per request, or spares forked ahead of them; first,
+//    probe children run kProbeCode to teach the pages spares warm.
 // 3. In a child (zygote_child.h), the guest goes on under the request's
 //    context, confined; when it ends the child writes its result to the
 //    request's pipe and exits without any interpreter finalisation.
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "engine/guest_runner.h"
 #include "engine/installation.h"
+#include "snakecage/execution.h"
 #include "executor/confinement.h"
 #include "executor/startup_key.h"
 #include "executor/zygote_server.h"
@@ -31,6 +36,34 @@ namespace snakecage::executor {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+// The program the probe children run to teach the warm pages
+// (page_warming.h): the zygote's own, small and ordinary (a comprehension,
+// the json module, printing), so the pages it faults in are those most
+// executions need.
+constexpr std::string_view kProbeCode = R"PY(import json
+rows = [{"n": n, "square": n * n} for n in range(200)]
+text = json.dumps(rows[:20])
+print(len(text), sum(r["square"] for r in rows), json.loads(text)[-1]["n"])
+)PY";
+
+// The probe's policy: the start-up key's paths and environment, every host
+// directory a private temporary one holding the probe as the script.
+// nullopt when it cannot be set up: spares then touch nothing.
+std::optional<ExecutionPolicy> ProbePolicy(const StartupKey& key, std::filesystem::path* dir) {
+  std::string pattern = "/tmp/snakecage-probe-" + std::to_string(getpid()) + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) return std::nullopt;
+  *dir = pattern;
+  StatusOr<ExecutionPolicy> base = StartupPolicy(key, *dir);
+  StatusOr<ExecutionPolicy> policy =
+      base.ok() ? ExecutionPolicyBuilder(*base).timeout_seconds(10).Build() : base;
+  if (!policy.ok() || !StageUserCode(kProbeCode, *policy).ok()) {
+    std::error_code ec;
+    std::filesystem::remove_all(*dir, ec);
+    return std::nullopt;
+  }
+  return std::move(*policy);
+}
 
 int Main(int argc, char** argv) {
   std::string startup_json;
@@ -74,6 +107,10 @@ int Main(int argc, char** argv) {
   StatusOr<ExecutionPolicy> policy = StartupPolicy(*key, ThisInstallation()->stdlib_dir());
   if (!policy.ok()) return fail_start(policy.status().message());
   if (Status s = server.Init(); !s.ok()) return fail_start(s.message());
+  std::filesystem::path probe_dir;
+  if (std::optional<ExecutionPolicy> probe = ProbePolicy(*key, &probe_dir)) {
+    server.SetProbe(std::move(*probe), std::move(probe_dir));
+  }
 
   StatusOr<std::unique_ptr<ExecutionContext>> ctx =
       ExecutionContext::Create(*policy, nullptr, std::chrono::steady_clock::now());

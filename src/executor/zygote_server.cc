@@ -48,7 +48,14 @@ void ZygoteServer::SendStartupFailure(const std::string& message) {
   Send({{"op", "startup_failed"}, {"message", message}});
 }
 
+void ZygoteServer::SetProbe(ExecutionPolicy policy, std::filesystem::path probe_dir) {
+  probe_policy_ = std::move(policy);
+  probe_dir_ = std::move(probe_dir);
+}
+
 void ZygoteServer::LetGo() {
+  probe_results_.clear();
+  probes_.clear();
   handoffs_.clear();
   spares_.clear();
   learners_.clear();
@@ -67,45 +74,68 @@ ExecutionContext* ZygoteServer::ReplenishSpares(uint64_t* interrupt) {
   return nullptr;
 }
 
+ExecutionContext* ZygoteServer::StartProbes(uint64_t* interrupt) {
+  if (!probe_policy_) return nullptr;
+  for (int i = 0; i < kLessons; ++i) {
+    int lesson[2];
+    if (pipe2(lesson, O_CLOEXEC) != 0) break;
+    UniqueFd lesson_read(lesson[0]);
+    UniqueFd lesson_write(lesson[1]);
+    int result[2];
+    if (pipe2(result, O_CLOEXEC) != 0) break;
+    UniqueFd result_read(result[0]);
+    UniqueFd result_write(result[1]);
+    const auto started = std::chrono::steady_clock::now();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      lesson_read.Reset();
+      result_read.Reset();
+      LetGo();
+      child_ = std::make_unique<ExecutionChild>(settings_, std::move(lesson_write));
+      return child_->Begin(std::move(result_write), *probe_policy_, started, interrupt);
+    }
+    if (pid < 0) break;
+    fcntl(lesson_read.get(), F_SETFL, O_NONBLOCK);
+    learners_.push_back({std::move(lesson_read), {}});
+    // Kept open (never read: a probe's result fits in the pipe) until the
+    // probe is reaped, so that it never writes into a closed pipe.
+    probe_results_.push_back(std::move(result_read));
+    probes_.push_back(pid);
+  }
+  FinishProbes();  // when no probe could be forked
+  return nullptr;
+}
+
+void ZygoteServer::FinishProbes() {
+  if (!probes_.empty() || probe_dir_.empty()) return;
+  probe_results_.clear();
+  std::error_code ec;
+  std::filesystem::remove_all(probe_dir_, ec);
+  probe_dir_.clear();
+}
+
 ExecutionContext* ZygoteServer::ForkSpare(uint64_t* interrupt) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return nullptr;
   UniqueFd ours(sv[0]);
   UniqueFd theirs(sv[1]);
-  // Until the zygote has its warm set, spares are asked for lessons
-  // (kLessons at a time: one that comes back empty frees its place).
-  UniqueFd lesson_read;
-  UniqueFd lesson_write;
-  if (!warm_pages_ && lessons_.size() + learners_.size() < size_t{kLessons}) {
-    int lesson[2];
-    if (pipe2(lesson, O_CLOEXEC) == 0) {
-      lesson_read.Reset(lesson[0]);
-      lesson_write.Reset(lesson[1]);
-    }
-  }
   const pid_t pid = fork();
   if (pid == 0) {
     ours.Reset();
-    lesson_read.Reset();
     LetGo();
-    return SpareWaits(std::move(theirs), std::move(lesson_write), interrupt);
+    return SpareWaits(std::move(theirs), interrupt);
   }
   if (pid < 0) return nullptr;
-  if (lesson_read.valid()) {
-    fcntl(lesson_read.get(), F_SETFL, O_NONBLOCK);
-    learners_.push_back({std::move(lesson_read), {}});
-  }
   spares_.push_back({pid, std::move(ours)});
   return nullptr;
 }
 
-// The spare touches the warm pages (or, asked for a lesson, gets ready to
-// record its faults), waits for its one request (the zygote's "run" message
-// with the result pipe attached), acknowledges it, then becomes its child.
-ExecutionContext* ZygoteServer::SpareWaits(UniqueFd socket, UniqueFd lesson_fd,
-                                           uint64_t* interrupt) {
+// The spare touches the warm pages, waits for its one request (the zygote's
+// "run" message with the result pipe attached), acknowledges it, then
+// becomes its child.
+ExecutionContext* ZygoteServer::SpareWaits(UniqueFd socket, uint64_t* interrupt) {
   if (warm_pages_) TouchPages(*warm_pages_);
-  child_ = std::make_unique<ExecutionChild>(settings_, std::move(lesson_fd));
+  child_ = std::make_unique<ExecutionChild>(settings_, UniqueFd());
   int received = -1;
   StatusOr<Json> msg = ReceiveMessage(socket.get(), &received);
   if (!msg.ok() || received < 0) _exit(0);  // the zygote went away, or never used us
@@ -196,6 +226,11 @@ void ZygoteServer::ReapChildren() {
   int status = 0;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (auto probe = std::find(probes_.begin(), probes_.end(), pid); probe != probes_.end()) {
+      probes_.erase(probe);
+      FinishProbes();
+      continue;
+    }
     auto dead = std::find_if(spares_.begin(), spares_.end(),
                              [pid](const Spare& s) { return s.pid == pid; });
     if (dead != spares_.end()) {  // a spare died before its request
@@ -251,6 +286,10 @@ ExecutionContext* ZygoteServer::OnRequest(uint64_t* interrupt) {
 }
 
 void ZygoteServer::ShutDown() {
+  for (pid_t probe : probes_) kill(probe, SIGKILL);
+  for (pid_t probe : probes_) waitpid(probe, nullptr, 0);
+  probes_.clear();
+  FinishProbes();
   for (const Spare& spare : spares_) kill(spare.pid, SIGKILL);
   for (const auto& [pid, id] : children_) kill(pid, SIGKILL);
   for (const auto& [pid, id] : children_) waitpid(pid, nullptr, 0);
@@ -259,6 +298,7 @@ void ZygoteServer::ShutDown() {
 }
 
 ExecutionContext* ZygoteServer::Serve(uint64_t* interrupt) {
+  if (ExecutionContext* child = StartProbes(interrupt)) return child;
   if (ExecutionContext* child = ReplenishSpares(interrupt)) return child;
   Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
   for (;;) {

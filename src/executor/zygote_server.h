@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,13 @@ class ZygoteServer {
   // Tells the client start-up failed (the zygote exits next).
   void SendStartupFailure(const std::string& message);
 
+  // The probe that teaches the warm pages (page_warming.h): run under
+  // `policy` (whose workspace, `probe_dir`, holds the probe program as its
+  // script) by kLessons children when serving starts. `probe_dir` is the
+  // zygote's own; it is removed once the probes are done, or at shutdown.
+  // Without a probe, spares touch nothing.
+  void SetProbe(ExecutionPolicy policy, std::filesystem::path probe_dir);
+
  private:
   // A child forked ahead of its request, waiting on its own socket: forking
   // (copying the page tables, write-protecting the zygote's pages) happens
@@ -85,13 +93,17 @@ class ZygoteServer {
   };
 
   void Send(const nlohmann::ordered_json& message);
+  // Forks the kLessons probe children; returns only in one of them.
+  ExecutionContext* StartProbes(uint64_t* interrupt);
+  // Removes the probe's directory once no probe child is left.
+  void FinishProbes();
   // Forks spares up to kSpares; returns only in a new spare (then an
   // execution's child).
   ExecutionContext* ReplenishSpares(uint64_t* interrupt);
   // One spare; nullptr in the zygote (also when fork failed).
   ExecutionContext* ForkSpare(uint64_t* interrupt);
   // In a new spare: waits for its one request, then becomes its child.
-  ExecutionContext* SpareWaits(UniqueFd socket, UniqueFd lesson_fd, uint64_t* interrupt);
+  ExecutionContext* SpareWaits(UniqueFd socket, uint64_t* interrupt);
   // Forks a child for `request` now; returns only in that child, which
   // takes `result_fd` (the zygote keeps its copy, for the caller to close).
   // In the zygote, reports the child (or the failure) to the client.
@@ -123,6 +135,10 @@ class ZygoteServer {
   std::vector<Handoff> handoffs_;
   std::vector<Learner> learners_;
   std::vector<PageSet> lessons_;        // complete, until there are kLessons
+  std::optional<ExecutionPolicy> probe_policy_;
+  std::filesystem::path probe_dir_;
+  std::vector<pid_t> probes_;           // probe children not reaped yet
+  std::vector<UniqueFd> probe_results_;  // their result pipes, never read
   // The pages spares touch before their requests: learned here, inherited
   // by every spare forked after.
   std::optional<PageSet> warm_pages_;
