@@ -105,6 +105,9 @@ struct [[nodiscard]] SandboxResult {
   std::vector<std::string> files_created;
   std::vector<std::string> files_modified;
   std::vector<std::string> files_deleted;
+  // Empty (null in JSON) when the session was made for this execution alone
+  // and is already deleted (`snakecage run` without --session, a server's
+  // execution without a session_id): no path or id that no longer exists.
   std::filesystem::path workspace_path;
   std::string session_id;
   ExecutionMetadata metadata;

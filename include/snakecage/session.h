@@ -190,6 +190,15 @@ class SessionStore {
   StatusOr<PruneReport> PruneSessions(std::chrono::system_clock::duration older_than,
                                       bool dry_run);
 
+  // Removes what a crash can leave under the root: staging directories of
+  // sessions that were never renamed into place ("+staging-*") and renamed
+  // sessions whose removal did not finish ("+deleting-*"), once their mtime
+  // is at least `min_age` in the past (younger ones may belong to a creator
+  // or deleter at work in another process). Returns how many it removed; OK
+  // with 0 when the root does not exist. SandboxService::Create and
+  // PruneSessions call it.
+  StatusOr<size_t> SweepLeftovers(std::chrono::seconds min_age = std::chrono::seconds(60));
+
  private:
   std::filesystem::path root_;
   std::shared_ptr<TelemetryLogger> logger_;

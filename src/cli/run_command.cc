@@ -93,6 +93,11 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   if (!sandbox.ok()) return ExitFor(sandbox.status());
   StatusOr<SandboxResult> result = (*sandbox)->Execute(*code);
   if (!result.ok()) return ExitFor(result.status());
+  if (!temp_root.path().empty()) {
+    // The run's own session goes with temp_root when this returns.
+    result->workspace_path.clear();
+    result->session_id.clear();
+  }
 
   if (flags.json) {
     std::cout << SandboxResultToJson(*result).dump() << "\n";

@@ -254,8 +254,10 @@ nlohmann::ordered_json SandboxResultToJson(const SandboxResult& r) {
       {"files_created", r.files_created},
       {"files_modified", r.files_modified},
       {"files_deleted", r.files_deleted},
-      {"workspace_path", r.workspace_path.string()},
-      {"session_id", r.session_id},
+      {"workspace_path", r.workspace_path.empty() ? nlohmann::ordered_json(nullptr)
+                                                  : nlohmann::ordered_json(r.workspace_path.string())},
+      {"session_id", r.session_id.empty() ? nlohmann::ordered_json(nullptr)
+                                          : nlohmann::ordered_json(r.session_id)},
       {"metadata", std::move(metadata)},
   };
 }

@@ -119,7 +119,12 @@ StatusOr<std::unique_ptr<SandboxService>> SandboxService::Create(ServiceOptions 
     return InvalidArgument("workspace_root: " + options.workspace_root.string() +
                            " is not a directory");
   }
-  return std::unique_ptr<SandboxService>(new SandboxService(std::move(options)));
+  std::unique_ptr<SandboxService> service(new SandboxService(std::move(options)));
+  // What a crash of an earlier server left under the root.
+  if (StatusOr<size_t> swept = service->store_.SweepLeftovers(); !swept.ok()) {
+    return swept.status();
+  }
+  return service;
 }
 
 SandboxService::SandboxService(ServiceOptions options)
@@ -343,6 +348,10 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
   }
   if (!result.ok()) return result.status();
   if (!cleanup.ok()) return cleanup;
+  if (fresh) {  // deleted above: nothing to point at
+    result->workspace_path.clear();
+    result->session_id.clear();
+  }
   return result;
 }
 

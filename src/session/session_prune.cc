@@ -29,6 +29,9 @@ StatusOr<PruneReport> SessionStore::PruneSessions(std::chrono::system_clock::dur
   PruneReport report;
   report.dry_run = dry_run;
 
+  // What a crash left behind goes first (it is never a session to report).
+  if (StatusOr<size_t> swept = SweepLeftovers(); !swept.ok()) return swept.status();
+
   nlohmann::ordered_json started;
   started["older_than_seconds"] = duration_cast<duration<double>>(older_than).count();
   started["dry_run"] = dry_run;

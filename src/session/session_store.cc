@@ -261,6 +261,36 @@ StatusOr<SessionMetadata> SessionStore::MarkRetrieved(std::string_view id) {
                                  session::MetadataUpdate::kRetrieval, *logger_);
 }
 
+StatusOr<size_t> SessionStore::SweepLeftovers(std::chrono::seconds min_age) {
+  StatusOr<UniqueFd> root_fd = session::OpenRoot(root_);
+  if (!root_fd.ok()) {
+    if (root_fd.status().code() == StatusCode::kNotFound) return size_t{0};
+    return root_fd.status();
+  }
+  std::vector<std::string> names;
+  if (int rc = session::ListDirectory(root_fd->get(), &names); rc < 0) {
+    return Internal("cannot list session root " + QuotePath(root_) + ": " + ErrnoText(-rc));
+  }
+  // File times are the real clock's, whatever clock the store stamps with.
+  const auto cutoff = std::chrono::system_clock::now() - min_age;
+  size_t removed = 0;
+  for (const std::string& name : names) {
+    if (!name.starts_with(kStagingPrefix) && !name.starts_with(session::kDeletingPrefix)) {
+      continue;
+    }
+    struct stat st;
+    if (::fstatat(root_fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    const auto mtime = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(
+            std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+    if (mtime > cutoff) continue;
+    StatusOr<uint64_t> gone = session::RemoveTree(root_fd->get(), name, (root_ / name).string());
+    if (!gone.ok()) return gone.status();
+    ++removed;
+  }
+  return removed;
+}
+
 StatusOr<SessionLock> SessionStore::LockForExecution(std::string_view id) {
   if (Status s = CheckSessionId(id); !s.ok()) return s;
   StatusOr<session::SessionFds> fds = session::OpenSession(root_, id);

@@ -45,6 +45,9 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
   EXPECT_TRUE(j["metadata"]["timeout_seconds"].is_null());
   EXPECT_EQ(j["metadata"]["fuel_budget"], 5000000000u);
   EXPECT_EQ(j["metadata"]["memory_limit_bytes"], 128000000u);
+  // A run without --session has a session of its own, gone when it ends.
+  EXPECT_TRUE(j["workspace_path"].is_null()) << j["workspace_path"];
+  EXPECT_TRUE(j["session_id"].is_null()) << j["session_id"];
 }
 
 TEST_F(CliTest, GuestExitStatusWithoutJsonAndZeroWithJson) {

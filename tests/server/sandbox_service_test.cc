@@ -1,4 +1,6 @@
 // SandboxService: every operation and every limit, through real executions.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -59,10 +61,26 @@ TEST_F(SandboxServiceTest, ExecuteWithoutSessionRunsInAFreshSessionDeletedAfterw
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->success);
   EXPECT_EQ(r->stdout_text, "4 ['user_code.py']\n");
+  EXPECT_EQ(r->workspace_path, "");  // deleted: not reported
+  EXPECT_EQ(r->session_id, "");
   EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{});
   auto listed = s->ListSessions("c");
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
+}
+
+// A server starting over a root an earlier one crashed in sweeps what that
+// one left half-made or half-deleted.
+TEST_F(SandboxServiceTest, StartingSweepsWhatACrashLeftUnderTheRoot) {
+  fs::create_directories(root() / "+staging-0123abcd" / "workspace");
+  fs::create_directories(root() / "+deleting-4567ef01" / "workspace");
+  const timespec old_times[2] = {{0, UTIME_OMIT}, {time(nullptr) - 3600, 0}};
+  for (const char* name : {"+staging-0123abcd", "+deleting-4567ef01"}) {
+    ASSERT_EQ(::utimensat(AT_FDCWD, (root() / name).c_str(), old_times, 0), 0);
+  }
+  auto s = Make();
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(fs::is_empty(root()));
 }
 
 TEST_F(SandboxServiceTest, GuestFailuresAreResultsNotErrors) {

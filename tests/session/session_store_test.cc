@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -138,6 +139,30 @@ TEST_F(SessionStoreTest, MarkRetrievedRefreshesUpdatedAtOnly) {
   auto missing = store.MarkRetrieved("nope");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+// What a crash leaves under the root (a staging directory never renamed
+// into place, a renamed session whose removal did not finish) is swept once
+// old enough; younger ones may be another process's work in progress.
+TEST_F(SessionStoreTest, SweepLeftoversRemovesOldStagingAndDeletingDirectories) {
+  EXPECT_EQ(store.SweepLeftovers().value(), 0u);  // no root yet
+  ASSERT_TRUE(store.OpenOrCreate("kept").ok());
+  for (const std::string name : {"+staging-old", "+deleting-old", "+staging-new"}) {
+    fs::create_directories(root / name / "workspace" / "sub");
+    std::ofstream(root / name / "workspace" / "sub" / "f.txt") << "x";
+  }
+  const timespec old_times[2] = {{0, UTIME_OMIT}, {time(nullptr) - 3600, 0}};
+  for (const std::string name : {"+staging-old", "+deleting-old"}) {
+    ASSERT_EQ(::utimensat(AT_FDCWD, (root / name).c_str(), old_times, 0), 0);
+  }
+  auto swept = store.SweepLeftovers(std::chrono::seconds(60));
+  ASSERT_TRUE(swept.ok()) << swept.status().message();
+  EXPECT_EQ(*swept, 2u);
+  EXPECT_EQ(Entries(root), (std::vector<std::string>{"+staging-new", "kept"}));
+  // Pruning sweeps too (with the default age: the young one stays).
+  ASSERT_EQ(::utimensat(AT_FDCWD, (root / "+staging-new").c_str(), old_times, 0), 0);
+  ASSERT_TRUE(store.PruneSessions(std::chrono::hours(1), /*dry_run=*/true).ok());
+  EXPECT_EQ(Entries(root), std::vector<std::string>{"kept"});
 }
 
 TEST_F(SessionStoreTest, UuidOnlyModeAcceptsUuids) {
