@@ -1,13 +1,13 @@
 // The HTTP server (`snakecage serve`: cpp-httplib's request parsing and our
 // routes) from the socket in: each input is sent as the raw bytes of one
-// connection (request line, headers, query, body), the write side is shut,
-// and the whole response is read. Executions reach an executor whose zygote
+// connection (request line, headers, query, body), and the response is
+// read until whole. Executions reach an executor whose zygote
 // program does not exist (they fail fast as host errors); sessions and files
 // are real, in a scratch root. A bearer token is set, so inputs exercise
 // both the refusal and (seeds carry the token) the routes behind it.
 //
 // Invariants: no crash or sanitizer report in the server's threads; the
-// server closes every connection within 10 s; what it sends is one response
+// server answers or closes within 10 s; what it sends is one response
 // that starts "HTTP/1.1 NNN " with a whole header; a response with a JSON
 // content type carries one JSON value that parses strictly (valid UTF-8);
 // the server answers /healthz after every input.
@@ -61,6 +61,9 @@ Server& TheServer() {
     http.port = 0;
     http.bearer_token = "fuzz-token";
     http.max_body_bytes = 65536;
+    // An input that is not a whole request ends within this (the server
+    // then closes); a whole one is answered at once.
+    http.read_timeout = std::chrono::milliseconds(100);
     auto started = snakecage::server::HttpServer::Start(
         http, *server->service, *server->mcp,
         std::make_shared<snakecage::server::MetricsLogger>());
@@ -71,8 +74,22 @@ Server& TheServer() {
   return *s;
 }
 
-// Sends `request` on a new connection, shuts the write side, and returns
-// everything the server sent before closing (aborts after 10 s).
+// True once `response` holds a whole response (head and Content-Length
+// bytes of body; every response of the server has one).
+bool Complete(const std::string& response) {
+  const size_t end = response.find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  const std::string head = response.substr(0, end);
+  const size_t at = head.find("Content-Length: ");
+  if (at == std::string::npos) return true;
+  const size_t length = std::strtoul(head.c_str() + at + 16, nullptr, 10);
+  return response.size() >= end + 4 + length;
+}
+
+// Sends `request` on a new connection and returns what the server sent
+// until its response is whole or it closed the connection (aborts after
+// 10 s: the server hung). The write side stays open: cpp-httplib answers
+// nothing on a half-closed connection.
 std::string Exchange(std::string_view request) {
   snakecage::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) std::abort();
@@ -82,20 +99,20 @@ std::string Exchange(std::string_view request) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
   (void)snakecage::WriteAll(fd.get(), request);  // the server may close early
-  ::shutdown(fd.get(), SHUT_WR);
   std::string response;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   char buf[65536];
-  for (;;) {
+  while (!Complete(response)) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) std::abort();  // the server hung on this input
     pollfd p{fd.get(), POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
     const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n <= 0) return response;
+    if (n <= 0) break;
     response.append(buf, static_cast<size_t>(n));
   }
+  return response;
 }
 
 // Checks what the server sent on one connection (it may close without a

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -137,6 +138,9 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions option
   const size_t threads = s->options_.max_concurrency + 4;
   s->http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s->http_->set_payload_max_length(s->options_.max_body_bytes);
+  s->http_->set_read_timeout(s->options_.read_timeout);
+  s->http_->set_keep_alive_timeout(std::max<time_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(s->options_.read_timeout).count()));
   s->Routes();
   const std::string address = s->options_.host + ":" + std::to_string(s->options_.port);
   if (s->options_.port == 0) {

@@ -31,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -54,6 +55,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 2'000'000;
   // Executions (/v1/execute, /mcp) in flight at once; more get 503.
   size_t max_concurrency = 8;
+  // How long a connection may take to send the rest of a request (and how
+  // long an idle kept-alive connection is held): a client that stalls holds
+  // one of the server's threads for at most this long.
+  std::chrono::milliseconds read_timeout{5000};
 };
 
 class HttpServer {
