@@ -1,7 +1,9 @@
 # snakecage: the two commands a new user needs.
 #   make example   install what is needed, build, run examples/hello.py
 #   make test      install what is needed, build, run the whole test suite
-#                  (ctest, then the Python package's pytest suite)
+#                  (ctest, the Python package's pytest suite, then the suite
+#                  again under ASan+UBSan and every fuzz target for
+#                  TEST_FUZZ_SECONDS)
 #   make package   the same set-up, then the .deb (build/packages/)
 #   make bench     the same set-up, then the benchmarks against python3.11
 #   make bench-executor   the same set-up, then `snakecage bench` (warm executor)
@@ -11,6 +13,7 @@
 BUILD_DIR ?= build
 SANITIZE_BUILD_DIR ?= build-sanitize
 FUZZ_SECONDS ?= 60
+TEST_FUZZ_SECONDS ?= 15
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
@@ -30,6 +33,8 @@ example: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	scripts/test-python.sh $(BUILD_DIR)
+	$(MAKE) test-sanitize
+	scripts/run-fuzzers.sh $(SANITIZE_BUILD_DIR) $(TEST_FUZZ_SECONDS)
 
 # The host code with AddressSanitizer, UndefinedBehaviorSanitizer and the
 # libFuzzer targets, in its own tree (the generated guest C is not

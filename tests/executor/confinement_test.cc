@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sanitizers.h"
 #include "common/temp_dir.h"
 #include "executor/seccomp_policy.h"
 
@@ -579,6 +580,12 @@ void UnprotectOnFault(int, siginfo_t* info, void*) {
 }
 
 TEST_F(ConfinementTest, WasiHostAndEngineWorkSurvivesFullConfinement) {
+  // This child faults on its main thread. Under ASan, leaving the fault
+  // handler by siglongjmp makes ASan find the main thread's stack in
+  // /proc/self/maps, which Landlock denies (a CHECK failure, then SIGSYS on
+  // the symbolizer's pipe). Production runs the guest on a thread of its own
+  // (the zygote's escape tests cover that path under ASan too).
+  if (snakecage::testing::kUnderAddressSanitizer) GTEST_SKIP() << "main-thread fault under ASan";
   WriteFile(ro_ / "lib.py", "print('stdlib')\n");
   fs::create_directories(ro_ / "pkg");
   const ChildResult r = RunChild([&](int out) {
