@@ -78,7 +78,9 @@ class CallEventsLogger final : public TelemetryLogger {
   void Log(LogLevel level, std::string_view logger, TelemetryEvent event,
            const Json& fields) override {
     if (current_events == nullptr) return;  // not caused by a call from Python
-    current_events->push_back(Event{level, std::string(logger), event, fields.dump()});
+    // Invalid UTF-8 (a path the guest gave) becomes U+FFFD.
+    current_events->push_back(Event{level, std::string(logger), event,
+                                    fields.dump(-1, ' ', false, Json::error_handler_t::replace)});
   }
 };
 
@@ -189,7 +191,9 @@ class Sandbox {
                              .count();
       current_events = previous;
       if (!result.ok()) throw StatusError{result.status()};
-      result_json = SandboxResultToJson(*result).dump();
+      // A file name the guest made need not be UTF-8: U+FFFD, never a throw.
+      result_json =
+          SandboxResultToJson(*result).dump(-1, ' ', false, Json::error_handler_t::replace);
     }
     std::vector<std::tuple<std::string, std::string, std::string, std::string>> out;
     out.reserve(events.size());
@@ -391,7 +395,13 @@ PYBIND11_MODULE(_native, m) {
   m.def("list_files", [](const std::string& root, const std::string& id, std::optional<std::string> glob) {
     return WithStore(
         root, [&](SessionStore& s) { return s.ListFiles(id, glob); },
-        [](const std::vector<std::string>& files) { return py::cast(files); });
+        [](const std::vector<std::string>& files) {
+          // Bytes: a name the guest made need not be UTF-8; Python decodes
+          // them as os.listdir does (os.fsdecode).
+          py::list out;
+          for (const std::string& f : files) out.append(py::bytes(f));
+          return out;
+        });
   });
   m.def("read_file", [](const std::string& root, const std::string& id, const std::string& path) {
     return WithStore(

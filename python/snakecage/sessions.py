@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 from pathlib import Path
 from typing import Any, List, Optional, Union
 
@@ -31,10 +32,11 @@ def list_session_files(session_id: str, workspace_root: Optional[PathLike] = Non
     matches the last component)."""
     check_session_id(session_id)
     try:
-        files, events = _native.list_files(_root(workspace_root, storage_adapter), session_id,
-                                           None)
+        raw, events = _native.list_files(_root(workspace_root, storage_adapter), session_id,
+                                         None)
     except _native.StatusError as e:
         raise_for(e)
+    files = [os.fsdecode(f) for f in raw]  # as os.listdir decodes names
     deliver(logger, events)
     if pattern is None:
         return files

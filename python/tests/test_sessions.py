@@ -183,3 +183,14 @@ def test_session_metadata(root):
     assert list_session_files("m", workspace_root=root) == ["user_code.py"]
     r = sandbox.execute("import os\nprint(os.path.exists('/app/session.json'))")
     assert r.stdout == "False\n"
+
+
+def test_names_the_guest_made_that_are_not_utf8(root):
+    # A file name need not be UTF-8: the result shows U+FFFD (JSON carries
+    # text), the file helpers give the name as os.listdir would.
+    sandbox = create_sandbox(workspace_root=root, session_id="names")
+    result = sandbox.execute("open(b'/app/caf\\xff.txt', 'w').write('x')")
+    assert result.success, result.stderr
+    assert result.files_created == ["caf\ufffd.txt"]
+    assert list_session_files("names", workspace_root=root) == [
+        os.fsdecode(b"caf\xff.txt"), "user_code.py"]

@@ -100,7 +100,10 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   }
 
   if (flags.json) {
-    std::cout << SandboxResultToJson(*result).dump() << "\n";
+    // Invalid UTF-8 in a file name the guest made becomes U+FFFD.
+    std::cout << SandboxResultToJson(*result).dump(-1, ' ', false,
+                                                   nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
   std::fwrite(result->stdout_text.data(), 1, result->stdout_text.size(), stdout);

@@ -43,7 +43,10 @@ StatusOr<std::string> ReadSource(const std::string& source) {
   return buf.str();
 }
 
-void Print(const Json& j) { std::cout << j.dump() << "\n"; }
+// Invalid UTF-8 (a file name the guest made) becomes U+FFFD.
+void Print(const Json& j) {
+  std::cout << j.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
+}
 
 }  // namespace
 

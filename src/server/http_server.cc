@@ -31,9 +31,17 @@ int HttpStatusFor(const Status& s) {
   return 500;
 }
 
+// A reply's text. Invalid UTF-8 (a file name the guest made, a path in a
+// request) becomes U+FFFD: strict dump() throws, which ended the server
+// (found by fuzz/fuzz_http_server).
+template <typename J>
+std::string JsonText(const J& j) {
+  return j.dump(-1, ' ', false, J::error_handler_t::replace);
+}
+
 void Reply(httplib::Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(JsonText(body), "application/json");
 }
 
 void ReplyError(httplib::Response& res, int status, const std::string& message) {
@@ -368,7 +376,7 @@ void HttpServer::Routes() {
       return;
     }
     res.status = 200;
-    res.set_content(reply->dump(), "application/json");
+    res.set_content(JsonText(*reply), "application/json");
   });
   for (const char* method : {"GET", "DELETE"}) {
     auto not_allowed = [](const httplib::Request&, httplib::Response& res) {

@@ -309,9 +309,11 @@ std::optional<json> McpHandler::HandleText(std::string_view text, std::string_vi
   json message;
   try {
     message = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // The parser's message quotes the bytes it stopped at, which need not be
-    // UTF-8; a reply must be (found by fuzz/fuzz_mcp_handler).
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number beyond double's range is out_of_range
+    // (found by fuzz/fuzz_mcp_handler: it ended the server). The parser's
+    // message quotes the bytes it stopped at, which need not be UTF-8; a
+    // reply must be (found by fuzz/fuzz_mcp_handler too).
     return JsonRpcError(nullptr, kJsonRpcParseError,
                         DecodeUtf8Lossy(std::string("Parse error: ") + e.what()));
   }

@@ -50,6 +50,12 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
   EXPECT_TRUE(j["session_id"].is_null()) << j["session_id"];
 }
 
+TEST_F(CliTest, JsonStaysValidWhenTheGuestNamesAFileInBytesThatAreNotUtf8) {
+  nlohmann::ordered_json j = Json({"-c", "open(b'/app/caf\\xff.txt', 'w').write('x')"});
+  EXPECT_EQ(j["success"], true) << j.dump();
+  EXPECT_EQ(j["files_created"], nlohmann::ordered_json::array({"caf\xEF\xBF\xBD.txt"}));
+}
+
 TEST_F(CliTest, GuestExitStatusWithoutJsonAndZeroWithJson) {
   EXPECT_EQ(Cli({"run", "-c", "import sys; sys.exit(3)"}).status, 3);
   nlohmann::ordered_json j = Json({"-c", "import sys; sys.exit(3)"});

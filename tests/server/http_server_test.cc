@@ -118,6 +118,29 @@ TEST_F(HttpServerTest, BearerTokenIsRequiredExceptForHealth) {
             200);
 }
 
+// Found by fuzz/fuzz_http_server: a reply holding bytes that are not UTF-8
+// (a request's path, a file name the guest made) threw in dump() and ended
+// the server. Such bytes now come back as U+FFFD, and the server lives on.
+TEST_F(HttpServerTest, BytesThatAreNotUtf8NeverEndTheServer) {
+  StartServer();
+  const std::string id = Parse(client_->Post("/v1/sessions"))["session_id"];
+  const std::string base = "/v1/sessions/" + id;
+  Json run = Parse(PostJson("/v1/execute",
+                            {{"code", "open(b'/app/caf\\xff.txt', 'w').write('x')"},
+                             {"session_id", id}}));
+  EXPECT_EQ(run["success"], true) << run.dump();
+  EXPECT_EQ(run["files_created"], Json::array({"caf\xEF\xBF\xBD.txt"}));
+  auto files = client_->Get((base + "/files").c_str());
+  ASSERT_TRUE(files);
+  EXPECT_EQ(files->status, 200);
+  EXPECT_EQ(Parse(files)["files"], Json::array({"caf\xEF\xBF\xBD.txt", "user_code.py"}));
+  auto odd_path = client_->Delete((base + "/files/\xd1\xd1/a?recursive=true").c_str());
+  ASSERT_TRUE(odd_path);
+  EXPECT_EQ(odd_path->status, 404);
+  EXPECT_TRUE(Json::accept(odd_path->body)) << odd_path->body;
+  EXPECT_EQ(client_->Get("/healthz")->status, 200);
+}
+
 TEST_F(HttpServerTest, SessionsAndFiles) {
   StartServer();
   auto created = client_->Post("/v1/sessions");

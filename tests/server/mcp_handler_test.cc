@@ -117,6 +117,15 @@ TEST_F(McpHandlerTest, ParseErrorOfInvalidUtf8IsAValidUtf8Reply) {
   EXPECT_NO_THROW((void)parse->dump());
 }
 
+TEST_F(McpHandlerTest, ANumberBeyondDoubleIsAParseErrorNotACrash) {
+  // Found by fuzz/fuzz_mcp_handler: the parser's out_of_range (not a
+  // parse_error) escaped HandleText and ended the server.
+  auto reply = handler_->HandleText(R"({"jsonrpc":"2.0","id":1e400,"method":"ping"})", "c");
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(ErrorCode(reply), kJsonRpcParseError);
+  EXPECT_EQ(std::string((*reply)["error"]["message"]).rfind("Parse error: ", 0), 0u);
+}
+
 TEST_F(McpHandlerTest, MalformedMessagesGetJsonRpcErrors) {
   auto parse = handler_->HandleText("{not json", "c");
   EXPECT_EQ(ErrorCode(parse), kJsonRpcParseError);
