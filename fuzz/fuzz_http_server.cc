@@ -28,9 +28,9 @@
 
 #include "base/unique_fd.h"
 #include "base/write_all.h"
+#include "fuzz_service.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
-#include "snakecage/executor.h"
 #include "snakecage/server.h"
 
 namespace {
@@ -43,19 +43,7 @@ struct Server {
 
 Server& TheServer() {
   static Server* s = [] {
-    char tmpl[] = "/tmp/snakecage-fuzz-http-XXXXXX";
-    if (!mkdtemp(tmpl)) std::abort();
-    snakecage::ServiceOptions options;
-    options.workspace_root = std::filesystem::path(tmpl) / "sessions";
-    options.limits.rate_limit_per_minute = 0;
-    options.limits.max_sessions = 8;
-    options.limits.max_file_bytes = 4096;
-    snakecage::ExecutorOptions executor;
-    executor.zygote_program = "/nonexistent/snakecage-zygote";
-    options.executor = std::make_shared<snakecage::Executor>(executor);
-    auto service = snakecage::SandboxService::Create(std::move(options));
-    if (!service.ok()) std::abort();
-    auto* server = new Server{std::move(*service), nullptr, nullptr};
+    auto* server = new Server{snakecage::fuzzing::MakeFuzzService("http"), nullptr, nullptr};
     server->mcp = std::make_unique<snakecage::McpHandler>(*server->service);
     snakecage::server::HttpServerOptions http;
     http.port = 0;

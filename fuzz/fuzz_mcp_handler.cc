@@ -15,7 +15,7 @@
 #include <memory>
 #include <string_view>
 
-#include "snakecage/executor.h"
+#include "fuzz_service.h"
 #include "snakecage/server.h"
 
 namespace {
@@ -27,19 +27,7 @@ struct Handler {
 
 Handler& TheHandler() {
   static Handler* h = [] {
-    char tmpl[] = "/tmp/snakecage-fuzz-mcp-XXXXXX";
-    if (!mkdtemp(tmpl)) std::abort();
-    snakecage::ServiceOptions options;
-    options.workspace_root = std::filesystem::path(tmpl) / "sessions";
-    options.limits.rate_limit_per_minute = 0;
-    options.limits.max_sessions = 8;
-    options.limits.max_file_bytes = 4096;
-    snakecage::ExecutorOptions executor;
-    executor.zygote_program = "/nonexistent/snakecage-zygote";
-    options.executor = std::make_shared<snakecage::Executor>(executor);
-    auto service = snakecage::SandboxService::Create(std::move(options));
-    if (!service.ok()) std::abort();
-    auto* handler = new Handler{std::move(*service), nullptr};
+    auto* handler = new Handler{snakecage::fuzzing::MakeFuzzService("mcp"), nullptr};
     handler->mcp = std::make_unique<snakecage::McpHandler>(*handler->service);
     return handler;
   }();
