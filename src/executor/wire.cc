@@ -136,7 +136,10 @@ ChildReport DecodeChildReport(std::string_view bytes) {
     return report;
   }
   if (auto error = reply.find("error"); error != reply.end()) {
-    const std::string message = error->is_string() ? error->get<std::string>() : error->dump();
+    std::string message = error->is_string() ? error->get<std::string>() : error->dump();
+    // An empty message would reach the caller as an error that says nothing
+    // (found by fuzz/fuzz_child_report).
+    if (message.empty()) message = "executor: the execution's process failed without saying why";
     const auto code = reply.find("code");
     std::optional<StatusCode> parsed;
     if (code != reply.end() && code->is_string()) parsed = StatusCodeFromName(code->get<std::string>());
