@@ -11,6 +11,8 @@
 //   - nothing outside the workspace changed: the read-only mount, the
 //     directory beside the workspace (which the workspace's own symlinks
 //     point into), and the directory holding them are as they were;
+//   - the workspace never costs more than its quota (writable_max_bytes,
+//     counted by base/workspace_usage.h) once the calls are done;
 //   - no crash, no sanitizer report, no leak (ASan, at exit).
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,6 +32,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/unique_fd.h"
+#include "base/workspace_usage.h"
 #include "wasi/guest_memory.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/wasi_host.h"
@@ -93,6 +97,9 @@ void WriteFile(const fs::path& p, std::string_view s) {
   std::ofstream(p, std::ios::binary) << s;
 }
 
+// 16 blocks; the fresh workspace below costs 5.
+constexpr uint64_t kQuotaBytes = 16 * snakecage::kWorkspaceBlockBytes;
+
 struct World {
   fs::path base, workspace, readonly, outside;
   Tree readonly_before, outside_before;
@@ -124,6 +131,17 @@ struct World {
     WriteFile(workspace / "sub" / "b.txt", "workspace b");
     fs::create_symlink("../outside/secret.txt", workspace / "esc");
     fs::create_directory_symlink(outside, workspace / "escdir");
+  }
+
+  void CheckWithinQuota() const {
+    snakecage::UniqueFd fd(::open(workspace.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    const snakecage::WorkspaceUsage u = snakecage::MeasureWorkspace(fd.get());
+    if (u.error != 0 || u.bytes > kQuotaBytes) {
+      std::fprintf(stderr, "the workspace costs %llu bytes (error %d), over its quota of %llu\n",
+                   static_cast<unsigned long long>(u.bytes), u.error,
+                   static_cast<unsigned long long>(kQuotaBytes));
+      std::abort();
+    }
   }
 
   void CheckUntouched() const {
@@ -318,6 +336,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     config.stdout_max_bytes = 64;
     config.stderr_max_bytes = 64;
     config.max_open_fds = 32;
+    config.writable_max_bytes = kQuotaBytes;
     // A poll_oneoff sleep ends at the deadline (a timeout trap), never later.
     config.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
     auto host = WasiHost::Create(config);
@@ -354,5 +373,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   world.CheckUntouched();
+  world.CheckWithinQuota();
   return 0;
 }

@@ -55,6 +55,10 @@ struct [[nodiscard]] ExecutionResult {
   // memory.grow calls refused by the cap (Python saw MemoryError, or the
   // interpreter aborted with trap reason memory_limit).
   uint64_t memory_grows_refused = 0;
+  // The workspace quota (policy.workspace_max_bytes()), and the guest calls
+  // it refused with ENOSPC (writes, creations, truncations that grow).
+  uint64_t workspace_max_bytes = 0;
+  uint64_t workspace_writes_refused = 0;
   bool stdout_truncated = false;
   bool stderr_truncated = false;
   uint64_t stdout_bytes = 0;  // bytes the guest tried to write, kept or not

@@ -65,6 +65,13 @@ class ExecutionPolicy {
   // Defaults 2,000,000 and 1,000,000. Must be > 0.
   uint64_t stdout_max_bytes() const { return stdout_max_bytes_; }
   uint64_t stderr_max_bytes() const { return stderr_max_bytes_; }
+  // The most the workspace (mount_host_dir) may hold: each file's apparent
+  // size rounded up to 4,096-byte blocks (a sparse file counts in full),
+  // and a block for each directory, symlink and further hard link. A guest
+  // call that would grow it past this fails with ENOSPC (Python: OSError);
+  // a server's write_file past it is refused. Default 1,000,000,000. Must
+  // be > 0.
+  uint64_t workspace_max_bytes() const { return workspace_max_bytes_; }
   // Host directory mounted read-write at guest_mount_path. Default
   // "workspace", made absolute against the working directory when built.
   // A PythonSandbox replaces it, in its own copy of the policy, with the
@@ -109,6 +116,7 @@ class ExecutionPolicy {
   uint64_t memory_bytes_ = 128'000'000;
   uint64_t stdout_max_bytes_ = 2'000'000;
   uint64_t stderr_max_bytes_ = 1'000'000;
+  uint64_t workspace_max_bytes_ = 1'000'000'000;
   std::filesystem::path mount_host_dir_;
   std::string guest_mount_path_ = "/app";
   std::optional<std::filesystem::path> mount_data_dir_;
@@ -146,6 +154,7 @@ class ExecutionPolicyBuilder {
   ExecutionPolicyBuilder& memory_bytes(uint64_t bytes);
   ExecutionPolicyBuilder& stdout_max_bytes(uint64_t bytes);
   ExecutionPolicyBuilder& stderr_max_bytes(uint64_t bytes);
+  ExecutionPolicyBuilder& workspace_max_bytes(uint64_t bytes);
   ExecutionPolicyBuilder& mount_host_dir(std::filesystem::path dir);
   ExecutionPolicyBuilder& guest_mount_path(std::string path);
   ExecutionPolicyBuilder& mount_data_dir(std::optional<std::filesystem::path> dir);
@@ -206,7 +215,8 @@ StatusOr<ExecutionPolicy> LoadPolicy(const std::filesystem::path& path);
 StatusOr<ExecutionPolicy> LoadDefaultPolicy();
 
 // The policy as JSON, keys in field order: fuel_budget, memory_bytes,
-// stdout_max_bytes, stderr_max_bytes, mount_host_dir, guest_mount_path,
+// stdout_max_bytes, stderr_max_bytes, workspace_max_bytes, mount_host_dir,
+// guest_mount_path,
 // mount_data_dir, guest_data_path, argv, env (an object, in order),
 // timeout_seconds, preserve_logs, additional_readonly_mounts ([[host,
 // guest], ...]). Absent values are null. (Telemetry's execution.start.)

@@ -82,11 +82,14 @@ struct ExecutionMetadata {
   uint64_t memory_limit_bytes = 0;
   std::optional<double> timeout_seconds;
   uint64_t path_denials = 0;  // refusals of paths outside the grants
+  // The workspace quota, and the guest's calls it refused with ENOSPC.
+  uint64_t workspace_max_bytes = 0;
+  uint64_t workspace_writes_refused = 0;
   // The module an uncaught ModuleNotFoundError named, if the code ended so.
   std::optional<std::string> missing_module;
   FuelAnalysis fuel_analysis;
-  // For out-of-fuel, memory, timeout, missing-module and refused-path
-  // failures: what happened and what to change, in plain words.
+  // For out-of-fuel, memory, timeout, missing-module, full-workspace and
+  // refused-path failures: what happened and what to change, in plain words.
   std::optional<std::string> error_guidance;
 };
 
@@ -118,7 +121,8 @@ struct [[nodiscard]] SandboxResult {
 // files_modified, files_deleted, workspace_path, session_id, metadata
 // {trapped, trap_reason, trap_message, stdout_truncated, stderr_truncated,
 // stdout_bytes, stderr_bytes, memory_pages, fuel_budget, memory_limit_bytes,
-// timeout_seconds, path_denials, missing_module, fuel_analysis {consumed, budget,
+// timeout_seconds, path_denials, workspace_max_bytes, workspace_writes_refused,
+// missing_module, fuel_analysis {consumed, budget,
 // utilization_percent, status}, error_guidance}. Absent values are null.
 nlohmann::ordered_json SandboxResultToJson(const SandboxResult& result);
 

@@ -168,10 +168,14 @@ class SessionStore {
   // Writes the whole file, creating parent directories. The new content
   // appears atomically (temp file + rename in the same directory), so a
   // reader never sees half a file. overwrite=false refuses an existing path
-  // with AlreadyExists. Updates the metadata's updated_at. Logs
-  // session.file.write.
+  // with AlreadyExists. With `workspace_max_bytes`, a write that would leave
+  // the workspace costing more than that (base/workspace_usage.h: the file
+  // it replaces no longer counts, new parent directories do) is refused
+  // with QuotaExceeded, and nothing is written. Updates the metadata's
+  // updated_at. Logs session.file.write.
   Status WriteFile(std::string_view id, std::string_view path, std::string_view data,
-                   bool overwrite = true);
+                   bool overwrite = true,
+                   std::optional<uint64_t> workspace_max_bytes = std::nullopt);
 
   // Removes a file or symlink (never what it points to); a directory only
   // with recursive=true (an empty one too). Logs session.file.delete.

@@ -25,6 +25,8 @@ enum class StatusCode {
   kPermissionDenied,
   kResourceExhausted,  // a limit on what may exist was reached (a server's sessions)
   kRateLimited,        // too many requests from one client in the window; retry later
+  kQuotaExceeded,      // stored data would pass its bound (workspace_max_bytes); waiting
+                       // does not help, removing data does
   kInternal,           // a host failure: mmap, fork, a broken installation
 };
 
@@ -45,6 +47,8 @@ constexpr std::string_view StatusCodeName(StatusCode code) {
       return "resource_exhausted";
     case StatusCode::kRateLimited:
       return "rate_limited";
+    case StatusCode::kQuotaExceeded:
+      return "quota_exceeded";
     case StatusCode::kInternal:
       return "internal";
   }
@@ -56,7 +60,7 @@ constexpr std::optional<StatusCode> StatusCodeFromName(std::string_view name) {
   for (StatusCode c : {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound,
                        StatusCode::kAlreadyExists, StatusCode::kPermissionDenied,
                        StatusCode::kResourceExhausted, StatusCode::kRateLimited,
-                       StatusCode::kInternal}) {
+                       StatusCode::kQuotaExceeded, StatusCode::kInternal}) {
     if (StatusCodeName(c) == name) return c;
   }
   return std::nullopt;

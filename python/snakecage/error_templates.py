@@ -18,6 +18,7 @@ _DOCS = {
     "PathRestriction": ["README.md#how-an-execution-runs"],
     "MissingVendoredPackage": ["README.md#packages-in-the-guest"],
     "OutputTruncated": ["README.md#running-code"],
+    "WorkspaceFull": ["README.md#running-code"],
 }
 
 _TEMPLATES = {
@@ -32,6 +33,8 @@ _TEMPLATES = {
                               "be installed: use the standard library or a shipped package.",
     "OutputTruncated": "The output passed stdout_max_bytes or stderr_max_bytes and was cut: "
                        "print less, or write large results to a file in the workspace.",
+    "WorkspaceFull": "The workspace reached workspace_max_bytes and writes failed with ENOSPC: "
+                     "delete files no longer needed, write less, or raise workspace_max_bytes.",
 }
 
 _EXAMPLES = {
@@ -102,4 +105,6 @@ def error_type_of(metadata: Dict[str, Any], stderr: str = "") -> str:
         return "MissingVendoredPackage"
     if classify_error_from_stderr(stderr) == "MemoryExhausted":
         return "MemoryExhausted"  # memory.grow refused: Python raised MemoryError
+    if metadata.get("workspace_writes_refused"):
+        return "WorkspaceFull"
     return "PathRestriction"

@@ -45,6 +45,7 @@ class ExecutionPolicy(Model):
     memory_bytes: int
     stdout_max_bytes: int
     stderr_max_bytes: int
+    workspace_max_bytes: int
     mount_host_dir: str
     guest_mount_path: str
     mount_data_dir: Optional[str]
@@ -60,6 +61,7 @@ class ExecutionPolicy(Model):
         "memory_bytes": lambda: 128_000_000,
         "stdout_max_bytes": lambda: 2_000_000,
         "stderr_max_bytes": lambda: 1_000_000,
+        "workspace_max_bytes": lambda: 1_000_000_000,
         "mount_host_dir": lambda: "workspace",
         "guest_mount_path": lambda: "/app",
         "mount_data_dir": lambda: None,
@@ -103,6 +105,7 @@ class ExecutionPolicy(Model):
             "memory_bytes": self.memory_bytes,
             "stdout_max_bytes": self.stdout_max_bytes,
             "stderr_max_bytes": self.stderr_max_bytes,
+            "workspace_max_bytes": self.workspace_max_bytes,
             "mount_host_dir": _path(self.mount_host_dir),
             "guest_mount_path": self.guest_mount_path,
             "mount_data_dir": data_dir,

@@ -134,6 +134,8 @@ def _result_from(r: Dict[str, Any], policy: ExecutionPolicy, storage: StorageAda
         "fuel_budget": m["fuel_budget"],
         "memory_limit_bytes": m["memory_limit_bytes"],
         "path_denials": m["path_denials"],
+        "workspace_max_bytes": m["workspace_max_bytes"],
+        "workspace_writes_refused": m["workspace_writes_refused"],
     }
     if m["timeout_seconds"] is not None:
         metadata["timeout_seconds"] = m["timeout_seconds"]

@@ -110,6 +110,23 @@ def test_output_truncation_is_exact(root):
     assert r.metadata["stdout_bytes"] == 1001 and r.metadata["stderr_bytes"] == 500
 
 
+def test_a_full_workspace_is_enospc_with_its_own_error_type(root):
+    _, r = run(root, "import errno\n"
+                     "try:\n"
+                     "    open('/app/big', 'wb').write(b'x' * 100_000)\n"
+                     "except OSError as e:\n"
+                     "    print(errno.errorcode[e.errno])\n"
+                     "open('/app/more', 'w').write('m')\n",
+               workspace_max_bytes=32_768)
+    assert r.success is False and r.exit_code == 1
+    assert r.stdout == "ENOSPC\n"
+    assert "No space left on device" in r.stderr
+    assert r.metadata["workspace_max_bytes"] == 32_768
+    assert r.metadata["workspace_writes_refused"] == 2
+    assert r.metadata["error_guidance"]["error_type"] == "WorkspaceFull"
+    assert "workspace_max_bytes" in r.metadata["error_guidance"]["actionable_guidance"][0]
+
+
 def test_file_changes_are_reported_and_user_code_is_not(root):
     sandbox = create_sandbox(workspace_root=root)
     r = sandbox.execute("open('/app/a.txt', 'w').write('a')\n"

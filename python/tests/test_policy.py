@@ -44,7 +44,7 @@ def test_model_methods_round_trip():
     assert j["env"] == {"A": "1"}
     assert j["additional_readonly_mounts"] == [["/tmp", "/refs"]]
     assert list(j) == ["fuel_budget", "memory_bytes", "stdout_max_bytes", "stderr_max_bytes",
-                       "mount_host_dir", "guest_mount_path", "mount_data_dir", "guest_data_path",
+                       "workspace_max_bytes", "mount_host_dir", "guest_mount_path", "mount_data_dir", "guest_data_path",
                        "argv", "env", "timeout_seconds", "preserve_logs",
                        "additional_readonly_mounts"]
     assert ExecutionPolicy.model_validate(j) == p

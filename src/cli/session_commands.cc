@@ -185,6 +185,7 @@ int ExitFor(const Status& s) {
     case StatusCode::kPermissionDenied:
     case StatusCode::kResourceExhausted:
     case StatusCode::kRateLimited:
+    case StatusCode::kQuotaExceeded:
     case StatusCode::kInternal:
       return kExitHostFailure;
   }

@@ -125,6 +125,7 @@ ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelA
   ExecutionResult r = ResultUnder(policy);
   r.memory_peak_pages = run.peak_pages;
   r.memory_grows_refused = run.refused_grows;
+  r.workspace_writes_refused = host.quota_refusals();
   r.memory_peak_bytes = uint64_t{run.peak_pages} * kWasmPageBytes;
 
   const wasi::OutputSink& out = host.stdout_sink();
@@ -208,6 +209,7 @@ StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
   }
   config.stdout_max_bytes = policy.stdout_max_bytes();
   config.stderr_max_bytes = policy.stderr_max_bytes();
+  config.writable_max_bytes = policy.workspace_max_bytes();
   config.cancel = ctx->cancel_;
   if (policy.timeout_seconds()) {
     ctx->deadline_ = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(

@@ -7,6 +7,7 @@ ExecutionResult ResultUnder(const ExecutionPolicy& policy) {
   r.fuel_budget = policy.fuel_budget();
   r.memory_limit_bytes = policy.memory_bytes();
   r.timeout_seconds = policy.timeout_seconds();
+  r.workspace_max_bytes = policy.workspace_max_bytes();
   return r;
 }
 

@@ -38,6 +38,8 @@ Json ExecutionResultToJson(const ExecutionResult& r) {
       {"memory_peak_pages", r.memory_peak_pages},
       {"memory_limit_bytes", r.memory_limit_bytes},
       {"memory_grows_refused", r.memory_grows_refused},
+      {"workspace_max_bytes", r.workspace_max_bytes},
+      {"workspace_writes_refused", r.workspace_writes_refused},
       {"stdout_truncated", r.stdout_truncated},
       {"stderr_truncated", r.stderr_truncated},
       {"stdout_bytes", r.stdout_bytes},
@@ -99,6 +101,8 @@ StatusOr<ExecutionResult> ExecutionResultFromJson(const Json& j) {
     r.memory_peak_pages = IntegerAt<uint32_t>(j, "memory_peak_pages");
     r.memory_limit_bytes = IntegerAt<uint64_t>(j, "memory_limit_bytes");
     r.memory_grows_refused = IntegerAt<uint64_t>(j, "memory_grows_refused");
+    r.workspace_max_bytes = IntegerAt<uint64_t>(j, "workspace_max_bytes");
+    r.workspace_writes_refused = IntegerAt<uint64_t>(j, "workspace_writes_refused");
     r.stdout_truncated = j.at("stdout_truncated").get<bool>();
     r.stderr_truncated = j.at("stderr_truncated").get<bool>();
     r.stdout_bytes = IntegerAt<uint64_t>(j, "stdout_bytes");

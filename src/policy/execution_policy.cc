@@ -153,6 +153,10 @@ ExecutionPolicyBuilder& ExecutionPolicyBuilder::stderr_max_bytes(uint64_t bytes)
   draft_.stderr_max_bytes_ = bytes;
   return *this;
 }
+ExecutionPolicyBuilder& ExecutionPolicyBuilder::workspace_max_bytes(uint64_t bytes) {
+  draft_.workspace_max_bytes_ = bytes;
+  return *this;
+}
 ExecutionPolicyBuilder& ExecutionPolicyBuilder::mount_host_dir(std::filesystem::path dir) {
   draft_.mount_host_dir_ = std::move(dir);
   return *this;
@@ -215,6 +219,7 @@ std::optional<PolicyValidationError> ExecutionPolicyBuilder::Validate() const {
   }
   if (p.stdout_max_bytes_ == 0) return Refuse("stdout_max_bytes", "0", "must be > 0");
   if (p.stderr_max_bytes_ == 0) return Refuse("stderr_max_bytes", "0", "must be > 0");
+  if (p.workspace_max_bytes_ == 0) return Refuse("workspace_max_bytes", "0", "must be > 0");
   if (p.mount_host_dir_.empty()) {
     return Refuse("mount_host_dir", "\"\"", "must name a host directory");
   }

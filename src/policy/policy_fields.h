@@ -34,6 +34,7 @@ struct Mounts {};             // std::vector<ReadOnlyMount>
   X(memory_bytes, Bytes, "--memory", "Memory cap: bytes or K/M/G")                            \
   X(stdout_max_bytes, Bytes, "--stdout-max", "stdout cap: bytes or K/M/G")                    \
   X(stderr_max_bytes, Bytes, "--stderr-max", "stderr cap: bytes or K/M/G")                    \
+  X(workspace_max_bytes, Bytes, "--workspace-max", "Workspace quota: bytes or K/M/G")          \
   X(mount_host_dir, HostDir, "", "")                                                          \
   X(guest_mount_path, GuestPath, "", "")                                                      \
   X(mount_data_dir, OptionalHostDir, "--data", "Host directory mounted read-only at /data")   \

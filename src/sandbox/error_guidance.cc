@@ -78,6 +78,13 @@ std::optional<std::string> ErrorGuidanceFor(const ExecutionResult& r) {
            " bytes, so Python raised MemoryError. Process the data in smaller pieces or raise "
            "memory_bytes (--memory).";
   }
+  if (r.workspace_writes_refused > 0) {
+    return "The workspace reached its quota of " + std::to_string(r.workspace_max_bytes) +
+           " bytes, so " + std::to_string(r.workspace_writes_refused) +
+           " write(s) failed with OSError: [Errno 28] No space left on device. Delete files "
+           "the code no longer needs, write less, or raise workspace_max_bytes "
+           "(--workspace-max).";
+  }
   if (r.path_denials_total > 0) {
     std::string first;
     if (!r.path_denials.empty()) {

@@ -16,7 +16,8 @@
 //                       fuel_budget, memory_used_bytes, duration_ms,
 //                       stdout_bytes, stderr_bytes, stdout_truncated,
 //                       stderr_truncated, files_created, files_modified,
-//                       files_deleted (counts), trap_reason, path_denials;
+//                       files_deleted (counts), trap_reason, path_denials,
+//                       workspace_writes_refused;
 //                       or, when the host failed, session_id and error
 //   security.path_denied session_id, call, path, denials_total
 #include <mutex>
@@ -64,6 +65,8 @@ SandboxResult ResultFrom(ExecutionResult&& e, session::FileChanges&& changes, co
   m.memory_limit_bytes = e.memory_limit_bytes;
   m.timeout_seconds = e.timeout_seconds;
   m.path_denials = e.path_denials_total;
+  m.workspace_max_bytes = e.workspace_max_bytes;
+  m.workspace_writes_refused = e.workspace_writes_refused;
   m.missing_module = e.missing_module;
   m.fuel_analysis = AnalyseFuel(e.fuel_consumed, e.fuel_budget,
                                 e.trap_reason == TrapReason::kOutOfFuel);
@@ -212,7 +215,8 @@ StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
                 {"files_modified", result.files_modified.size()},
                 {"files_deleted", result.files_deleted.size()},
                 {"trap_reason", TrapReasonJson(m.trap_reason)},
-                {"path_denials", m.path_denials}});
+                {"path_denials", m.path_denials},
+                {"workspace_writes_refused", m.workspace_writes_refused}});
   return result;
 }
 
@@ -235,6 +239,8 @@ nlohmann::ordered_json SandboxResultToJson(const SandboxResult& r) {
       {"memory_limit_bytes", m.memory_limit_bytes},
       {"timeout_seconds", optional_json(m.timeout_seconds)},
       {"path_denials", m.path_denials},
+      {"workspace_max_bytes", m.workspace_max_bytes},
+      {"workspace_writes_refused", m.workspace_writes_refused},
       {"missing_module", optional_json(m.missing_module)},
       {"fuel_analysis",
        {{"consumed", m.fuel_analysis.consumed},

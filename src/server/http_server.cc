@@ -24,6 +24,8 @@ int HttpStatusFor(const Status& s) {
     case StatusCode::kResourceExhausted:
     case StatusCode::kRateLimited:
       return 429;
+    case StatusCode::kQuotaExceeded:
+      return 507;  // Insufficient Storage
     case StatusCode::kOk:
     case StatusCode::kInternal:
       return 500;

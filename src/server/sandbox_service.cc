@@ -503,7 +503,11 @@ StatusOr<uint64_t> SandboxService::WriteFile(std::string_view client_id,
                            " bytes is more than the server's limit of " +
                            std::to_string(limits_.max_file_bytes) + " bytes (max_file_bytes)");
   }
-  if (Status s = store_.WriteFile(session_id, path, content, overwrite); !s.ok()) return s;
+  if (Status s = store_.WriteFile(session_id, path, content, overwrite,
+                                  limits_.policy.workspace_max_bytes());
+      !s.ok()) {
+    return s;
+  }
   return static_cast<uint64_t>(content.size());
 }
 
@@ -568,6 +572,7 @@ StatusOr<nlohmann::ordered_json> SandboxService::GetCapabilities(std::string_vie
   limits["memory_bytes"] = p.memory_bytes();
   limits["stdout_max_bytes"] = p.stdout_max_bytes();
   limits["stderr_max_bytes"] = p.stderr_max_bytes();
+  limits["workspace_max_bytes"] = p.workspace_max_bytes();
   limits["default_timeout_seconds"] = default_timeout_seconds();
   limits["max_timeout_seconds"] = limits_.max_timeout_seconds;
   limits["max_code_bytes"] = limits_.max_code_bytes;

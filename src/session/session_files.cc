@@ -14,6 +14,8 @@
 #include "base/errno_text.h"
 #include "base/path_beneath.h"
 #include "base/text.h"
+#include "base/unique_fd.h"
+#include "base/workspace_usage.h"
 #include "session/session_dirs.h"
 #include "session/session_metadata.h"
 #include "session/workspace_fs.h"
@@ -139,8 +141,53 @@ StatusOr<std::string> SessionStore::ReadFile(std::string_view id, std::string_vi
   return data;
 }
 
+namespace {
+
+// What the workspace would cost after writing `size` bytes at `split`
+// (see base/workspace_usage.h), or the error that kept it from knowing.
+StatusOr<uint64_t> CostAfterWrite(int workspace, const SplitPath& split, uint64_t size) {
+  const WorkspaceUsage now = MeasureWorkspace(workspace);
+  if (now.error != 0) {
+    return Internal("cannot measure the workspace: " + ErrnoText(now.error));
+  }
+  uint64_t cost = now.bytes + ChargeForFileSize(size);
+  UniqueFd parent(OpenBeneath(workspace, split.parent, O_PATH | O_DIRECTORY));
+  if (parent.valid()) {
+    struct stat st{};
+    if (::fstatat(parent.get(), split.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      // Replaced: its own cost goes (only a block when another name keeps
+      // the content).
+      const uint64_t replaced =
+          S_ISREG(st.st_mode) && st.st_nlink > 1 ? kWorkspaceBlockBytes : ChargeForEntry(st);
+      cost -= std::min(cost, replaced);
+    }
+    return cost;
+  }
+  // Parent directories to be made: the missing components of split.parent.
+  std::string prefix;
+  bool missing = false;
+  size_t start = 0;
+  const std::string& dirs = split.parent;
+  while (start < dirs.size()) {
+    size_t end = dirs.find('/', start);
+    if (end == std::string::npos) end = dirs.size();
+    const std::string component = dirs.substr(start, end - start);
+    start = end + 1;
+    if (component.empty() || component == ".") continue;
+    prefix += component + "/";
+    if (!missing) {
+      UniqueFd d(OpenBeneath(workspace, prefix, O_PATH | O_DIRECTORY));
+      missing = !d.valid();
+    }
+    if (missing) cost += kWorkspaceBlockBytes;
+  }
+  return cost;
+}
+
+}  // namespace
+
 Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::string_view data,
-                               bool overwrite) {
+                               bool overwrite, std::optional<uint64_t> workspace_max_bytes) {
   if (Status s = CheckSessionId(id); !s.ok()) return s;
   if (Status s = CheckOperationPath(*logger_, id, "write", path); !s.ok()) return s;
   const SplitPath split = SplitLast(path);
@@ -149,6 +196,18 @@ Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::
   }
   StatusOr<WorkspaceFds> fds = session::OpenWorkspace(root_, id);
   if (!fds.ok()) return fds.status();
+  if (workspace_max_bytes) {
+    StatusOr<uint64_t> cost = CostAfterWrite(fds->workspace.get(), split, data.size());
+    if (!cost.ok()) return cost.status();
+    if (*cost > *workspace_max_bytes) {
+      return Status(StatusCode::kQuotaExceeded,
+                    "writing " + std::to_string(data.size()) + " bytes to " + Quote(path) +
+                        " would make the workspace of session " + Quote(id) + " cost " +
+                        std::to_string(*cost) + " bytes, more than workspace_max_bytes (" +
+                        std::to_string(*workspace_max_bytes) +
+                        "); delete files or raise the limit");
+    }
+  }
   UniqueFd parent(
       session::OpenOrCreateDirsBeneath(fds->workspace.get(), split.parent, kWorkspaceDirMode));
   if (!parent.valid()) return PathError(*logger_, id, "write", path, -parent.Release());

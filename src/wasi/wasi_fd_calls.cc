@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "base/workspace_usage.h"
 #include "wasi/errno_map.h"
 #include "wasi/wasi_host.h"
 #include "wasi/wasi_host_internal.h"
@@ -62,6 +63,19 @@ uint32_t GatherIovecs(HostCall& call, uint32_t iovs, uint32_t iovs_len,
     out.total += take;
   }
   return abi::kSuccess;
+}
+
+// Shortens `v` to cover at most `limit` bytes (the I/O is then short).
+void CutIovecs(Iovecs& v, uint64_t limit) {
+  uint64_t kept = 0;
+  size_t n = 0;
+  for (; n < v.host.size() && kept < limit; ++n) {
+    const uint64_t take = std::min<uint64_t>(v.host[n].iov_len, limit - kept);
+    v.host[n].iov_len = static_cast<size_t>(take);
+    kept += take;
+  }
+  v.host.resize(n);
+  v.total = kept;
 }
 
 struct timespec TimespecFromTimestamp(uint64_t ns) {
@@ -134,8 +148,22 @@ uint32_t WasiHost::FdAllocate(GuestMemory mem, uint32_t fd, uint64_t offset,
   if (offset > kMaxFileOffset || len > kMaxFileOffset - offset) {
     return abi::kFbig;
   }
+  uint64_t size_before = 0;
+  WorkspaceQuota* quota = QuotaFor(*e);
+  if (quota != nullptr) {
+    struct stat st{};
+    if (::fstat(e->host.get(), &st) != 0) return WasiErrnoFromHost(errno);
+    size_before = static_cast<uint64_t>(st.st_size);
+    if (offset + len > size_before &&
+        !quota->Grow(ChargeForFileSize(size_before), ChargeForFileSize(offset + len))) {
+      return abi::kNospc;
+    }
+  }
   const int rc = ::posix_fallocate(e->host.get(), static_cast<off_t>(offset),
                                    static_cast<off_t>(len));
+  if (rc != 0 && quota != nullptr && offset + len > size_before) {
+    quota->Shrink(ChargeForFileSize(offset + len), ChargeForFileSize(size_before));
+  }
   return WasiErrnoFromHost(rc);
 }
 
@@ -266,8 +294,27 @@ uint32_t WasiHost::FdFilestatSetSize(GuestMemory mem, uint32_t fd,
   if ((e->base & abi::kRightFdFilestatSetSize) == 0) return abi::kNotcapable;
   if (e->kind != FdEntry::Kind::kFile) return abi::kBadf;
   if (size > kMaxFileOffset) return abi::kFbig;
+  // The apparent size is what counts: growing by ftruncate is charged in
+  // full, although the new part is a hole.
+  WorkspaceQuota* quota = QuotaFor(*e);
+  uint64_t size_before = 0;
+  if (quota != nullptr) {
+    struct stat st{};
+    if (::fstat(e->host.get(), &st) != 0) return WasiErrnoFromHost(errno);
+    size_before = static_cast<uint64_t>(st.st_size);
+    if (!quota->Grow(ChargeForFileSize(size_before), ChargeForFileSize(size))) {
+      return abi::kNospc;
+    }
+  }
   if (::ftruncate(e->host.get(), static_cast<off_t>(size)) != 0) {
-    return WasiErrnoFromHost(errno);
+    const int err = errno;
+    if (quota != nullptr) {
+      quota->Shrink(ChargeForFileSize(size), ChargeForFileSize(size_before));
+    }
+    return WasiErrnoFromHost(err);
+  }
+  if (quota != nullptr) {
+    quota->Shrink(ChargeForFileSize(size_before), ChargeForFileSize(size));
   }
   return abi::kSuccess;
 }
@@ -328,6 +375,37 @@ uint32_t WasiHost::ReadWriteFile(Call& call, uint32_t fd, uint32_t iovs,
   }
 
   const int host = e->host.get();
+  // A write that makes a file in a writable mount longer asks the quota
+  // first: cut short to what fits, NOSPC when nothing does.
+  WorkspaceQuota* quota = write ? QuotaFor(*e) : nullptr;
+  uint64_t size_before = 0;
+  uint64_t position = 0;
+  if (quota != nullptr && v.total > 0) {
+    struct stat st{};
+    if (::fstat(host, &st) != 0) return WasiErrnoFromHost(errno);
+    if (S_ISREG(st.st_mode)) {
+      size_before = static_cast<uint64_t>(st.st_size);
+      if (e->fdflags & abi::kFdflagAppend) {
+        position = size_before;  // O_APPEND writes at the end, pwrite too
+      } else if (offset) {
+        position = *offset;
+      } else {
+        const off_t at = ::lseek(host, 0, SEEK_CUR);
+        if (at < 0) return WasiErrnoFromHost(errno);
+        position = static_cast<uint64_t>(at);
+      }
+      if (position + v.total > size_before) {
+        const uint64_t largest = quota->LargestFileSize(size_before);
+        if (largest <= position) {
+          quota->RecordRefusal();
+          return abi::kNospc;
+        }
+        if (position + v.total > largest) CutIovecs(v, largest - position);
+      }
+    } else {
+      quota = nullptr;  // not a regular file: nothing stored
+    }
+  }
   const int count = static_cast<int>(v.host.size());
   ssize_t n;
   do {
@@ -342,6 +420,10 @@ uint32_t WasiHost::ReadWriteFile(Call& call, uint32_t fd, uint32_t iovs,
     }
   } while (n < 0 && errno == EINTR);
   if (n < 0) return WasiErrnoFromHost(errno);
+  if (quota != nullptr && position + static_cast<uint64_t>(n) > size_before) {
+    quota->Grow(ChargeForFileSize(size_before),
+                ChargeForFileSize(position + static_cast<uint64_t>(n)));
+  }
   mem.Store<uint32_t>(count_out, static_cast<uint32_t>(n));
   return abi::kSuccess;
 }

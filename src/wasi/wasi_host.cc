@@ -19,6 +19,7 @@
 #include <set>
 #include <string>
 
+#include "base/workspace_usage.h"
 #include "wasi/errno_map.h"
 #include "wasi/wasi_host_internal.h"
 
@@ -233,6 +234,20 @@ StatusOr<std::unique_ptr<WasiHost>> WasiHost::Create(WasiConfig config) {
     ::close(static_cast<int>(probe));
     host->fds_.push_back(std::move(e));
   }
+  if (cfg.writable_max_bytes) {
+    // The quota keeps its own descriptors: the guest may close its preopens.
+    std::vector<UniqueFd> roots;
+    for (size_t i = 0; i < cfg.preopens.size(); ++i) {
+      if (cfg.preopens[i].read_only) continue;
+      UniqueFd root(::fcntl(host->fds_[3 + i]->host.get(), F_DUPFD_CLOEXEC, 0));
+      if (!root.valid()) {
+        return Internal("preopens[" + std::to_string(i) + "].host_dir: dup: " +
+                        std::strerror(errno));
+      }
+      roots.push_back(std::move(root));
+    }
+    host->quota_ = std::make_unique<WorkspaceQuota>(*cfg.writable_max_bytes, std::move(roots));
+  }
   return host;
 }
 
@@ -268,6 +283,36 @@ bool WasiHost::RecordExit(uint32_t exit_code) {
 }
 
 // ---- fd table ---------------------------------------------------------------
+
+WorkspaceQuota* WasiHost::QuotaFor(const FdEntry& e) {
+  if (!quota_ || e.read_only || e.mount < 0) return nullptr;
+  return quota_.get();
+}
+
+bool WasiHost::HoldsOpen(const struct stat& st) const {
+  for (const auto& e : fds_) {
+    if (!e || e->kind != FdEntry::Kind::kFile) continue;
+    struct stat open_st{};
+    if (::fstat(e->host.get(), &open_st) == 0 && open_st.st_dev == st.st_dev &&
+        open_st.st_ino == st.st_ino) {
+      return true;
+    }
+  }
+  return false;
+}
+
+uint64_t WasiHost::ChargeToRelease(int dir, const std::string& name) const {
+  if (!quota_) return 0;
+  struct stat st{};
+  if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+  if (S_ISREG(st.st_mode)) {
+    // Another name keeps the content: only this name's block goes. A file
+    // the guest still holds open keeps its space until the next execution.
+    if (st.st_nlink > 1) return kWorkspaceBlockBytes;
+    if (HoldsOpen(st)) return 0;
+  }
+  return ChargeForEntry(st);
+}
 
 internal::FdEntry* WasiHost::Lookup(uint32_t fd) {
   if (fd >= fds_.size()) return nullptr;

@@ -53,6 +53,8 @@
 // unwind() after the guest has stopped.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -72,6 +74,7 @@
 #include "wasi/path_resolver.h"
 #include "base/unique_fd.h"
 #include "wasi/wasi_abi.h"
+#include "wasi/workspace_quota.h"
 
 namespace snakecage::wasi {
 
@@ -112,6 +115,10 @@ struct WasiConfig {
   // Most guest file descriptors open at once, stdio and preopens included.
   // More: path_open fails with MFILE. Default 1024.
   uint32_t max_open_fds = 1024;
+  // When set, the most the writable preopens may hold together, counted as
+  // base/workspace_usage.h says; a call that would grow them past it fails
+  // with NOSPC (workspace_quota.h). Default: no bound.
+  std::optional<uint64_t> writable_max_bytes;
 };
 
 // Why the guest must not be resumed. See the unwinding contract above.
@@ -151,6 +158,9 @@ class WasiHost {
   const OutputSink& stderr_sink() const { return stderr_; }
   OutputSink& mutable_stdout_sink() { return stdout_; }
   OutputSink& mutable_stderr_sink() { return stderr_; }
+  // Calls refused with NOSPC because the writable preopens were full
+  // (WasiConfig::writable_max_bytes); 0 without a bound.
+  uint64_t quota_refusals() const { return quota_ ? quota_->refusals() : 0; }
 
   // Records a trap if nothing was recorded yet (first cause wins). Returns
   // true when this call's cause is the one kept.
@@ -282,6 +292,15 @@ class WasiHost {
   uint32_t StatToGuest(Call& call, int dirfd, const std::string& name,
                        int at_flags, uint32_t stat_out);
   abi::Errno ReadDirectory(FdEntry& dir);
+  // The quota `e`'s mount counts against: nullptr for stdio, read-only
+  // mounts, and without WasiConfig::writable_max_bytes.
+  WorkspaceQuota* QuotaFor(const FdEntry& e);
+  // Whether a guest descriptor has the file (dev, ino) open.
+  bool HoldsOpen(const struct stat& st) const;
+  // Gives back what the name `name` in `dir` costs, when it is about to go
+  // (unlink, rmdir, replaced by rename). Call before removing it; returns
+  // the charge to give back once the removal succeeded.
+  uint64_t ChargeToRelease(int dir, const std::string& name) const;
 
   WasiConfig config_;
   PathResolver resolver_;
@@ -289,6 +308,7 @@ class WasiHost {
   OutputSink stdout_;
   OutputSink stderr_;
   std::vector<std::unique_ptr<FdEntry>> fds_;
+  std::unique_ptr<WorkspaceQuota> quota_;
   std::optional<Unwind> unwind_;
 };
 

@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
+#include "base/workspace_usage.h"
 #include "wasi/errno_map.h"
 #include "wasi/wasi_host.h"
 #include "wasi/wasi_host_internal.h"
@@ -42,6 +44,26 @@ abi::Errno TrailingSlashOnNewName(int dir, const std::string& name) {
   const long mode = ModeAt(dir, name);
   return mode >= 0 ? abi::kExist : abi::kNoent;
 }
+
+// One block charged for a name about to be made (mkdir, symlink, link, a
+// created file), given back with Refund() when making it failed. ok() is
+// false, with nothing charged, when the quota has no block left.
+class NewNameCharge {
+ public:
+  explicit NewNameCharge(WorkspaceQuota* quota) : quota_(quota) {
+    if (quota_ != nullptr) ok_ = quota_->Grow(0, kWorkspaceBlockBytes);
+  }
+  bool ok() const { return ok_; }
+  uint32_t Refund(uint32_t error) {
+    if (quota_ != nullptr && ok_) quota_->Shrink(kWorkspaceBlockBytes, 0);
+    ok_ = false;
+    return error;
+  }
+
+ private:
+  WorkspaceQuota* quota_;
+  bool ok_ = true;
+};
 
 }  // namespace
 
@@ -79,9 +101,11 @@ uint32_t WasiHost::PathCreateDirectory(GuestMemory mem, uint32_t fd,
                                      p.value);
   if (!parent.ok()) return parent.error;
   if (parent.value.is_dot) return abi::kExist;
+  NewNameCharge charge(QuotaFor(*dir.value));
+  if (!charge.ok()) return abi::kNospc;
   if (::mkdirat(parent.value.dir.get(), parent.value.name.c_str(), 0777) !=
       0) {
-    return WasiErrnoFromHost(errno);
+    return charge.Refund(WasiErrnoFromHost(errno));
   }
   return abi::kSuccess;
 }
@@ -190,9 +214,11 @@ uint32_t WasiHost::PathLink(GuestMemory mem, uint32_t old_fd,
     if (mode < 0) return WasiErrnoFromHost(static_cast<int>(-mode));
     if (S_ISLNK(static_cast<mode_t>(mode))) return abi::kNotsup;
   }
+  NewNameCharge charge(QuotaFor(*dst.value));
+  if (!charge.ok()) return abi::kNospc;
   if (::linkat(from_dir, from.value.name.c_str(), to_dir,
                to.value.name.c_str(), 0) != 0) {
-    return WasiErrnoFromHost(errno);
+    return charge.Refund(WasiErrnoFromHost(errno));
   }
   return abi::kSuccess;
 }
@@ -257,11 +283,38 @@ uint32_t WasiHost::PathOpen(GuestMemory mem, uint32_t dirfd,
   if (fdflags & abi::kFdflagSync) flags |= O_SYNC;
   if (fdflags & abi::kFdflagRsync) flags |= O_RSYNC;
 
+  // Creating or truncating in a writable mount changes what it costs: look
+  // at the target first (a new file costs a block before it is made; a
+  // truncated one gives back its content once it is done).
+  WorkspaceQuota* quota =
+      (oflags & (abi::kOflagCreat | abi::kOflagTrunc)) ? QuotaFor(dir)
+                                                       : nullptr;
+  std::optional<struct stat> before;
+  NewNameCharge charge(nullptr);
+  if (quota != nullptr) {
+    auto target =
+        resolver_.OpenAtTarget(call.name(), dir.host.get(), p.value,
+                               (dirflags & abi::kLookupSymlinkFollow) != 0);
+    if (!target.ok() && target.error != abi::kNoent) return target.error;
+    struct stat existing{};
+    if (target.ok() &&
+        ::fstatat(target.value.dir.get(), target.value.name.c_str(),
+                  &existing, target.value.at_flags) == 0) {
+      before = existing;
+    } else if (oflags & abi::kOflagCreat) {
+      charge = NewNameCharge(quota);
+      if (!charge.ok()) return abi::kNospc;
+    }
+  }
   Resolved<UniqueFd> opened =
       resolver_.Open(call.name(), dir.host.get(), p.value, flags, 0666);
-  if (!opened.ok()) return opened.error;
+  if (!opened.ok()) return charge.Refund(opened.error);
   struct stat st{};
   if (::fstat(opened.value.get(), &st) != 0) return WasiErrnoFromHost(errno);
+  if (before && (oflags & abi::kOflagTrunc) && S_ISREG(before->st_mode)) {
+    quota->Shrink(ChargeForFileSize(static_cast<uint64_t>(before->st_size)),
+                  ChargeForFileSize(static_cast<uint64_t>(st.st_size)));
+  }
 
   auto entry = std::make_unique<FdEntry>();
   const bool is_dir = S_ISDIR(st.st_mode);
@@ -335,10 +388,13 @@ uint32_t WasiHost::PathRemoveDirectory(GuestMemory mem, uint32_t fd,
   if (parent.value.is_dot) {  // what rmdir(2) answers for "." and ".."
     return parent.value.name == "." ? abi::kInval : abi::kNotempty;
   }
+  const uint64_t release =
+      ChargeToRelease(parent.value.dir.get(), parent.value.name);
   if (::unlinkat(parent.value.dir.get(), parent.value.name.c_str(),
                  AT_REMOVEDIR) != 0) {
     return WasiErrnoFromHost(errno);
   }
+  if (quota_) quota_->Shrink(release, 0);
   return abi::kSuccess;
 }
 
@@ -359,9 +415,12 @@ uint32_t WasiHost::PathUnlinkFile(GuestMemory mem, uint32_t fd,
     return TrailingSlashOnNonDirectory(parent.value.dir.get(),
                                        parent.value.name);
   }
+  const uint64_t release =
+      ChargeToRelease(parent.value.dir.get(), parent.value.name);
   if (::unlinkat(parent.value.dir.get(), parent.value.name.c_str(), 0) != 0) {
     return WasiErrnoFromHost(errno);
   }
+  if (quota_) quota_->Shrink(release, 0);
   return abi::kSuccess;
 }
 
@@ -402,10 +461,24 @@ uint32_t WasiHost::PathRename(GuestMemory mem, uint32_t fd,
     if (mode < 0) return WasiErrnoFromHost(static_cast<int>(-mode));
     if (!S_ISDIR(static_cast<mode_t>(mode))) return abi::kNotdir;
   }
+  // A name the rename replaces gives back what it cost (unless both names
+  // are the same file, when rename does nothing).
+  uint64_t release = 0;
+  if (quota_) {
+    struct stat src_st{}, dst_st{};
+    if (::fstatat(to.value.dir.get(), to.value.name.c_str(), &dst_st,
+                  AT_SYMLINK_NOFOLLOW) == 0 &&
+        !(::fstatat(from.value.dir.get(), from.value.name.c_str(), &src_st,
+                    AT_SYMLINK_NOFOLLOW) == 0 &&
+          src_st.st_dev == dst_st.st_dev && src_st.st_ino == dst_st.st_ino)) {
+      release = ChargeToRelease(to.value.dir.get(), to.value.name);
+    }
+  }
   if (::renameat(from.value.dir.get(), from.value.name.c_str(),
                  to.value.dir.get(), to.value.name.c_str()) != 0) {
     return WasiErrnoFromHost(errno);
   }
+  if (quota_) quota_->Shrink(release, 0);
   return abi::kSuccess;
 }
 
@@ -435,9 +508,11 @@ uint32_t WasiHost::PathSymlink(GuestMemory mem, uint32_t old_path,
   if (parent.value.trailing_slash) {
     return TrailingSlashOnNewName(parent.value.dir.get(), parent.value.name);
   }
+  NewNameCharge charge(QuotaFor(*dir.value));
+  if (!charge.ok()) return abi::kNospc;
   if (::symlinkat(contents.value.c_str(), parent.value.dir.get(),
                   parent.value.name.c_str()) != 0) {
-    return WasiErrnoFromHost(errno);
+    return charge.Refund(WasiErrnoFromHost(errno));
   }
   return abi::kSuccess;
 }

@@ -34,7 +34,7 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
                       "trapped", "trap_reason", "trap_message", "stdout_truncated",
                       "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                       "fuel_budget", "memory_limit_bytes", "timeout_seconds", "path_denials",
-                      "missing_module", "fuel_analysis", "error_guidance"}));
+                      "workspace_max_bytes", "workspace_writes_refused", "missing_module", "fuel_analysis", "error_guidance"}));
   EXPECT_EQ(j["success"], true);
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_EQ(j["stdout"], "hi\n");
@@ -202,6 +202,18 @@ TEST_F(CliTest, SizesAndCapsReachThePolicy) {
   EXPECT_EQ(j["metadata"]["stdout_truncated"], true);
   EXPECT_EQ(j["metadata"]["stdout_bytes"], 101u);
   EXPECT_EQ(j["stdout"], "xxxxxxxxxx");
+}
+
+TEST_F(CliTest, TheWorkspaceQuotaReachesTheGuestAsEnospc) {
+  nlohmann::ordered_json j =
+      Json({"--workspace-max", "16K", "-c", "open('/app/big', 'wb').write(b'x' * 100000)"});
+  EXPECT_EQ(j["success"], false);
+  EXPECT_EQ(j["exit_code"], 1);
+  EXPECT_EQ(j["metadata"]["workspace_max_bytes"], 16384u);
+  EXPECT_GE(j["metadata"]["workspace_writes_refused"], 1u);
+  EXPECT_NE(j["stderr"].get<std::string>().find("No space left on device"), std::string::npos);
+  EXPECT_NE(j["metadata"]["error_guidance"].get<std::string>().find("--workspace-max"),
+            std::string::npos);
 }
 
 TEST_F(CliTest, EachRunGetsAFreshWorkspaceThatIsRemoved) {

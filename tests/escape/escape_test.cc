@@ -122,9 +122,11 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
     if (p.contains("stdout_max_bytes")) builder.stdout_max_bytes(p["stdout_max_bytes"]);
     if (p.contains("stderr_max_bytes")) builder.stderr_max_bytes(p["stderr_max_bytes"]);
     if (p.contains("timeout_seconds")) builder.timeout_seconds(p["timeout_seconds"].get<double>());
+    if (p.contains("workspace_max_bytes")) builder.workspace_max_bytes(p["workspace_max_bytes"]);
     for (const auto& [key, value] : p.items()) {
-      const std::set<std::string> known = {"memory_bytes", "fuel_budget", "stdout_max_bytes",
-                                           "stderr_max_bytes", "timeout_seconds"};
+      const std::set<std::string> known = {"memory_bytes",     "fuel_budget",
+                                           "stdout_max_bytes", "stderr_max_bytes",
+                                           "timeout_seconds",  "workspace_max_bytes"};
       if (!known.count(key)) ADD_FAILURE() << "unknown policy key " << key;
     }
   }
@@ -179,6 +181,8 @@ TEST_P(EscapeTest, OutcomeIsExactlyAsExpected) {
       EXPECT_EQ(r.fuel_consumed, want.get<uint64_t>());
     } else if (key == "path_denials_total") {
       EXPECT_EQ(r.path_denials_total, want.get<uint64_t>()) << context;
+    } else if (key == "workspace_writes_refused") {
+      EXPECT_EQ(r.workspace_writes_refused, want.get<uint64_t>()) << context;
     } else if (key == "duration_ms_max") {
       EXPECT_LE(r.duration_ms, want.get<double>());
     } else {

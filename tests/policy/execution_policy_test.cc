@@ -60,6 +60,7 @@ TEST_F(ExecutionPolicyTest, DefaultsAreExactlyWhatTheHeaderSays) {
   EXPECT_EQ(p.memory_bytes(), 128'000'000u);
   EXPECT_EQ(p.stdout_max_bytes(), 2'000'000u);
   EXPECT_EQ(p.stderr_max_bytes(), 1'000'000u);
+  EXPECT_EQ(p.workspace_max_bytes(), 1'000'000'000u);
   EXPECT_EQ(p.mount_host_dir(), fs::current_path() / "workspace");
   EXPECT_TRUE(p.mount_host_dir().is_absolute());
   EXPECT_EQ(p.guest_mount_path(), "/app");
@@ -123,6 +124,7 @@ TEST_F(ExecutionPolicyTest, EveryFieldIsCarriedIntoThePolicy) {
                                      .memory_bytes(65536)
                                      .stdout_max_bytes(3)
                                      .stderr_max_bytes(4)
+                                     .workspace_max_bytes(5)
                                      .mount_host_dir(dir_.path() / "ws")
                                      .guest_mount_path("/work")
                                      .mount_data_dir(data)
@@ -136,6 +138,7 @@ TEST_F(ExecutionPolicyTest, EveryFieldIsCarriedIntoThePolicy) {
   EXPECT_EQ(p.memory_bytes(), 65536u);
   EXPECT_EQ(p.stdout_max_bytes(), 3u);
   EXPECT_EQ(p.stderr_max_bytes(), 4u);
+  EXPECT_EQ(p.workspace_max_bytes(), 5u);
   EXPECT_EQ(p.mount_host_dir(), dir_.path() / "ws");
   EXPECT_EQ(p.guest_mount_path(), "/work");
   EXPECT_EQ(p.mount_data_dir(), data);
@@ -202,12 +205,18 @@ TEST_F(ExecutionPolicyTest, MemoryOutOfRangeRefused) {
   EXPECT_EQ(ExecutionPolicyBuilder().memory_bytes(4ull << 30).Validate(), std::nullopt);
 }
 
-TEST_F(ExecutionPolicyTest, ZeroOutputCapsRefused) {
+TEST_F(ExecutionPolicyTest, ZeroOutputCapsAndQuotaRefused) {
   ExpectRefused(ExecutionPolicyBuilder().stdout_max_bytes(0), "stdout_max_bytes", "0",
                 "must be > 0");
   ExpectRefused(ExecutionPolicyBuilder().stderr_max_bytes(0), "stderr_max_bytes", "0",
                 "must be > 0");
-  EXPECT_EQ(ExecutionPolicyBuilder().stdout_max_bytes(1).stderr_max_bytes(1).Validate(),
+  ExpectRefused(ExecutionPolicyBuilder().workspace_max_bytes(0), "workspace_max_bytes", "0",
+                "must be > 0");
+  EXPECT_EQ(ExecutionPolicyBuilder()
+                .stdout_max_bytes(1)
+                .stderr_max_bytes(1)
+                .workspace_max_bytes(1)
+                .Validate(),
             std::nullopt);
 }
 

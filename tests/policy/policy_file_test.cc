@@ -63,6 +63,7 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
       "memory_bytes = 67108864\n"
       "stdout_max_bytes = 1000\n"
       "stderr_max_bytes = 2000\n"
+      "workspace_max_bytes = 3000\n"
       "mount_host_dir = \"" +
       ws.string() +
       "\"\n"
@@ -92,6 +93,7 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
           .memory_bytes(67108864)
           .stdout_max_bytes(1000)
           .stderr_max_bytes(2000)
+          .workspace_max_bytes(3000)
           .mount_host_dir(ws)
           .guest_mount_path("/work")
           .mount_data_dir(data)
@@ -109,6 +111,7 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
   EXPECT_EQ(loaded->memory_bytes(), 67108864u);
   EXPECT_EQ(loaded->stdout_max_bytes(), 1000u);
   EXPECT_EQ(loaded->stderr_max_bytes(), 2000u);
+  EXPECT_EQ(loaded->workspace_max_bytes(), 3000u);
   EXPECT_EQ(loaded->mount_host_dir(), ws);
   EXPECT_EQ(loaded->guest_mount_path(), "/work");
   EXPECT_EQ(loaded->mount_data_dir(), data);
@@ -225,7 +228,8 @@ TEST_F(PolicyFileTest, WrongTypePerFieldRefused) {
 }
 
 TEST_F(PolicyFileTest, NegativeIntegersRefusedNotWrappedAround) {
-  for (const char* key : {"fuel_budget", "memory_bytes", "stdout_max_bytes", "stderr_max_bytes"}) {
+  for (const char* key : {"fuel_budget", "memory_bytes", "stdout_max_bytes", "stderr_max_bytes",
+                          "workspace_max_bytes"}) {
     SCOPED_TRACE(key);
     ExpectInvalid(std::string(key) + " = -1\n",
                   std::string(key) + ": must not be negative (got -1)");

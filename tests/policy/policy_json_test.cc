@@ -21,7 +21,7 @@ using policy_testing::TempDir;
 // The documented key order (policy.h, PolicyToJson).
 const std::vector<std::string> kKeys = {
     "fuel_budget",    "memory_bytes",    "stdout_max_bytes", "stderr_max_bytes",
-    "mount_host_dir", "guest_mount_path", "mount_data_dir",  "guest_data_path",
+    "workspace_max_bytes", "mount_host_dir", "guest_mount_path", "mount_data_dir",  "guest_data_path",
     "argv",           "env",              "timeout_seconds", "preserve_logs",
     "additional_readonly_mounts"};
 
@@ -36,6 +36,7 @@ class PolicyJsonTest : public ::testing::Test {
                                       .memory_bytes(1 << 20)
                                       .stdout_max_bytes(7)
                                       .stderr_max_bytes(8)
+                                      .workspace_max_bytes(9)
                                       .mount_host_dir(dir_.path() / "ws")
                                       .guest_mount_path("/work")
                                       .mount_data_dir(dir_.path() / "data")
@@ -99,6 +100,7 @@ TEST_F(PolicyJsonTest, EachMistypedValueIsNamedWithWhatItMustBe) {
       {"memory_bytes", "memory_bytes: must be an unsigned integer"},
       {"stdout_max_bytes", "stdout_max_bytes: must be an unsigned integer"},
       {"stderr_max_bytes", "stderr_max_bytes: must be an unsigned integer"},
+      {"workspace_max_bytes", "workspace_max_bytes: must be an unsigned integer"},
       {"mount_host_dir", "mount_host_dir: must be a string"},
       {"guest_mount_path", "guest_mount_path: must be a string"},
       {"mount_data_dir", "mount_data_dir: must be a string or null"},

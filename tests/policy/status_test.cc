@@ -13,7 +13,7 @@ namespace {
 constexpr StatusCode kEveryCode[] = {
     StatusCode::kOk,           StatusCode::kInvalidArgument,   StatusCode::kNotFound,
     StatusCode::kAlreadyExists, StatusCode::kPermissionDenied, StatusCode::kResourceExhausted,
-    StatusCode::kRateLimited,  StatusCode::kInternal,
+    StatusCode::kRateLimited,  StatusCode::kQuotaExceeded,     StatusCode::kInternal,
 };
 
 TEST(StatusCodeTest, EveryCodeHasItsOwnNameAndIsFoundByIt) {
@@ -25,6 +25,7 @@ TEST(StatusCodeTest, EveryCodeHasItsOwnNameAndIsFoundByIt) {
   }
   EXPECT_EQ(StatusCodeName(StatusCode::kResourceExhausted), "resource_exhausted");
   EXPECT_EQ(StatusCodeName(StatusCode::kRateLimited), "rate_limited");
+  EXPECT_EQ(StatusCodeName(StatusCode::kQuotaExceeded), "quota_exceeded");
 }
 
 TEST(StatusCodeTest, AnyOtherNameIsNoCode) {

@@ -200,6 +200,41 @@ TEST_F(SandboxTest, OutputCapsTruncateAndSaySo) {
   EXPECT_EQ(r.metadata.stderr_bytes, 50u);
 }
 
+TEST_F(SandboxTest, AFullWorkspaceIsReportedWithGuidance) {
+  auto sb = Create(Build(ExecutionPolicyBuilder().workspace_max_bytes(64 * 1024)), "quota");
+  ASSERT_TRUE(sb);
+  SandboxResult full = Exec(*sb,
+                            "with open('/app/big', 'wb') as f:\n"
+                            "    f.write(b'x' * 1_000_000)\n");
+  EXPECT_FALSE(full.success);
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_NE(full.stderr_text.find("No space left on device"), std::string::npos)
+      << full.stderr_text;
+  EXPECT_GE(full.metadata.workspace_writes_refused, 1u);
+  EXPECT_EQ(full.metadata.workspace_max_bytes, 64u * 1024);
+  ASSERT_TRUE(full.metadata.error_guidance);
+  EXPECT_NE(full.metadata.error_guidance->find("quota of 65536 bytes"), std::string::npos)
+      << *full.metadata.error_guidance;
+  EXPECT_NE(full.metadata.error_guidance->find("workspace_max_bytes"), std::string::npos);
+  // Never more on the host than the quota allows (user_code.py has a block).
+  EXPECT_EQ(fs::file_size(sb->workspace_path() / "big"), 64u * 1024 - 4096);
+  // The next execution starts from what is there: still full, until the
+  // code deletes something.
+  SandboxResult next = Exec(*sb,
+                            "import os\n"
+                            "try:\n"
+                            "    open('/app/more', 'w').write('m')\n"
+                            "except OSError as e:\n"
+                            "    print('refused', e.strerror)\n"
+                            "os.remove('/app/big')\n"
+                            "open('/app/more', 'w').write('m')\n"
+                            "print('written')\n");
+  EXPECT_TRUE(next.success) << next.stderr_text;
+  EXPECT_EQ(next.stdout_text, "refused No space left on device\nwritten\n");
+  EXPECT_EQ(next.metadata.workspace_writes_refused, 1u);
+  EXPECT_EQ(next.metadata.error_guidance, std::nullopt);  // it succeeded
+}
+
 TEST_F(SandboxTest, FileChangesAreReportedSorted) {
   auto sb = Create("files");
   ASSERT_TRUE(sb);
@@ -410,7 +445,8 @@ TEST_F(SandboxTest, ResultJsonShape) {
                            "trapped", "trap_reason", "trap_message", "stdout_truncated",
                            "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                            "fuel_budget", "memory_limit_bytes", "timeout_seconds",
-                           "path_denials", "missing_module", "fuel_analysis", "error_guidance"}));
+                           "path_denials", "workspace_max_bytes", "workspace_writes_refused",
+                           "missing_module", "fuel_analysis", "error_guidance"}));
   EXPECT_EQ(j["files_created"], Json::array({"n.txt"}));
   EXPECT_EQ(j["session_id"], "json");
   EXPECT_EQ(j["metadata"]["fuel_analysis"]["status"], "efficient");

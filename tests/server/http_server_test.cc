@@ -90,6 +90,43 @@ TEST_F(HttpServerTest, BadRequestsAreRefusedByName) {
   EXPECT_EQ(Parse(no_route)["error"]["status"], 404);
 }
 
+TEST_F(HttpServerTest, AFileWritePastTheWorkspaceQuotaIs507AndWritesNothing) {
+  ServerLimits limits;
+  limits.policy = *ExecutionPolicyBuilder().workspace_max_bytes(5 * 4096).Build();
+  StartServer({}, limits);
+  const std::string id = Parse(client_->Post("/v1/sessions"))["session_id"];
+  const std::string files = "/v1/sessions/" + id + "/files/";
+  auto fits = client_->Put((files + "a.txt").c_str(),
+                           Json{{"content", std::string(4 * 4096, 'a')}}.dump(),
+                           "application/json");
+  ASSERT_TRUE(fits);
+  EXPECT_EQ(fits->status, 200);
+  // Two more blocks for a new directory and its file: one too many.
+  auto too_much = client_->Put((files + "sub/b.txt").c_str(),
+                               Json{{"content", std::string(4096, 'b')}}.dump(),
+                               "application/json");
+  ASSERT_TRUE(too_much);
+  EXPECT_EQ(too_much->status, 507);
+  const Json error = Parse(too_much)["error"];
+  EXPECT_EQ(error["status"], 507);
+  EXPECT_NE(error["message"].get<std::string>().find("workspace_max_bytes (20480)"),
+            std::string::npos)
+      << error.dump();
+  EXPECT_FALSE(fs::exists(dir_.path() / "sessions" / id / "workspace" / "sub"));
+  // Replacing a file counts its new size, not both.
+  auto replace = client_->Put((files + "a.txt").c_str(),
+                              Json{{"content", std::string(5 * 4096, 'a')}}.dump(),
+                              "application/json");
+  EXPECT_EQ(replace->status, 200);
+  // The guest meets the same bound from inside.
+  Json run = Parse(PostJson("/v1/execute",
+                            {{"code", "open('/app/c.txt', 'w').write('c' * 10000)"},
+                             {"session_id", id}}));
+  EXPECT_EQ(run["success"], false);
+  EXPECT_EQ(run["metadata"]["workspace_writes_refused"], 1);
+  EXPECT_EQ(run["metadata"]["workspace_max_bytes"], 5 * 4096);
+}
+
 TEST_F(HttpServerTest, OversizedBodiesAre413) {
   HttpServerOptions http;
   http.max_body_bytes = 1000;
