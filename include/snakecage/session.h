@@ -195,8 +195,10 @@ class SessionStore {
                                       bool dry_run);
 
   // Removes what a crash can leave under the root: staging directories of
-  // sessions that were never renamed into place ("+staging-*") and renamed
-  // sessions whose removal did not finish ("+deleting-*"), once their mtime
+  // sessions that were never renamed into place ("+staging-*"), renamed
+  // sessions whose removal did not finish ("+deleting-*"), and temporary
+  // files of interrupted writes in session directories (".snakecage-tmp-*";
+  // never in a workspace: writes are staged beside it), once their mtime
   // is at least `min_age` in the past (younger ones may belong to a creator
   // or deleter at work in another process). Returns how many it removed; OK
   // with 0 when the root does not exist. SandboxService::Create and

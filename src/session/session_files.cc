@@ -212,8 +212,10 @@ Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::
       session::OpenOrCreateDirsBeneath(fds->workspace.get(), split.parent, kWorkspaceDirMode));
   if (!parent.valid()) return PathError(*logger_, id, "write", path, -parent.Release());
   // The final component is replaced by rename, never followed.
+  // Staged in the session directory, beside the workspace: a write cut
+  // short by a kill never shows in the workspace.
   const int rc = session::AtomicWriteAt(parent.get(), split.name, data, overwrite,
-                                        kWorkspaceFileMode, /*sync=*/false);
+                                        kWorkspaceFileMode, /*sync=*/false, fds->session.get());
   if (rc == -EEXIST && !overwrite) {
     return AlreadyExists("path " + Quote(path) + " in session " + Quote(id) +
                          " already exists (overwrite is false)");

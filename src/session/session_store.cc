@@ -273,17 +273,31 @@ StatusOr<size_t> SessionStore::SweepLeftovers(std::chrono::seconds min_age) {
   }
   // File times are the real clock's, whatever clock the store stamps with.
   const auto cutoff = std::chrono::system_clock::now() - min_age;
-  size_t removed = 0;
-  for (const std::string& name : names) {
-    if (!name.starts_with(kStagingPrefix) && !name.starts_with(session::kDeletingPrefix)) {
-      continue;
-    }
+  const auto old_enough = [&](int dirfd, const std::string& name) {
     struct stat st;
-    if (::fstatat(root_fd->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
     const auto mtime = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(
             std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-    if (mtime > cutoff) continue;
+    return mtime <= cutoff;
+  };
+  size_t removed = 0;
+  for (const std::string& name : names) {
+    if (!name.starts_with(kStagingPrefix) && !name.starts_with(session::kDeletingPrefix)) {
+      // A session: the temporary file of a write a kill cut short (staged
+      // in the session directory, never in the workspace).
+      UniqueFd session(OpenComponent(root_fd->get(), name, O_RDONLY | O_DIRECTORY));
+      std::vector<std::string> entries;
+      if (!session.valid() || session::ListDirectory(session.get(), &entries) < 0) continue;
+      for (const std::string& entry : entries) {
+        if (entry.starts_with(session::kTempFilePrefix) && old_enough(session.get(), entry) &&
+            ::unlinkat(session.get(), entry.c_str(), 0) == 0) {
+          ++removed;
+        }
+      }
+      continue;
+    }
+    if (!old_enough(root_fd->get(), name)) continue;
     StatusOr<uint64_t> gone = session::RemoveTree(root_fd->get(), name, (root_ / name).string());
     if (!gone.ok()) return gone.status();
     ++removed;
@@ -349,7 +363,7 @@ Status SessionStore::SaveExecutionLogs(std::string_view id, uint64_t execution_n
         std::pair<std::string, std::string_view>{".stderr", stderr_text}}) {
     const std::string name = base + suffix;
     const int rc = session::AtomicWriteAt(logs.get(), name, text, /*overwrite=*/true,
-                                          kPrivateFileMode, /*sync=*/false);
+                                          kPrivateFileMode, /*sync=*/false, fds->session.get());
     if (rc < 0) return Internal("cannot write " + QuotePath(logs_path / name) + ": " + ErrnoText(-rc));
   }
   return Status::Ok();

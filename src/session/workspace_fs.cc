@@ -185,13 +185,14 @@ std::string RandomHex(size_t bytes) {
 }
 
 int AtomicWriteAt(int dirfd, const std::string& name, std::string_view data, bool overwrite,
-                  mode_t mode, bool sync) {
-  const std::string tmp = ".snakecage-tmp-" + RandomHex(8);
-  UniqueFd fd(OpenComponent(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
+                  mode_t mode, bool sync, int staging_dirfd) {
+  const int staging = staging_dirfd >= 0 ? staging_dirfd : dirfd;
+  const std::string tmp = std::string(kTempFilePrefix) + RandomHex(8);
+  UniqueFd fd(OpenComponent(staging, tmp, O_WRONLY | O_CREAT | O_EXCL, mode));
   if (!fd.valid()) return fd.Release();
   const auto fail = [&](int err) {
     fd.Reset();
-    ::unlinkat(dirfd, tmp.c_str(), 0);
+    ::unlinkat(staging, tmp.c_str(), 0);
     return -err;
   };
   const char* p = data.data();
@@ -207,20 +208,21 @@ int AtomicWriteAt(int dirfd, const std::string& name, std::string_view data, boo
   }
   if (sync && ::fsync(fd.get()) != 0) return fail(errno);
   fd.Reset();
-  if (::renameat2(dirfd, tmp.c_str(), dirfd, name.c_str(), overwrite ? 0 : RENAME_NOREPLACE) == 0) {
+  if (::renameat2(staging, tmp.c_str(), dirfd, name.c_str(), overwrite ? 0 : RENAME_NOREPLACE) ==
+      0) {
     return 0;
   }
   int err = errno;
   if (!overwrite && err == EINVAL) {
     // A filesystem without RENAME_NOREPLACE: link(2) refuses an existing
     // name just the same.
-    if (::linkat(dirfd, tmp.c_str(), dirfd, name.c_str(), 0) == 0) {
-      ::unlinkat(dirfd, tmp.c_str(), 0);
+    if (::linkat(staging, tmp.c_str(), dirfd, name.c_str(), 0) == 0) {
+      ::unlinkat(staging, tmp.c_str(), 0);
       return 0;
     }
     err = errno;
   }
-  ::unlinkat(dirfd, tmp.c_str(), 0);
+  ::unlinkat(staging, tmp.c_str(), 0);
   return -err;
 }
 

@@ -54,12 +54,19 @@ int OpenOrCreateDirsBeneath(int dirfd, std::string_view parent, mode_t dir_mode)
 // Random lower-case hex from getrandom(2), `bytes` bytes of entropy.
 std::string RandomHex(size_t bytes);
 
-// Writes `data` to a new temporary file in `dirfd` (mode `mode`) and
-// renames it to `name` (renameat2; RENAME_NOREPLACE unless `overwrite`).
-// `name` is replaced itself, never followed. -EEXIST when !overwrite and
-// `name` exists. With `sync`, the data is fsync'ed before the rename.
+// Temporary files AtomicWriteAt makes start with this; one that a kill left
+// behind is removed by SessionStore::SweepLeftovers.
+inline constexpr std::string_view kTempFilePrefix = ".snakecage-tmp-";
+
+// Writes `data` to a new temporary file in `staging_dirfd` (mode `mode`;
+// `dirfd` itself when -1) and renames it to `name` in `dirfd` (renameat2;
+// RENAME_NOREPLACE unless `overwrite`). The two must be on one filesystem.
+// A staging directory outside the workspace keeps a write that a kill cut
+// short out of the user's (and the guest's) sight. `name` is replaced
+// itself, never followed. -EEXIST when !overwrite and `name` exists. With
+// `sync`, the data is fsync'ed before the rename.
 int AtomicWriteAt(int dirfd, const std::string& name, std::string_view data, bool overwrite,
-                  mode_t mode, bool sync);
+                  mode_t mode, bool sync, int staging_dirfd = -1);
 
 // Reads all of a regular file open at `fd`. -errno on failure.
 int ReadAll(int fd, std::string* out);

@@ -165,6 +165,26 @@ TEST_F(SessionStoreTest, SweepLeftoversRemovesOldStagingAndDeletingDirectories) 
   EXPECT_EQ(Entries(root), std::vector<std::string>{"kept"});
 }
 
+// A write a kill cut short leaves its temporary file in the session
+// directory (never in the workspace, which the user lists); the sweep
+// removes it once old enough, and nothing else there.
+TEST_F(SessionStoreTest, SweepLeftoversRemovesTemporaryFilesOfInterruptedWrites) {
+  ASSERT_TRUE(store.OpenOrCreate("s").ok());
+  ASSERT_TRUE(store.WriteFile("s", "data.txt", "whole").ok());
+  std::ofstream(root / "s" / ".snakecage-tmp-old") << "half";
+  std::ofstream(root / "s" / ".snakecage-tmp-new") << "in progress";
+  const timespec old_times[2] = {{0, UTIME_OMIT}, {time(nullptr) - 3600, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (root / "s" / ".snakecage-tmp-old").c_str(), old_times, 0), 0);
+  EXPECT_EQ(store.ListFiles("s").value(), std::vector<std::string>{"data.txt"});
+  auto swept = store.SweepLeftovers(std::chrono::seconds(60));
+  ASSERT_TRUE(swept.ok()) << swept.status().message();
+  EXPECT_EQ(*swept, 1u);
+  EXPECT_FALSE(fs::exists(root / "s" / ".snakecage-tmp-old"));
+  EXPECT_TRUE(fs::exists(root / "s" / ".snakecage-tmp-new"));
+  EXPECT_EQ(store.ReadFile("s", "data.txt").value(), "whole");
+  EXPECT_TRUE(store.ReadMetadata("s").ok());
+}
+
 TEST_F(SessionStoreTest, UuidOnlyModeAcceptsUuids) {
   const std::string id = NewSessionId();
   auto opened = store.OpenOrCreate(id, /*allow_non_uuid=*/false);
