@@ -81,8 +81,12 @@ uint64_t ChargeForEntry(const struct stat& st) {
   return kWorkspaceBlockBytes;
 }
 
+uint64_t ChargeOfName(const struct stat& st) {
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) return kWorkspaceBlockBytes;
+  return ChargeForEntry(st);
+}
+
 WorkspaceUsage MeasureWorkspace(int dirfd) {
-  WorkspaceUsage usage;
   Walk walk;
   UniqueFd current(OpenComponent(dirfd, ".", O_RDONLY | O_DIRECTORY));
   if (!current.valid()) return {0, -current.Release()};
@@ -117,8 +121,7 @@ WorkspaceUsage MeasureWorkspace(int dirfd) {
     current = std::move(down);
     stack.push_back(std::move(frame));
   }
-  usage.bytes = walk.bytes();
-  return usage;
+  return {walk.bytes(), 0};
 }
 
 }  // namespace snakecage

@@ -33,6 +33,11 @@ constexpr uint64_t ChargeForFileSize(uint64_t apparent_size) {
 // regular file) or as an entry of one block (anything else).
 uint64_t ChargeForEntry(const struct stat& st);
 
+// What removing or replacing the name `st` describes gives back: a further
+// name of a hard-linked file only its block (another name keeps the
+// content), anything else ChargeForEntry().
+uint64_t ChargeOfName(const struct stat& st);
+
 // The largest apparent size a regular file may have when it may cost at
 // most `charge` bytes (0 when not even one block fits).
 constexpr uint64_t LargestFileSizeFor(uint64_t charge) {

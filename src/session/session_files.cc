@@ -157,9 +157,7 @@ StatusOr<uint64_t> CostAfterWrite(int workspace, const SplitPath& split, uint64_
     if (::fstatat(parent.get(), split.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
       // Replaced: its own cost goes (only a block when another name keeps
       // the content).
-      const uint64_t replaced =
-          S_ISREG(st.st_mode) && st.st_nlink > 1 ? kWorkspaceBlockBytes : ChargeForEntry(st);
-      cost -= std::min(cost, replaced);
+      cost -= std::min(cost, ChargeOfName(st));
     }
     return cost;
   }

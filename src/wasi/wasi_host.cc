@@ -305,13 +305,10 @@ uint64_t WasiHost::ChargeToRelease(int dir, const std::string& name) const {
   if (!quota_) return 0;
   struct stat st{};
   if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
-  if (S_ISREG(st.st_mode)) {
-    // Another name keeps the content: only this name's block goes. A file
-    // the guest still holds open keeps its space until the next execution.
-    if (st.st_nlink > 1) return kWorkspaceBlockBytes;
-    if (HoldsOpen(st)) return 0;
-  }
-  return ChargeForEntry(st);
+  // A file the guest still holds open keeps its space until the next
+  // execution (unless another name keeps the content anyway).
+  if (S_ISREG(st.st_mode) && st.st_nlink == 1 && HoldsOpen(st)) return 0;
+  return ChargeOfName(st);
 }
 
 internal::FdEntry* WasiHost::Lookup(uint32_t fd) {

@@ -21,11 +21,6 @@ void WorkspaceQuota::MeasureOnce() {
   }
 }
 
-uint64_t WorkspaceQuota::used() {
-  MeasureOnce();
-  return used_;
-}
-
 bool WorkspaceQuota::Grow(uint64_t from, uint64_t to) {
   MeasureOnce();
   if (to <= from) return true;

@@ -41,8 +41,6 @@ class WorkspaceQuota {
 
   uint64_t max_bytes() const { return max_bytes_; }
   uint64_t refusals() const { return refusals_; }
-  // What the mounts cost now (measuring them if not done yet).
-  uint64_t used();
 
  private:
   void MeasureOnce();
