@@ -1,6 +1,7 @@
 // The WASI host: sequences of host calls with arbitrary arguments over
-// arbitrary guest memory, against a scratch workspace (read-write, /app)
-// and a read-only mount (/ro), as a hostile guest would make them.
+// arbitrary guest memory, against a scratch workspace (read-write, /app),
+// a read-only mount (/ro) and the virtual root "/" that holds both (fd 5),
+// as a hostile guest would make them.
 //
 // The input is a program: memory pokes, memory growth and calls, each
 // argument either taken raw from the input or chosen from a table of useful
@@ -54,7 +55,7 @@ const char* const kStrings[] = {
     "a.txt", "sub/b.txt", "sub", "new", "new/dir", "../outside/secret.txt", "esc", "escdir",
     "escdir/secret.txt", "/app", "..", ".", "w.txt", "up", "up/secret.txt", "ro-new",
     "x/../../outside", "a.txt/", "//w.txt", "sub/../../readonly/a.txt", "link", "\xff\xfe",
-    "w.txt\0hidden", "",
+    "w.txt\0hidden", "", "app/../ro/a.txt", "app/esc/secret.txt", "ro/../app/w.txt",
 };
 constexpr uint32_t kStringBase = 0x1000;
 constexpr uint32_t kIovBase = 0x3000;   // iovec arrays, filled by Reset()
@@ -254,7 +255,7 @@ struct Args {
   }
   uint32_t Fd() {
     const uint8_t k = in.U8();
-    if (k < 16) return k;  // stdio, /app = 3, /ro = 4, opened ones after
+    if (k < 16) return k;  // stdio, /app = 3, /ro = 4, / = 5, opened ones after
     return in.U32();
   }
   uint32_t U32() {
@@ -337,6 +338,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     config.stderr_max_bytes = 64;
     config.max_open_fds = 32;
     config.writable_max_bytes = kQuotaBytes;
+    config.virtual_root = true;
     // A poll_oneoff sleep ends at the deadline (a timeout trap), never later.
     config.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
     auto host = WasiHost::Create(config);

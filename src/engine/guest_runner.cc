@@ -207,6 +207,8 @@ StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
   for (const GuestMount& m : *mounts) {
     config.preopens.push_back({m.host, m.guest, m.read_only});
   }
+  // "/" lists the mounts; paths outside them are absent, not refused.
+  config.virtual_root = true;
   config.stdout_max_bytes = policy.stdout_max_bytes();
   config.stderr_max_bytes = policy.stderr_max_bytes();
   config.writable_max_bytes = policy.workspace_max_bytes();

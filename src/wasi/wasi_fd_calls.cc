@@ -192,7 +192,9 @@ uint32_t WasiHost::FdSync(GuestMemory mem, uint32_t fd) {
   FdEntry* e = Lookup(fd);
   if (e == nullptr) return abi::kBadf;
   if ((e->base & abi::kRightFdSync) == 0) return abi::kNotcapable;
-  if (e->is_stdio()) return abi::kSuccess;
+  if (e->is_stdio() || e->kind == FdEntry::Kind::kVirtualDirectory) {
+    return abi::kSuccess;  // nothing to write back
+  }
   if (::fsync(e->host.get()) != 0) return WasiErrnoFromHost(errno);
   return abi::kSuccess;
 }
@@ -279,7 +281,11 @@ uint32_t WasiHost::FdFilestatGet(GuestMemory mem, uint32_t fd,
     return abi::kSuccess;
   }
   struct stat st{};
-  if (::fstat(e->host.get(), &st) != 0) return WasiErrnoFromHost(errno);
+  if (e->kind == FdEntry::Kind::kVirtualDirectory) {
+    st = VirtualDirectoryStat(*root_, e->node);
+  } else if (::fstat(e->host.get(), &st) != 0) {
+    return WasiErrnoFromHost(errno);
+  }
   StoreFilestat(mem, stat_out, st);
   return abi::kSuccess;
 }
@@ -473,7 +479,7 @@ uint32_t WasiHost::FdPrestatGet(GuestMemory mem, uint32_t fd,
   }
   FdEntry* e = Lookup(fd);
   if (e == nullptr || !e->is_preopen) return abi::kBadf;
-  const std::string& name = config_.preopens[e->mount].guest_path;
+  const std::string& name = PreopenName(*e);
   std::memset(mem.At(prestat_out), 0, abi::kPrestatSize);
   mem.Store<uint8_t>(prestat_out + abi::kPrestatTag, abi::kPreopentypeDir);
   mem.Store<uint32_t>(prestat_out + abi::kPrestatDirNameLen,
@@ -487,7 +493,7 @@ uint32_t WasiHost::FdPrestatDirName(GuestMemory mem, uint32_t fd,
   if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
   FdEntry* e = Lookup(fd);
   if (e == nullptr || !e->is_preopen) return abi::kBadf;
-  const std::string& name = config_.preopens[e->mount].guest_path;
+  const std::string& name = PreopenName(*e);
   if (path_len < name.size()) return abi::kNametoolong;
   std::memcpy(mem.At(path), name.data(), name.size());
   return abi::kSuccess;
@@ -496,6 +502,19 @@ uint32_t WasiHost::FdPrestatDirName(GuestMemory mem, uint32_t fd,
 // ---- readdir ----------------------------------------------------------------
 
 abi::Errno WasiHost::ReadDirectory(FdEntry& dir) {
+  if (dir.kind == FdEntry::Kind::kVirtualDirectory) {
+    const VirtualRoot::Node& node = root_->node(dir.node);
+    std::vector<DirEntry> entries = {
+        {".", VirtualRoot::InodeOf(dir.node), abi::kFiletypeDirectory},
+        {"..", VirtualRoot::InodeOf(node.parent), abi::kFiletypeDirectory}};
+    for (const auto& [name, child] : node.children) {
+      entries.push_back(
+          {name, VirtualRoot::InodeOf(child), abi::kFiletypeDirectory});
+    }
+    dir.snapshot = std::move(entries);
+    dir.has_snapshot = true;
+    return abi::kSuccess;
+  }
   const int fd = dir.host.get();
   if (::lseek(fd, 0, SEEK_SET) < 0) return WasiErrnoFromHost(errno);
   std::vector<DirEntry> entries;
@@ -549,7 +568,10 @@ uint32_t WasiHost::FdReaddir(GuestMemory mem, uint32_t fd, uint32_t buf,
   FdEntry* e = Lookup(fd);
   if (e == nullptr) return abi::kBadf;
   if ((e->base & abi::kRightFdReaddir) == 0) return abi::kNotcapable;
-  if (e->kind != FdEntry::Kind::kDirectory) return abi::kNotdir;
+  if (e->kind != FdEntry::Kind::kDirectory &&
+      e->kind != FdEntry::Kind::kVirtualDirectory) {
+    return abi::kNotdir;
+  }
   // Cookie 0 rewinds and takes a fresh snapshot; any other cookie is the
   // index of the next entry in the current snapshot.
   if (cookie == abi::kDircookieStart || !e->has_snapshot) {

@@ -107,6 +107,15 @@ void StoreFilestat(GuestMemory mem, uint32_t ptr, const struct stat& st) {
                       TimestampFromTimespec(st.st_ctim));
 }
 
+struct stat VirtualDirectoryStat(const VirtualRoot& root, int node) {
+  struct stat st{};
+  st.st_dev = 0;
+  st.st_ino = VirtualRoot::InodeOf(node);
+  st.st_mode = S_IFDIR | 0555;
+  st.st_nlink = 2 + root.node(node).children.size();
+  return st;
+}
+
 // ---- Call -------------------------------------------------------------------
 
 bool internal::HostCall::Begin() {
@@ -180,11 +189,21 @@ StatusOr<std::unique_ptr<WasiHost>> WasiHost::Create(WasiConfig config) {
                              "\" is used by an earlier preopen");
     }
   }
-  if (config.max_open_fds < 3 + config.preopens.size()) {
+  const size_t preopen_fds =
+      config.preopens.size() + (config.virtual_root ? 1 : 0);
+  if (config.max_open_fds < 3 + preopen_fds) {
     return InvalidArgument(
         "max_open_fds: " + std::to_string(config.max_open_fds) +
-        " leaves no room for stdio and " +
-        std::to_string(config.preopens.size()) + " preopens");
+        " leaves no room for stdio and " + std::to_string(preopen_fds) +
+        " preopens");
+  }
+  std::optional<VirtualRoot> root;
+  if (config.virtual_root) {
+    std::vector<std::string> paths;
+    for (const Preopen& p : config.preopens) paths.push_back(p.guest_path);
+    StatusOr<VirtualRoot> made = VirtualRoot::Create(paths);
+    if (!made.ok()) return made.status();
+    root = std::move(*made);
   }
 
   std::unique_ptr<WasiHost> host(new WasiHost(std::move(config)));
@@ -232,6 +251,34 @@ StatusOr<std::unique_ptr<WasiHost>> WasiHost::Create(WasiConfig config) {
                       std::strerror(errno));
     }
     ::close(static_cast<int>(probe));
+    host->fds_.push_back(std::move(e));
+  }
+  if (root) {
+    host->root_ = std::move(root);
+    for (size_t i = 0; i < cfg.preopens.size(); ++i) {
+      const FdEntry& preopen = *host->fds_[3 + i];
+      auto top = std::make_unique<FdEntry>();
+      top->kind = FdEntry::Kind::kDirectory;
+      top->host.Reset(::fcntl(preopen.host.get(), F_DUPFD_CLOEXEC, 0));
+      if (!top->host.valid()) {
+        return Internal("preopens[" + std::to_string(i) + "].host_dir: dup: " +
+                        std::strerror(errno));
+      }
+      top->filetype = abi::kFiletypeDirectory;
+      top->base = preopen.base;
+      top->inheriting = preopen.inheriting;
+      top->mount = preopen.mount;
+      top->read_only = preopen.read_only;
+      host->mount_tops_.push_back(std::move(top));
+    }
+    auto e = std::make_unique<FdEntry>();
+    e->kind = FdEntry::Kind::kVirtualDirectory;
+    e->filetype = abi::kFiletypeDirectory;
+    e->base = kDirectoryRights;
+    e->inheriting = kDirectoryRights | kFileRights;
+    e->read_only = true;
+    e->is_preopen = true;
+    e->node = VirtualRoot::kRootNode;
     host->fds_.push_back(std::move(e));
   }
   if (cfg.writable_max_bytes) {
@@ -309,6 +356,12 @@ uint64_t WasiHost::ChargeToRelease(int dir, const std::string& name) const {
   // execution (unless another name keeps the content anyway).
   if (S_ISREG(st.st_mode) && st.st_nlink == 1 && HoldsOpen(st)) return 0;
   return ChargeOfName(st);
+}
+
+const std::string& WasiHost::PreopenName(const FdEntry& e) const {
+  static const std::string kRootName = "/";
+  if (e.kind == FdEntry::Kind::kVirtualDirectory) return kRootName;
+  return config_.preopens[static_cast<size_t>(e.mount)].guest_path;
 }
 
 internal::FdEntry* WasiHost::Lookup(uint32_t fd) {

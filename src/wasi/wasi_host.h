@@ -73,6 +73,7 @@
 #include "wasi/output_sink.h"
 #include "wasi/path_resolver.h"
 #include "base/unique_fd.h"
+#include "wasi/virtual_root.h"
 #include "wasi/wasi_abi.h"
 #include "wasi/workspace_quota.h"
 
@@ -99,6 +100,11 @@ struct WasiConfig {
   // Preopened directories, guest fds 3, 4, ... in this order. Guest paths
   // must be distinct and non-empty.
   std::vector<Preopen> preopens;
+  // When set, one more preopen follows the others: "/", read-only, made of
+  // the preopens' guest paths and nothing else (virtual_root.h), so the
+  // guest can list "/" and finds paths outside its mounts absent (NOENT)
+  // instead of refused. Every guest path must then be absolute and normal.
+  bool virtual_root = false;
   // Bytes of stdout / stderr kept; more is counted and dropped.
   uint64_t stdout_max_bytes = 2'000'000;  // bytes, default 2 MB
   uint64_t stderr_max_bytes = 1'000'000;  // bytes, default 1 MB
@@ -273,6 +279,24 @@ class WasiHost {
 
   // Fd table. Lookup returns nullptr for a closed or out-of-range fd.
   FdEntry* Lookup(uint32_t fd);
+  // Where a path call lands: a real directory handle and the path beneath
+  // it, or (dir == nullptr) a directory or an absent name of the virtual
+  // root. `from` is the guest's handle the call named.
+  struct Route {
+    FdEntry* from = nullptr;
+    FdEntry* dir = nullptr;
+    std::string path;
+    VirtualRoot::Place place;
+    // The mount the path is in; -1 in the virtual root.
+    int mount() const;
+  };
+  // LookupDir's checks on `fd`; for a directory of the virtual root, the
+  // walk through it first (an absolute path is refused as an escape), with
+  // `write_like` checked against the mount the walk reaches.
+  Resolved<Route> RoutePath(const char* call, uint32_t fd, std::string path,
+                            abi::Rights rights, bool write_like);
+  // The name fd_prestat_dir_name reports for a preopen.
+  const std::string& PreopenName(const FdEntry& e) const;
   // Lowest free guest fd, or nullopt when max_open_fds are open.
   std::optional<uint32_t> AllocateFd();
   void Install(uint32_t fd, std::unique_ptr<FdEntry> entry);
@@ -286,6 +310,11 @@ class WasiHost {
   // NOTCAPABLE). The checks run in that order.
   Resolved<FdEntry*> LookupDir(uint32_t fd, abi::Rights rights,
                                bool write_like);
+  // path_open of a place in the virtual root (RoutePath's dir == nullptr).
+  uint32_t OpenInVirtualRoot(GuestMemory mem, const VirtualRoot::Place& place,
+                             uint32_t oflags, abi::Rights base,
+                             abi::Rights inheriting, uint32_t fdflags,
+                             bool want_write, uint32_t fd_out);
   uint32_t ReadWriteFile(Call& call, uint32_t fd, uint32_t iovs,
                          uint32_t iovs_len, std::optional<uint64_t> offset,
                          uint32_t count_out, bool write);
@@ -309,6 +338,11 @@ class WasiHost {
   OutputSink stderr_;
   std::vector<std::unique_ptr<FdEntry>> fds_;
   std::unique_ptr<WorkspaceQuota> quota_;
+  // WasiConfig::virtual_root: the tree, and a handle on each preopen's
+  // directory that walks through "/" continue from (the guest may have
+  // closed its own).
+  std::optional<VirtualRoot> root_;
+  std::vector<std::unique_ptr<FdEntry>> mount_tops_;
   std::optional<Unwind> unwind_;
 };
 

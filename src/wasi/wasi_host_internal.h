@@ -65,7 +65,10 @@ struct DirEntry {
 };
 
 struct FdEntry {
-  enum class Kind { kStdin, kStdout, kStderr, kFile, kDirectory };
+  // kVirtualDirectory: a directory of the virtual root (no host fd).
+  enum class Kind {
+    kStdin, kStdout, kStderr, kFile, kDirectory, kVirtualDirectory
+  };
   Kind kind = Kind::kFile;
   UniqueFd host;                 // invalid for stdio
   uint8_t filetype = abi::kFiletypeUnknown;
@@ -75,6 +78,7 @@ struct FdEntry {
   int mount = -1;                // index into config_.preopens; -1 for stdio
   bool read_only = false;        // the mount's flag, copied onto the handle
   bool is_preopen = false;
+  int node = -1;                 // kVirtualDirectory: its VirtualRoot node
   // fd_readdir: entries read at cookie 0, indexed by cookie.
   bool has_snapshot = false;
   std::vector<DirEntry> snapshot;
@@ -117,6 +121,9 @@ class HostCall {
 uint8_t FiletypeFromMode(mode_t mode);
 // Writes a __wasi_filestat_t for `st` at `ptr`. REQUIRES: range checked.
 void StoreFilestat(GuestMemory mem, uint32_t ptr, const struct stat& st);
+// What stat(2) would say of directory `node` of `root`: a read-only
+// directory on device 0, times at the epoch.
+struct stat VirtualDirectoryStat(const VirtualRoot& root, int node);
 // preview1 timestamp (ns since the epoch) of a timespec; 0 if before it.
 uint64_t TimestampFromTimespec(const struct timespec& ts);
 

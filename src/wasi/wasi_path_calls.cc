@@ -65,6 +65,19 @@ class NewNameCharge {
   bool ok_ = true;
 };
 
+// What a call that makes a name (mkdir, symlink, link, rename's target)
+// answers in the virtual root, as Linux does on a read-only file system:
+// EXIST for a name that is there, ROFS for one that is not.
+abi::Errno MakeNameInVirtualRoot(const VirtualRoot::Place& place) {
+  return place.kind == VirtualRoot::Place::Kind::kDirectory ? abi::kExist
+                                                             : abi::kRofs;
+}
+
+// What a call that reads a name answers for an absent one: NOENT.
+bool Absent(const VirtualRoot::Place& place) {
+  return place.kind == VirtualRoot::Place::Kind::kAbsent;
+}
+
 }  // namespace
 
 Resolved<std::string> WasiHost::ReadPath(Call& call, uint32_t ptr,
@@ -86,6 +99,37 @@ Resolved<FdEntry*> WasiHost::LookupDir(uint32_t fd, abi::Rights rights,
   return {abi::kSuccess, e};
 }
 
+int WasiHost::Route::mount() const { return dir ? dir->mount : -1; }
+
+Resolved<WasiHost::Route> WasiHost::RoutePath(const char* call, uint32_t fd,
+                                              std::string path,
+                                              abi::Rights rights,
+                                              bool write_like) {
+  FdEntry* e = Lookup(fd);
+  if (e == nullptr) return {abi::kBadf};
+  if (e->kind != FdEntry::Kind::kVirtualDirectory) {
+    Resolved<FdEntry*> dir = LookupDir(fd, rights, write_like);
+    if (!dir.ok()) return {dir.error};
+    Route route;
+    route.from = route.dir = dir.value;
+    route.path = std::move(path);
+    return {abi::kSuccess, std::move(route)};
+  }
+  if ((e->base & rights) != rights) return {abi::kNotcapable};
+  Resolved<VirtualRoot::Place> place = root_->Walk(e->node, path);
+  if (place.error == abi::kNotcapable) return {resolver_.Deny(call, path)};
+  if (!place.ok()) return {place.error};
+  Route route;
+  route.from = e;
+  if (place.value.kind == VirtualRoot::Place::Kind::kMount) {
+    route.dir = mount_tops_[static_cast<size_t>(place.value.mount)].get();
+    if (write_like && route.dir->read_only) return {abi::kRofs};
+    route.path = std::move(place.value.rest);
+  }
+  route.place = std::move(place.value);
+  return {abi::kSuccess, std::move(route)};
+}
+
 // ---- path_create_directory --------------------------------------------------
 
 uint32_t WasiHost::PathCreateDirectory(GuestMemory mem, uint32_t fd,
@@ -94,14 +138,16 @@ uint32_t WasiHost::PathCreateDirectory(GuestMemory mem, uint32_t fd,
   if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
   Resolved<std::string> p = ReadPath(call, path, path_len);
   if (!p.ok()) return p.error;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathCreateDirectory, /*write_like=*/true);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(p.value),
+                                  abi::kRightPathCreateDirectory,
+                                  /*write_like=*/true);
   if (!dir.ok()) return dir.error;
-  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
-                                     p.value);
+  if (dir.value.dir == nullptr) return MakeNameInVirtualRoot(dir.value.place);
+  auto parent = resolver_.OpenParent(call.name(), dir.value.dir->host.get(),
+                                     dir.value.path);
   if (!parent.ok()) return parent.error;
   if (parent.value.is_dot) return abi::kExist;
-  NewNameCharge charge(QuotaFor(*dir.value));
+  NewNameCharge charge(QuotaFor(*dir.value.dir));
   if (!charge.ok()) return abi::kNospc;
   if (::mkdirat(parent.value.dir.get(), parent.value.name.c_str(), 0777) !=
       0) {
@@ -123,11 +169,19 @@ uint32_t WasiHost::PathFilestatGet(GuestMemory mem, uint32_t fd,
   Resolved<std::string> p = ReadPath(call, path, path_len);
   if (!p.ok()) return p.error;
   if ((flags & ~abi::kLookupSymlinkFollow) != 0) return abi::kInval;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathFilestatGet, /*write_like=*/false);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(p.value),
+                                  abi::kRightPathFilestatGet,
+                                  /*write_like=*/false);
   if (!dir.ok()) return dir.error;
+  if (dir.value.dir == nullptr) {
+    if (Absent(dir.value.place)) return abi::kNoent;
+    StoreFilestat(mem, stat_out,
+                  VirtualDirectoryStat(*root_, dir.value.place.node));
+    return abi::kSuccess;
+  }
   auto target =
-      resolver_.OpenAtTarget(call.name(), dir.value->host.get(), p.value,
+      resolver_.OpenAtTarget(call.name(), dir.value.dir->host.get(),
+                             dir.value.path,
                              (flags & abi::kLookupSymlinkFollow) != 0);
   if (!target.ok()) return target.error;
   struct stat st{};
@@ -148,13 +202,18 @@ uint32_t WasiHost::PathFilestatSetTimes(GuestMemory mem, uint32_t fd,
   Resolved<std::string> p = ReadPath(call, path, path_len);
   if (!p.ok()) return p.error;
   if ((flags & ~abi::kLookupSymlinkFollow) != 0) return abi::kInval;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathFilestatSetTimes, /*write_like=*/true);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(p.value),
+                                  abi::kRightPathFilestatSetTimes,
+                                  /*write_like=*/true);
   if (!dir.ok()) return dir.error;
   const HostTimes t = TimesFromWasi(atim, mtim, fst_flags);
   if (t.error != abi::kSuccess) return t.error;
+  if (dir.value.dir == nullptr) {
+    return Absent(dir.value.place) ? abi::kNoent : abi::kRofs;
+  }
   auto target =
-      resolver_.OpenAtTarget(call.name(), dir.value->host.get(), p.value,
+      resolver_.OpenAtTarget(call.name(), dir.value.dir->host.get(),
+                             dir.value.path,
                              (flags & abi::kLookupSymlinkFollow) != 0);
   if (!target.ok()) return target.error;
   if (::utimensat(target.value.dir.get(), target.value.name.c_str(),
@@ -181,19 +240,25 @@ uint32_t WasiHost::PathLink(GuestMemory mem, uint32_t old_fd,
   if (!np.ok()) return np.error;
   if ((old_flags & ~abi::kLookupSymlinkFollow) != 0) return abi::kInval;
   // A hard link changes the source inode too: both sides must be writable.
-  Resolved<FdEntry*> src =
-      LookupDir(old_fd, abi::kRightPathLinkSource, /*write_like=*/true);
+  Resolved<Route> src = RoutePath(call.name(), old_fd, std::move(op.value),
+                                  abi::kRightPathLinkSource,
+                                  /*write_like=*/true);
   if (!src.ok()) return src.error;
-  Resolved<FdEntry*> dst =
-      LookupDir(new_fd, abi::kRightPathLinkTarget, /*write_like=*/true);
+  Resolved<Route> dst = RoutePath(call.name(), new_fd, std::move(np.value),
+                                  abi::kRightPathLinkTarget,
+                                  /*write_like=*/true);
   if (!dst.ok()) return dst.error;
-  if (src.value->mount != dst.value->mount) return abi::kXdev;
+  if (src.value.dir == nullptr) {  // a directory of "/", or nothing
+    return Absent(src.value.place) ? abi::kNoent : abi::kPerm;
+  }
+  if (dst.value.dir == nullptr) return MakeNameInVirtualRoot(dst.value.place);
+  if (src.value.mount() != dst.value.mount()) return abi::kXdev;
 
-  auto from = resolver_.OpenParent(call.name(), src.value->host.get(),
-                                   op.value);
+  auto from = resolver_.OpenParent(call.name(), src.value.dir->host.get(),
+                                   src.value.path);
   if (!from.ok()) return from.error;
-  auto to = resolver_.OpenParent(call.name(), dst.value->host.get(),
-                                 np.value);
+  auto to = resolver_.OpenParent(call.name(), dst.value.dir->host.get(),
+                                 dst.value.path);
   if (!to.ok()) return to.error;
   const int from_dir = from.value.dir.get();
   const int to_dir = to.value.dir.get();
@@ -214,7 +279,7 @@ uint32_t WasiHost::PathLink(GuestMemory mem, uint32_t old_fd,
     if (mode < 0) return WasiErrnoFromHost(static_cast<int>(-mode));
     if (S_ISLNK(static_cast<mode_t>(mode))) return abi::kNotsup;
   }
-  NewNameCharge charge(QuotaFor(*dst.value));
+  NewNameCharge charge(QuotaFor(*dst.value.dir));
   if (!charge.ok()) return abi::kNospc;
   if (::linkat(from_dir, from.value.name.c_str(), to_dir,
                to.value.name.c_str(), 0) != 0) {
@@ -247,26 +312,33 @@ uint32_t WasiHost::PathOpen(GuestMemory mem, uint32_t dirfd,
       (oflags & ~kKnownOflags) != 0 || (fdflags & ~kKnownFdflags) != 0) {
     return abi::kInval;
   }
-  Resolved<FdEntry*> dir_r =
-      LookupDir(dirfd, abi::kRightPathOpen, /*write_like=*/false);
-  if (!dir_r.ok()) return dir_r.error;
-  FdEntry& dir = *dir_r.value;
+  Resolved<Route> route = RoutePath(call.name(), dirfd, std::move(p.value),
+                                    abi::kRightPathOpen,
+                                    /*write_like=*/false);
+  if (!route.ok()) return route.error;
+  const FdEntry& from = *route.value.from;
 
   // Rights the new handle may hold: what was asked, within what the
   // directory hands down.
-  const abi::Rights base = fs_rights_base & dir.inheriting;
-  const abi::Rights inheriting = fs_rights_inheriting & dir.inheriting;
+  const abi::Rights base = fs_rights_base & from.inheriting;
+  const abi::Rights inheriting = fs_rights_inheriting & from.inheriting;
   const bool want_write = (base & kWriteIntentRights) != 0 ||
                           (fdflags & abi::kFdflagAppend) != 0;
   const bool want_read = (base & kReadIntentRights) != 0;
   const bool write_like =
       want_write || (oflags & (abi::kOflagCreat | abi::kOflagExcl |
                                abi::kOflagTrunc)) != 0;
-  if (write_like && dir.read_only) return abi::kRofs;
   if ((oflags & abi::kOflagCreat) &&
-      (dir.base & abi::kRightPathCreateFile) == 0) {
+      (from.base & abi::kRightPathCreateFile) == 0) {
     return abi::kNotcapable;
   }
+  if (route.value.dir == nullptr) {
+    return OpenInVirtualRoot(mem, route.value.place, oflags, base, inheriting,
+                             fdflags, want_write, fd_out);
+  }
+  FdEntry& dir = *route.value.dir;
+  const std::string& path_beneath = route.value.path;
+  if (write_like && dir.read_only) return abi::kRofs;
   if ((oflags & abi::kOflagDirectory) && want_write) return abi::kIsdir;
   const std::optional<uint32_t> new_fd = AllocateFd();
   if (!new_fd) return abi::kMfile;
@@ -293,7 +365,7 @@ uint32_t WasiHost::PathOpen(GuestMemory mem, uint32_t dirfd,
   NewNameCharge charge(nullptr);
   if (quota != nullptr) {
     auto target =
-        resolver_.OpenAtTarget(call.name(), dir.host.get(), p.value,
+        resolver_.OpenAtTarget(call.name(), dir.host.get(), path_beneath,
                                (dirflags & abi::kLookupSymlinkFollow) != 0);
     if (!target.ok() && target.error != abi::kNoent) return target.error;
     struct stat existing{};
@@ -307,7 +379,7 @@ uint32_t WasiHost::PathOpen(GuestMemory mem, uint32_t dirfd,
     }
   }
   Resolved<UniqueFd> opened =
-      resolver_.Open(call.name(), dir.host.get(), p.value, flags, 0666);
+      resolver_.Open(call.name(), dir.host.get(), path_beneath, flags, 0666);
   if (!opened.ok()) return charge.Refund(opened.error);
   struct stat st{};
   if (::fstat(opened.value.get(), &st) != 0) return WasiErrnoFromHost(errno);
@@ -331,6 +403,36 @@ uint32_t WasiHost::PathOpen(GuestMemory mem, uint32_t dirfd,
   return abi::kSuccess;
 }
 
+uint32_t WasiHost::OpenInVirtualRoot(GuestMemory mem,
+                                     const VirtualRoot::Place& place,
+                                     uint32_t oflags, abi::Rights base,
+                                     abi::Rights inheriting, uint32_t fdflags,
+                                     bool want_write, uint32_t fd_out) {
+  // What open(2) answers on a read-only file system of directories.
+  if (Absent(place)) {
+    return (oflags & abi::kOflagCreat) ? abi::kRofs : abi::kNoent;
+  }
+  if ((oflags & abi::kOflagCreat) && (oflags & abi::kOflagExcl)) {
+    return abi::kExist;
+  }
+  if (want_write || (oflags & (abi::kOflagCreat | abi::kOflagTrunc))) {
+    return abi::kIsdir;
+  }
+  const std::optional<uint32_t> new_fd = AllocateFd();
+  if (!new_fd) return abi::kMfile;
+  auto entry = std::make_unique<FdEntry>();
+  entry->kind = FdEntry::Kind::kVirtualDirectory;
+  entry->filetype = abi::kFiletypeDirectory;
+  entry->fdflags = static_cast<uint16_t>(fdflags);
+  entry->base = base & kDirectoryRights;
+  entry->inheriting = inheriting;
+  entry->read_only = true;
+  entry->node = place.node;
+  Install(*new_fd, std::move(entry));
+  mem.Store<uint32_t>(fd_out, *new_fd);
+  return abi::kSuccess;
+}
+
 // ---- path_readlink ----------------------------------------------------------
 
 uint32_t WasiHost::PathReadlink(GuestMemory mem, uint32_t fd, uint32_t path,
@@ -344,16 +446,20 @@ uint32_t WasiHost::PathReadlink(GuestMemory mem, uint32_t fd, uint32_t path,
   }
   Resolved<std::string> p = ReadPath(call, path, path_len);
   if (!p.ok()) return p.error;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathReadlink, /*write_like=*/false);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(p.value),
+                                  abi::kRightPathReadlink,
+                                  /*write_like=*/false);
   if (!dir.ok()) return dir.error;
-  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
-                                     p.value);
+  if (dir.value.dir == nullptr) {  // a directory, not a link
+    return Absent(dir.value.place) ? abi::kNoent : abi::kInval;
+  }
+  const int dir_fd = dir.value.dir->host.get();
+  auto parent = resolver_.OpenParent(call.name(), dir_fd, dir.value.path);
   if (!parent.ok()) return parent.error;
   if (parent.value.is_dot) return abi::kInval;  // a directory, not a link
   if (parent.value.trailing_slash) {
     // "link/" names what the link points to (a directory), not the link.
-    auto self = resolver_.Open(call.name(), dir.value->host.get(), p.value,
+    auto self = resolver_.Open(call.name(), dir_fd, dir.value.path,
                                O_PATH | O_DIRECTORY);
     return self.ok() ? abi::kInval : self.error;
   }
@@ -379,11 +485,14 @@ uint32_t WasiHost::PathRemoveDirectory(GuestMemory mem, uint32_t fd,
   if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
   Resolved<std::string> p = ReadPath(call, path, path_len);
   if (!p.ok()) return p.error;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathRemoveDirectory, /*write_like=*/true);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(p.value),
+                                  abi::kRightPathRemoveDirectory,
+                                  /*write_like=*/true);
   if (!dir.ok()) return dir.error;
-  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
-                                     p.value);
+  // Linux asks for write access to the file system before looking.
+  if (dir.value.dir == nullptr) return abi::kRofs;
+  auto parent = resolver_.OpenParent(call.name(), dir.value.dir->host.get(),
+                                     dir.value.path);
   if (!parent.ok()) return parent.error;
   if (parent.value.is_dot) {  // what rmdir(2) answers for "." and ".."
     return parent.value.name == "." ? abi::kInval : abi::kNotempty;
@@ -404,11 +513,14 @@ uint32_t WasiHost::PathUnlinkFile(GuestMemory mem, uint32_t fd,
   if (!call.Begin() || !call.Check(path, path_len, "path")) return kUnwind;
   Resolved<std::string> p = ReadPath(call, path, path_len);
   if (!p.ok()) return p.error;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathUnlinkFile, /*write_like=*/true);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(p.value),
+                                  abi::kRightPathUnlinkFile,
+                                  /*write_like=*/true);
   if (!dir.ok()) return dir.error;
-  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
-                                     p.value);
+  // Linux asks for write access to the file system before looking.
+  if (dir.value.dir == nullptr) return abi::kRofs;
+  auto parent = resolver_.OpenParent(call.name(), dir.value.dir->host.get(),
+                                     dir.value.path);
   if (!parent.ok()) return parent.error;
   if (parent.value.is_dot) return abi::kIsdir;
   if (parent.value.trailing_slash) {
@@ -439,19 +551,23 @@ uint32_t WasiHost::PathRename(GuestMemory mem, uint32_t fd,
   if (!op.ok()) return op.error;
   Resolved<std::string> np = ReadPath(call, new_path, new_path_len);
   if (!np.ok()) return np.error;
-  Resolved<FdEntry*> src =
-      LookupDir(fd, abi::kRightPathRenameSource, /*write_like=*/true);
+  Resolved<Route> src = RoutePath(call.name(), fd, std::move(op.value),
+                                  abi::kRightPathRenameSource,
+                                  /*write_like=*/true);
   if (!src.ok()) return src.error;
-  Resolved<FdEntry*> dst =
-      LookupDir(new_fd, abi::kRightPathRenameTarget, /*write_like=*/true);
+  Resolved<Route> dst = RoutePath(call.name(), new_fd, std::move(np.value),
+                                  abi::kRightPathRenameTarget,
+                                  /*write_like=*/true);
   if (!dst.ok()) return dst.error;
-  if (src.value->mount != dst.value->mount) return abi::kXdev;
+  // Linux checks the mounts, then write access to the file system.
+  if (src.value.mount() != dst.value.mount()) return abi::kXdev;
+  if (src.value.dir == nullptr) return abi::kRofs;
 
-  auto from = resolver_.OpenParent(call.name(), src.value->host.get(),
-                                   op.value);
+  auto from = resolver_.OpenParent(call.name(), src.value.dir->host.get(),
+                                   src.value.path);
   if (!from.ok()) return from.error;
-  auto to = resolver_.OpenParent(call.name(), dst.value->host.get(),
-                                 np.value);
+  auto to = resolver_.OpenParent(call.name(), dst.value.dir->host.get(),
+                                 dst.value.path);
   if (!to.ok()) return to.error;
   // rename(2) refuses "." and ".." final components with EBUSY.
   if (from.value.is_dot || to.value.is_dot) return abi::kBusy;
@@ -498,17 +614,19 @@ uint32_t WasiHost::PathSymlink(GuestMemory mem, uint32_t old_path,
   if (!contents.ok()) return contents.error;
   Resolved<std::string> np = ReadPath(call, new_path, new_path_len);
   if (!np.ok()) return np.error;
-  Resolved<FdEntry*> dir =
-      LookupDir(fd, abi::kRightPathSymlink, /*write_like=*/true);
+  Resolved<Route> dir = RoutePath(call.name(), fd, std::move(np.value),
+                                  abi::kRightPathSymlink,
+                                  /*write_like=*/true);
   if (!dir.ok()) return dir.error;
-  auto parent = resolver_.OpenParent(call.name(), dir.value->host.get(),
-                                     np.value);
+  if (dir.value.dir == nullptr) return MakeNameInVirtualRoot(dir.value.place);
+  auto parent = resolver_.OpenParent(call.name(), dir.value.dir->host.get(),
+                                     dir.value.path);
   if (!parent.ok()) return parent.error;
   if (parent.value.is_dot) return abi::kExist;
   if (parent.value.trailing_slash) {
     return TrailingSlashOnNewName(parent.value.dir.get(), parent.value.name);
   }
-  NewNameCharge charge(QuotaFor(*dir.value));
+  NewNameCharge charge(QuotaFor(*dir.value.dir));
   if (!charge.ok()) return abi::kNospc;
   if (::symlinkat(contents.value.c_str(), parent.value.dir.get(),
                   parent.value.name.c_str()) != 0) {

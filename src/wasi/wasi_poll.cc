@@ -121,6 +121,8 @@ uint32_t WasiHost::PollOneoff(GuestMemory mem, uint32_t in, uint32_t out,
           ev.flags = abi::kEventrwflagHangup;  // empty input: at end
         }
         ready.push_back(ev);
+      } else if (e->kind == FdEntry::Kind::kVirtualDirectory) {
+        ready.push_back(ev);  // nothing ever to wait for
       } else if (e->filetype == abi::kFiletypeRegularFile) {
         // Regular files are always ready; reads report what is left.
         if (reading) {
