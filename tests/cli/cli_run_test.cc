@@ -216,6 +216,18 @@ TEST_F(CliTest, TheWorkspaceQuotaReachesTheGuestAsEnospc) {
             std::string::npos);
 }
 
+// "/" is the guest's own: its mounts, read-only; nothing else exists.
+TEST_F(CliTest, TheGuestSeesItsMountsAtTheRootAndNothingElse) {
+  Outcome o = Cli({"run", "-c",
+                   "import os, pathlib\n"
+                   "print(sorted(os.listdir('/')), pathlib.Path('/').resolve())\n"
+                   "print(pathlib.Path('/etc/passwd').exists(), os.path.isdir('/usr/local'))\n"
+                   "open('/x', 'w')"});
+  EXPECT_EQ(o.out, "['app', 'usr'] /\nFalse True\n") << o.err;
+  EXPECT_NE(o.err.find("OSError: [Errno 69] Read-only file system: '/x'"), std::string::npos)
+      << o.err;
+}
+
 TEST_F(CliTest, EachRunGetsAFreshWorkspaceThatIsRemoved) {
   Outcome first = Cli({"run", "-c", "open('/app/a.txt', 'w').write('x')\nimport os\n"
                                     "print(sorted(os.listdir('/app')))"});

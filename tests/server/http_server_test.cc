@@ -72,6 +72,17 @@ TEST_F(HttpServerTest, ExecuteReturnsTheResult) {
   EXPECT_EQ(failed["exit_code"], 3);
 }
 
+TEST_F(HttpServerTest, TheGuestListsItsMountsAtTheRoot) {
+  StartServer();
+  Json j = Parse(PostJson(
+      "/v1/execute",
+      {{"code", "import os, pathlib\nprint(sorted(os.listdir('/')), "
+                "pathlib.Path('/nope').exists(), os.path.ismount('/app'))"}}));
+  EXPECT_EQ(j["success"], true) << j.dump();
+  EXPECT_EQ(j["stdout"], "['app', 'usr'] False True\n");
+  EXPECT_EQ(j["metadata"]["path_denials"], 0);
+}
+
 TEST_F(HttpServerTest, BadRequestsAreRefusedByName) {
   StartServer();
   auto bad_json = client_->Post("/v1/execute", "{not json", "application/json");
