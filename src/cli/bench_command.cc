@@ -12,7 +12,9 @@
 //   5. memory: print(2+2) then time.sleep(1); while the child sleeps, its
 //      /proc/PID/smaps_rollup (Private_Clean + Private_Dirty, Pss) and its
 //      zygote's Rss; medians over the samples;
-//   6. cold: RunPython() in this process, a fresh interpreter each run.
+//   6. cold: RunPython() in this process, a fresh interpreter each run;
+//   7. through the servers (bench_servers.h): HTTP /v1/execute with a fresh
+//      session and in an existing one, MCP tools/call over stdio.
 // Every execution's output is checked; a wrong one is a host failure (exit
 // 1), never a number. Targets are reported beside the numbers, never
 // asserted.
@@ -41,6 +43,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/bench_servers.h"
 #include "cli/cli_args.h"
 #include "base/scoped_temp_dir.h"
 #include "cli/commands.h"
@@ -78,6 +81,10 @@ constexpr auto kMemorySampleDeadline = std::chrono::milliseconds(800);
 constexpr double kTargetWarmMedianMs = 1.0;
 constexpr double kTargetExecutionsPerSecond = 1000.0;
 constexpr uint64_t kTargetPrivateMemoryBytes = 10'000'000;  // 10 MB
+// From issue 17 (the service layer's share of what a user waits for).
+constexpr double kTargetHttpFreshMedianMs = 1.0;
+constexpr double kTargetHttpExistingMedianMs = 0.8;
+constexpr double kTargetMcpStdioMedianMs = 1.0;
 
 // Upper bounds on the counts, so a typo cannot start a million threads.
 constexpr uint64_t kMaxThreads = 1024;
@@ -116,6 +123,7 @@ double MsSince(Clock::time_point start) {
 class BenchDirectory {
  public:
   Status Create() { return dir_.Create("snakecage-bench-"); }
+  const fs::path& path() const { return dir_.path(); }
 
   // A new workspace <root>/<name> and the default policy over it.
   StatusOr<ExecutionPolicy> Workspace(const std::string& name) const {
@@ -385,6 +393,7 @@ struct Report {
   size_t warm_pages = 0;  // pages each spare touches before its request
   std::optional<Latency> native;  // nullopt: no python3.11
   Latency cold;
+  Latency http_fresh, http_existing, mcp_stdio;
 
   bool warm_met() const { return warm.total.median <= kTargetWarmMedianMs; }
   bool throughput_met() const {
@@ -428,11 +437,23 @@ Json ToJson(const Report& r) {
   if (!r.native) j["native_note"] = std::string(kNativePython) + " not found: no native numbers";
   j["cold_ms"] = {{"median", r.cold.median}};
   j["cold_runs"] = r.settings.cold_runs;
+  j["http_fresh_session_ms"] = latency(r.http_fresh);
+  j["http_existing_session_ms"] = latency(r.http_existing);
+  j["mcp_stdio_ms"] = latency(r.mcp_stdio);
   j["ratios"] = {{"warm_vs_native_median", Nullable(r.Ratio(r.warm.total.median))},
-                 {"cold_vs_native_median", Nullable(r.Ratio(r.cold.median))}};
+                 {"cold_vs_native_median", Nullable(r.Ratio(r.cold.median))},
+                 {"http_fresh_session_vs_native_median", Nullable(r.Ratio(r.http_fresh.median))},
+                 {"http_existing_session_vs_native_median",
+                  Nullable(r.Ratio(r.http_existing.median))},
+                 {"mcp_stdio_vs_native_median", Nullable(r.Ratio(r.mcp_stdio.median))}};
   j["targets"] = {{"warm_median_le_1ms", r.warm_met()},
                   {"executions_per_second_ge_1000", r.throughput_met()},
-                  {"private_memory_le_10mb", r.memory_met()}};
+                  {"private_memory_le_10mb", r.memory_met()},
+                  {"http_fresh_session_median_le_1ms",
+                   r.http_fresh.median <= kTargetHttpFreshMedianMs},
+                  {"http_existing_session_median_le_0.8ms",
+                   r.http_existing.median <= kTargetHttpExistingMedianMs},
+                  {"mcp_stdio_median_le_1ms", r.mcp_stdio.median <= kTargetMcpStdioMedianMs}};
   j["load_average"] = {{"before", r.load_before}, {"after", r.load_after}};
   return j;
 }
@@ -490,6 +511,18 @@ void PrintTable(const Report& r) {
       {"  its zygote's Rss", Mib(r.zygote_rss_bytes), "", "", "", ""},
       {"print(2+2), cold RunPython(), median", Ms(r.cold.median),
        native(r.native ? r.native->median : 0), ratio(r.cold.median), "", ""},
+      {"print(2+2), HTTP /v1/execute, fresh session, median", Ms(r.http_fresh.median),
+       native(r.native ? r.native->median : 0), ratio(r.http_fresh.median), "<= 1 ms",
+       met(r.http_fresh.median <= kTargetHttpFreshMedianMs)},
+      {"  p99", Ms(r.http_fresh.p99), "", "", "", ""},
+      {"print(2+2), HTTP /v1/execute, existing session, median", Ms(r.http_existing.median),
+       native(r.native ? r.native->median : 0), ratio(r.http_existing.median), "<= 0.8 ms",
+       met(r.http_existing.median <= kTargetHttpExistingMedianMs)},
+      {"  p99", Ms(r.http_existing.p99), "", "", "", ""},
+      {"print(2+2), MCP tools/call over stdio, median", Ms(r.mcp_stdio.median),
+       native(r.native ? r.native->median : 0), ratio(r.mcp_stdio.median), "<= 1 ms",
+       met(r.mcp_stdio.median <= kTargetMcpStdioMedianMs)},
+      {"  p99", Ms(r.mcp_stdio.p99), "", "", "", ""},
   };
   size_t width[5] = {0, 0, 0, 0, 0};
   for (const Row& row : rows) {
@@ -515,7 +548,9 @@ void PrintTable(const Report& r) {
             << r.settings.cold_runs << " runs)\nmemory: median of " << r.settings.memory_samples
             << " samples of /proc/PID/smaps_rollup (Private_Clean + Private_Dirty) of a child "
                "sleeping after print(2+2)\nin the child: ExecutionResult::duration_ms, from the "
-               "zygote taking the request to the end of the guest's run\n";
+               "zygote taking the request to the end of the guest's run\nservers: this "
+               "binary's serve (loopback, one keep-alive client) and mcp (stdio pipes), "
+               "from the request's first byte to the whole answer\n";
 }
 
 // Parses a count flag: a positive integer no larger than `max`.
@@ -613,6 +648,17 @@ int BenchCommand(const BenchFlags& flags) {
   StatusOr<Latency> cold = TimeCold(*cold_policy, settings.cold_runs);
   if (!cold.ok()) return ExitFor(cold.status());
   report.cold = *cold;
+
+  // 7. through the servers
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return ExitFor(Internal("bench: cannot find this program: " + ec.message()));
+  StatusOr<ServerLatencies> servers =
+      TimeServers(self, dir.path(), kWarmupRuns, settings.executions);
+  if (!servers.ok()) return ExitFor(servers.status());
+  report.http_fresh = Summarise(servers->http_fresh_session_ms);
+  report.http_existing = Summarise(servers->http_existing_session_ms);
+  report.mcp_stdio = Summarise(servers->mcp_stdio_ms);
 
   report.load_after = LoadAverage();
   if (flags.json) {

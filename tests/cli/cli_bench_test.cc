@@ -52,6 +52,12 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
     EXPECT_LE(j[in_child]["median"].get<double>(), j[total]["median"].get<double>()) << key;
     EXPECT_LE(j[in_child]["p99"].get<double>(), j[total]["p99"].get<double>()) << key;
   }
+  // Through the servers, end to end: each includes an execution.
+  for (const char* key : {"http_fresh_session_ms", "http_existing_session_ms", "mcp_stdio_ms"}) {
+    ExpectLatency(j, key);
+    EXPECT_GT(j[key]["median"].get<double>(), j["latency_in_child_ms"]["median"].get<double>())
+        << key;
+  }
   ExpectPositive(j, "executions_per_second");
   ExpectPositive(j, "private_memory_bytes");
   ExpectPositive(j, "pss_bytes");
@@ -88,6 +94,16 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
   EXPECT_EQ(t["executions_per_second_ge_1000"],
             j["executions_per_second"].get<double>() >= 1000.0);
   EXPECT_EQ(t["private_memory_le_10mb"], j["private_memory_bytes"].get<uint64_t>() <= 10'000'000);
+  EXPECT_EQ(t["http_fresh_session_median_le_1ms"],
+            j["http_fresh_session_ms"]["median"].get<double>() <= 1.0);
+  EXPECT_EQ(t["http_existing_session_median_le_0.8ms"],
+            j["http_existing_session_ms"]["median"].get<double>() <= 0.8);
+  EXPECT_EQ(t["mcp_stdio_median_le_1ms"], j["mcp_stdio_ms"]["median"].get<double>() <= 1.0);
+  if (fs::exists(kNativePython)) {
+    const double native = j["native_subprocess_ms"]["median"].get<double>();
+    EXPECT_NEAR(j["ratios"]["mcp_stdio_vs_native_median"].get<double>(),
+                j["mcp_stdio_ms"]["median"].get<double>() / native, 1e-9);
+  }
 
   EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "the bench left its workspaces behind";
 }
@@ -101,7 +117,10 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
         "of which in the child, median", "import json, re, datetime, warm, median",
         "executions/s, 1 threads",
         "private memory of one execution", "its Pss", "its zygote's Rss",
-        "print(2+2), cold RunPython(), median", "<= 1 ms", ">= 1000 /s", "<= 10 MB"}) {
+        "print(2+2), cold RunPython(), median", "<= 1 ms", ">= 1000 /s", "<= 10 MB",
+        "print(2+2), HTTP /v1/execute, fresh session, median",
+        "print(2+2), HTTP /v1/execute, existing session, median",
+        "print(2+2), MCP tools/call over stdio, median", "<= 0.8 ms"}) {
     EXPECT_NE(o.out.find(row), std::string::npos) << "no \"" << row << "\" in\n" << o.out;
   }
   // Each target row says met or NOT MET.
@@ -110,7 +129,7 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
   for (std::string line; std::getline(lines, line);) {
     if (line.ends_with(" met") || line.ends_with(" NOT MET")) ++verdicts;
   }
-  EXPECT_EQ(verdicts, 3u) << o.out;
+  EXPECT_EQ(verdicts, 6u) << o.out;
 }
 
 TEST_F(CliTest, BenchBadCountsAreUsageErrors) {
