@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "base/unique_fd.h"
 #include "base/write_all.h"
@@ -101,7 +103,16 @@ std::string Exchange(std::string_view request) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(TheServer().http->port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
+  // Many connections a second leave many in TIME_WAIT; several processes
+  // fuzzing at once can use up the local ports for a while (EADDRNOTAVAIL).
+  // Wait for one to come free; anything else is the server's failure.
+  const auto connect_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno != EADDRNOTAVAIL || std::chrono::steady_clock::now() > connect_deadline) {
+      std::abort();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   (void)snakecage::WriteAll(fd.get(), request);  // the server may close early
   std::string response;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
