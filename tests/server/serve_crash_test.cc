@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "session/session_test_util.h"
 #include "snakecage/session.h"
 
 namespace {
@@ -41,39 +42,20 @@ using Json = nlohmann::json;
 
 constexpr int kKills = 12;
 
-// A file's content says how long it must be, so a torn file shows.
-std::string Content(uint32_t seed, size_t size) {
-  std::string body = "len=" + std::to_string(size) + ";";
-  while (body.size() < size) body += static_cast<char>('a' + (seed + body.size()) % 26);
-  return body;
-}
-bool IsWhole(const std::string& data) {
-  const size_t semi = data.find(';');
-  if (data.rfind("len=", 0) != 0 || semi == std::string::npos) return false;
-  const size_t declared = std::stoul(data.substr(4, semi - 4));
-  return declared == data.size() || (declared < semi + 1 && data.size() == semi + 1);
-}
+using snakecage::testing::Content;
+using snakecage::testing::IsWhole;
 
 class ServeCrashTest : public ::testing::Test {
  protected:
-  ServeCrashTest() {
-    char tmpl[] = "/tmp/snakecage-serve-crash-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) std::abort();
-    dir_ = tmpl;
-    fs::create_directories(dir_ / "root");
-  }
-  ~ServeCrashTest() override {
-    Kill();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
+  ServeCrashTest() { fs::create_directories(dir_.path() / "root"); }
+  ~ServeCrashTest() override { Kill(); }
 
   // Starts the server on a free loopback port; returns it, or 0.
   int Start() {
-    const fs::path err = dir_ / "stderr.txt";
+    const fs::path err = dir_.path() / "stderr.txt";
     fs::remove(err);
-    const std::string root = (dir_ / "root").string();
-    const std::string log = (dir_ / "log.jsonl").string();
+    const std::string root = (dir_.path() / "root").string();
+    const std::string log = (dir_.path() / "log.jsonl").string();
     pid_ = fork();
     if (pid_ == 0) {
       const int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -102,7 +84,7 @@ class ServeCrashTest : public ::testing::Test {
     pid_ = -1;
   }
 
-  fs::path dir_;
+  snakecage::testing::TempDir dir_;
   pid_t pid_ = -1;
 };
 
@@ -177,7 +159,7 @@ TEST_F(ServeCrashTest, EverySessionReadsWholeAfterTheServerIsKilled) {
     const Json sessions = Json::parse(list->body);
     for (const Json& s : sessions["sessions"]) listed.insert(s["session_id"]);
     std::set<std::string> on_disk;
-    for (const auto& entry : fs::directory_iterator(dir_ / "root")) {
+    for (const auto& entry : fs::directory_iterator(dir_.path() / "root")) {
       const std::string name = entry.path().filename().string();
       if (name.front() != '.' && name.front() != '+') on_disk.insert(name);
     }
@@ -203,8 +185,8 @@ TEST_F(ServeCrashTest, EverySessionReadsWholeAfterTheServerIsKilled) {
     Kill();
   }
   // Every leftover is of the kinds the sweep knows, and it removes them all.
-  ASSERT_TRUE(snakecage::SessionStore(dir_ / "root").SweepLeftovers(std::chrono::seconds(0)).ok());
-  for (const auto& entry : fs::recursive_directory_iterator(dir_ / "root")) {
+  ASSERT_TRUE(snakecage::SessionStore(dir_.path() / "root").SweepLeftovers(std::chrono::seconds(0)).ok());
+  for (const auto& entry : fs::recursive_directory_iterator(dir_.path() / "root")) {
     const std::string name = entry.path().filename().string();
     EXPECT_FALSE(name.starts_with("+") || name.starts_with(".snakecage-tmp-")) << entry.path();
   }

@@ -25,25 +25,14 @@ namespace snakecage {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Content;
+using testing::IsWhole;
 using testing::Slurp;
 using testing::TempDir;
 
 constexpr int kSessions = 6;
 
 std::string SessionName(uint32_t n) { return "s" + std::to_string(n % kSessions); }
-
-// A file's content says how long it must be, so a torn file shows.
-std::string Content(uint32_t seed, size_t size) {
-  std::string body = "len=" + std::to_string(size) + ";";
-  while (body.size() < size) body += static_cast<char>('a' + (seed + body.size()) % 26);
-  return body;  // a size shorter than the header: the header alone
-}
-bool IsWhole(const std::string& data) {
-  const size_t semi = data.find(';');
-  if (data.rfind("len=", 0) != 0 || semi == std::string::npos) return false;
-  const size_t declared = std::stoul(data.substr(4, semi - 4));
-  return declared == data.size() || (declared < semi + 1 && data.size() == semi + 1);
-}
 
 // The child: store operations in a random order until it is killed.
 [[noreturn]] void Work(const fs::path& root, uint32_t seed) {

@@ -1,5 +1,5 @@
-// Helpers shared by the session tests: a temporary directory and a clock
-// the test sets.
+// Helpers shared by the session tests (and the server crash test): a
+// temporary directory, a clock the test sets, self-checking file contents.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,6 +22,20 @@ namespace snakecage::testing {
 namespace fs = std::filesystem;
 
 using snakecage::testing::TempDir;
+
+// File contents that say how long they must be, so a torn file shows
+// (the crash tests). A size shorter than the header gives the header alone.
+inline std::string Content(uint32_t seed, size_t size) {
+  std::string body = "len=" + std::to_string(size) + ";";
+  while (body.size() < size) body += static_cast<char>('a' + (seed + body.size()) % 26);
+  return body;
+}
+inline bool IsWhole(const std::string& data) {
+  const size_t semi = data.find(';');
+  if (data.rfind("len=", 0) != 0 || semi == std::string::npos) return false;
+  const size_t declared = std::stoul(data.substr(4, semi - 4));
+  return declared == data.size() || (declared < semi + 1 && data.size() == semi + 1);
+}
 
 // 2026-11-26T06:40:01Z plus whatever the test adds.
 class FakeClock {
