@@ -31,6 +31,15 @@
  *   7. When the script ends on an uncaught ModuleNotFoundError, the module's
  *      name goes to the host (snakecage.missing_module) beside the usual
  *      traceback.
+ *   8. When the host keeps the execution's state (snakecage.keeps_state(),
+ *      asked once after user_code_begin()), the script is one cell of a
+ *      session: after it, open files and the std streams are flushed and
+ *      snakecage.cell_end(status) reports it. The host answers a failed cell
+ *      by ending this process there; after a successful one, cell_end()
+ *      returns when the session's next cell is staged (in a process forked
+ *      from this one), which runs the script again in the same __main__,
+ *      with argv and the environment re-read. atexit handlers never run for
+ *      kept state: the host drops it by ending the process.
  *
  * argv is the policy's argv: argv[0] is the interpreter name, then the usual
  * interpreter options, then the script path and the script's arguments.
@@ -54,6 +63,8 @@
 SNAKECAGE_IMPORT(user_code_begin) void snakecage_user_code_begin(void);
 SNAKECAGE_IMPORT(user_code_end) void snakecage_user_code_end(void);
 SNAKECAGE_IMPORT(missing_module) void snakecage_missing_module(const char *name, size_t len);
+SNAKECAGE_IMPORT(keeps_state) int snakecage_keeps_state(void);
+SNAKECAGE_IMPORT(cell_end) void snakecage_cell_end(int exitcode);
 
 /* Internal CPython helper (Python/pythonrun.c, not static): if the pending
  * exception is SystemExit, prints what `python` would print, clears it, stores
@@ -362,8 +373,8 @@ static PyObject *host_environ(void) {
  * `startup_orig_argv` is sys.orig_argv at start-up and `n_options` how many
  * of its elements start-up consumed (everything before sys.argv). Returns 0,
  * or -1 with an exception set. */
-static int refresh_from_host(PyObject *refresh_fn, PyObject *random_state,
-                             PyObject *startup_orig_argv, Py_ssize_t n_options) {
+static int refresh_from_host(PyObject *refresh_fn, PyObject *startup_orig_argv,
+                             Py_ssize_t n_options) {
   PyObject *orig = host_argv();
   if (orig == NULL) return -1;
   Py_ssize_t n = PyList_GET_SIZE(orig);
@@ -388,7 +399,7 @@ static int refresh_from_host(PyObject *refresh_fn, PyObject *random_state,
   Py_DECREF(orig);
   if (r == NULL) return -1;
   Py_DECREF(r);
-  return reseed_random(random_state);
+  return 0;
 }
 
 static int run_atexit_handlers(void) {
@@ -399,6 +410,32 @@ static int run_atexit_handlers(void) {
   if (r == NULL) return report_exception();
   Py_DECREF(r);
   return 0;
+}
+
+/* Runs the script at `path` in __main__'s namespace (as `python SCRIPT`
+ * does) and returns its exit status: 0, SystemExit's code, 1 after an
+ * uncaught exception (printed), 2 when the file cannot be opened. */
+static int run_script(const char *path, PyObject *filename) {
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) {
+    fprintf(stderr, "python: can't open file '%s': [Errno %d] %s\n", path, errno,
+            strerror(errno));
+    return 2;
+  }
+  PyObject *main_module = PyImport_AddModule("__main__"); /* borrowed */
+  PyObject *globals = main_module ? PyModule_GetDict(main_module) : NULL;
+  if (globals == NULL || PyDict_SetItemString(globals, "__file__", filename) < 0 ||
+      PyDict_SetItemString(globals, "__cached__", Py_None) < 0 ||
+      refuse_nul_bytes(fp, filename) < 0) {
+    fclose(fp);
+    return report_exception();
+  }
+  PyCompilerFlags flags = _PyCompilerFlags_INIT;
+  PyObject *r = PyRun_FileExFlags(fp, path, Py_file_input, globals, globals,
+                                  /*closeit=*/1, &flags);
+  int exitcode = r == NULL ? report_exception() : 0;
+  Py_XDECREF(r);
+  return exitcode;
 }
 
 int main(int argc, char **argv) {
@@ -481,28 +518,18 @@ int main(int argc, char **argv) {
 
   snakecage_user_code_begin();
 
-  int exitcode = 0;
-  FILE *fp = NULL;
-  if (refresh_from_host(refresh_fn, random_state, startup_orig_argv, n_options) < 0) {
-    exitcode = report_exception();
-  } else if ((fp = fopen(path, "rb")) == NULL) {
-    fprintf(stderr, "python: can't open file '%s': [Errno %d] %s\n", path,
-            errno, strerror(errno));
-    exitcode = 2;
-  } else {
-    PyObject *main_module = PyImport_AddModule("__main__"); /* borrowed */
-    PyObject *globals = main_module ? PyModule_GetDict(main_module) : NULL;
-    if (globals == NULL || PyDict_SetItemString(globals, "__file__", filename) < 0 ||
-        PyDict_SetItemString(globals, "__cached__", Py_None) < 0 ||
-        refuse_nul_bytes(fp, filename) < 0) {
-      exitcode = report_exception();
-      fclose(fp);
-    } else {
-      PyCompilerFlags flags = _PyCompilerFlags_INIT;
-      PyObject *r = PyRun_FileExFlags(fp, path, Py_file_input, globals, globals,
-                                      /*closeit=*/1, &flags);
-      if (r == NULL) exitcode = report_exception();
-      Py_XDECREF(r);
+  int exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0 ||
+                         reseed_random(random_state) < 0
+                     ? report_exception()
+                     : run_script(path, filename);
+  if (snakecage_keeps_state()) {
+    for (;;) {
+      flush_open_files(&open_file_types);
+      flush_std_streams();
+      snakecage_cell_end(exitcode); /* returns in the next cell's process */
+      exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0
+                     ? report_exception()
+                     : run_script(path, filename);
     }
   }
   int atexit_status = run_atexit_handlers();

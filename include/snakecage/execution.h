@@ -39,6 +39,30 @@ struct PathDenial {
   std::string guest_path;  // as the guest gave it (lossy UTF-8)
 };
 
+// What happened to a session's Python state in an execution that keeps it
+// (ExecutionPolicy::keep_state; see executor.h).
+enum class StateOutcome {
+  kFresh,       // it ran in a new interpreter: the session had no state
+                // (first such execution, after a reset), or its state was
+                // lost (evicted, the live interpreter died); a success
+                // keeps the new state, a failure leaves none
+  kCommitted,   // it ran in the session's state and succeeded: kept
+  kRolledBack,  // it ran in the session's state and failed: the state is
+                // exactly as before it
+};
+// "fresh", "committed", "rolled_back"
+constexpr std::string_view StateOutcomeName(StateOutcome s) {
+  switch (s) {
+    case StateOutcome::kFresh:
+      return "fresh";
+    case StateOutcome::kCommitted:
+      return "committed";
+    case StateOutcome::kRolledBack:
+      return "rolled_back";
+  }
+  return "unknown";
+}
+
 // What the guest did. Always produced once the guest could be started.
 struct [[nodiscard]] ExecutionResult {
   std::string stdout_text;  // UTF-8; invalid sequences replaced by U+FFFD
@@ -73,6 +97,11 @@ struct [[nodiscard]] ExecutionResult {
   // ModuleNotFoundError uncaught (ModuleNotFoundError.name, as the guest
   // reported it).
   std::optional<std::string> missing_module;
+  // Executions that keep their state only: what happened to it, and why in
+  // plain words (for kFresh, why there was no state; for kRolledBack, what
+  // failed). Files are never rolled back.
+  std::optional<StateOutcome> state;
+  std::string state_reason;
 
   // True exactly when the guest exited 0 and nothing trapped or timed out.
   bool success() const { return exit_code == 0 && !trapped; }

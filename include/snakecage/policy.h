@@ -99,6 +99,12 @@ class ExecutionPolicy {
   // Keep each execution's stdout and stderr in the session's log directory
   // (beside the workspace, never visible to the guest). Default false.
   bool preserve_logs() const { return preserve_logs_; }
+  // Keep the Python state (globals, imports, objects) between the
+  // executions of a session, each one a transaction: a live interpreter
+  // holds the state, an execution that fails leaves it as it was. Needs an
+  // Executor (executor.h) and the session's workspace as mount_host_dir.
+  // Default false: every execution starts from a fresh interpreter.
+  bool keep_state() const { return keep_state_; }
 
   // {"python", "<guest_mount>/user_code.py"}
   static std::vector<std::string> DefaultArgv(std::string_view guest_mount);
@@ -126,6 +132,7 @@ class ExecutionPolicy {
   EnvironmentVariables env_;
   std::optional<double> timeout_seconds_;
   bool preserve_logs_ = false;
+  bool keep_state_ = false;
 };
 
 // Why Build() refused a policy: the field ("memory_bytes",
@@ -170,6 +177,7 @@ class ExecutionPolicyBuilder {
   ExecutionPolicyBuilder& set_env(std::string key, std::string value);
   ExecutionPolicyBuilder& timeout_seconds(std::optional<double> seconds);
   ExecutionPolicyBuilder& preserve_logs(bool keep);
+  ExecutionPolicyBuilder& keep_state(bool keep);
 
   // The first rule the fields break, checked in field order, or nullopt:
   // limits > 0 (fuel <= 2^63-1, memory between one page and 4 GiB), timeout
@@ -218,7 +226,7 @@ StatusOr<ExecutionPolicy> LoadDefaultPolicy();
 // stdout_max_bytes, stderr_max_bytes, workspace_max_bytes, mount_host_dir,
 // guest_mount_path,
 // mount_data_dir, guest_data_path, argv, env (an object, in order),
-// timeout_seconds, preserve_logs, additional_readonly_mounts ([[host,
+// timeout_seconds, preserve_logs, keep_state, additional_readonly_mounts ([[host,
 // guest], ...]). Absent values are null. (Telemetry's execution.start.)
 nlohmann::ordered_json PolicyToJson(const ExecutionPolicy& policy);
 

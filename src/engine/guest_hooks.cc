@@ -48,4 +48,15 @@ void Z_snakecageZ_missing_module(struct Z_snakecage_instance_t* self, uint32_t p
   self->reports->missing_module.emplace(reinterpret_cast<const char*>(memory.At(ptr)), kept);
 }
 
+uint32_t Z_snakecageZ_keeps_state(struct Z_snakecage_instance_t* self) {
+  return self->cells != nullptr && self->cells->keeps_state ? 1 : 0;
+}
+
+void Z_snakecageZ_cell_end(struct Z_snakecage_instance_t* self, uint32_t exit_code) {
+  snakecage::CellHooks* cells = self->cells;
+  // Only a kept-state execution has cells; elsewhere the call means nothing.
+  if (cells == nullptr || !cells->keeps_state || cells->on_cell_end == nullptr) return;
+  cells->on_cell_end(cells->arg, static_cast<int32_t>(exit_code));
+}
+
 }  // extern "C"

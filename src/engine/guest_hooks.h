@@ -7,6 +7,11 @@
 // done; what follows (flushing, exit) is not charged either.
 // missing_module(ptr, len): the user's code ended with an uncaught
 // ModuleNotFoundError for the module named by the UTF-8 bytes at ptr.
+// keeps_state(): 1 when the execution keeps its state (a session's cell,
+// ExecutionPolicy::keep_state), else 0; asked once after user_code_begin.
+// cell_end(status): a kept-state cell is done with exit status `status`
+// (its files and std streams flushed); returns only when the next cell
+// begins, as CellHooks says.
 //
 // Thread-safety: used on the guest's thread only.
 #pragma once
@@ -30,6 +35,15 @@ struct FuelAccount {
   int64_t remaining_at_end = 0;  // valid when ended
 };
 
+// The cells of an execution that keeps its state (engine/guest_runner.h,
+// CellEndHandler).
+struct CellHooks {
+  bool keeps_state = false;  // what keeps_state() answers; set at user_code_begin
+  // Called at cell_end; returns when the next cell's budget has started.
+  void (*on_cell_end)(void* arg, int32_t exit_code) = nullptr;
+  void* arg = nullptr;
+};
+
 // What the guest reported about the user's code besides its fuel.
 struct GuestReports {
   // Longest module name kept; a longer one is cut (a name is an identifier
@@ -44,5 +58,6 @@ struct GuestReports {
 struct Z_snakecage_instance_t {
   snakecage::FuelAccount* fuel;
   snakecage::GuestReports* reports;
+  snakecage::CellHooks* cells;
   wasm_rt_memory_t* memory;  // the guest's, for reading what it reports
 };

@@ -8,10 +8,14 @@
 //      what the WASI host recorded, then the timeout, then fuel exhaustion,
 //      then the wasm trap itself);
 //   4. free the instance and build the ExecutionResult.
+// An execution that keeps its state ends each cell at snakecage.cell_end
+// instead: the cell is classified there (step 3 without a trap), and the
+// CellEndHandler gives the next cell's context, under which step 2 goes on.
 #include "engine/guest_runner.h"
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -78,6 +82,7 @@ struct GuestRun {
   uint32_t peak_pages = 0;
   int64_t fuel_remaining = 0;  // the fuel global when the guest stopped
   bool timed_out = false;      // the context's timeout came first
+  int exit_code = 0;           // without proc_exit: 0, or the cell's status
 };
 
 // Operators charged to the user's code, given what was left of the budget.
@@ -142,7 +147,7 @@ ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelA
   } else if (const auto& u = host.unwind(); u.has_value()) {
     r.exit_code = static_cast<int>(u->exit_code);  // proc_exit
   } else {
-    r.exit_code = 0;  // _start returned without proc_exit
+    r.exit_code = run.exit_code;  // _start returned, or a cell ended
   }
 
   if (!fuel.begun) {
@@ -172,22 +177,83 @@ struct BeginState {
   Z_wasi_snapshot_preview1_instance_t* wasi_imports = nullptr;
   FuelAccount* fuel = nullptr;
   uint64_t* interrupt = nullptr;
+  const CellEndHandler* cell_handler = nullptr;
+  CellHooks* cells = nullptr;
+  GuestReports* reports = nullptr;
+  Z_snakecage_guest_instance_t* instance = nullptr;
+  // memory.grow refusals before the current cell (the counter is the
+  // process's; a cell reports its own).
+  uint64_t refused_grows_before = 0;
 };
+
+void SwapContext(BeginState& s, ExecutionContext* next) {
+  if (next == s.current) return;
+  s.current = next;
+  s.wasi_imports->host = &next->host();
+  SetMemoryCap(next->policy());
+}
 
 void OnUserCodeBegin(void* arg) {
   BeginState& s = *static_cast<BeginState*>(arg);
-  if (*s.handler) {
-    ExecutionContext* next = (*s.handler)(*s.current, s.interrupt);
-    if (next != s.current) {
-      s.current = next;
-      s.wasi_imports->host = &next->host();
-      SetMemoryCap(next->policy());
-    }
-  }
+  if (*s.handler) SwapContext(s, (*s.handler)(*s.current, s.interrupt));
   s.fuel->budget = s.current->policy().fuel_budget();
+  s.cells->keeps_state = s.current->policy().keep_state() && *s.cell_handler;
+}
+
+// snakecage.cell_end: classifies the cell that ended, hands it to the
+// CellEndHandler and starts the next cell's budget under the context it
+// returns (the handler does not return otherwise).
+void OnCellEnd(void* arg, int32_t exit_code) {
+  BeginState& s = *static_cast<BeginState*>(arg);
+  FuelAccount& fuel = *s.fuel;
+  fuel.ended = true;
+  fuel.remaining_at_end = static_cast<int64_t>(__atomic_load_n(fuel.fuel, __ATOMIC_RELAXED));
+  ExecutionContext& ctx = *s.current;
+  GuestRun run;
+  run.instantiated = true;
+  run.exhausted = *Z_snakecage_guestZ_snakecage_fuel_exhausted(s.instance);
+  run.memory_error = snakecage_linear_memory_last_error();
+  run.refused_grows = snakecage_linear_memory_refused_grows() - s.refused_grows_before;
+  run.peak_pages = snakecage_linear_memory_peak_pages();
+  run.fuel_remaining = fuel.remaining_at_end;
+  run.exit_code = exit_code;
+  // A deadline that passed while the cell finished still fails it: what it
+  // did after the deadline must not be kept.
+  if (ctx.timeout() != nullptr && ctx.timeout()->Finish()) {
+    ctx.host().RecordTrap(TrapReason::kTimeout, "wall-clock timeout of " +
+                                                    std::to_string(*ctx.policy().timeout_seconds()) +
+                                                    " s");
+  }
+  ExecutionResult cell = Classify(ctx, run, fuel, *s.reports);
+  SwapContext(s, (*s.cell_handler)(ctx, std::move(cell), s.interrupt));
+  *s.reports = GuestReports{};
+  s.refused_grows_before = snakecage_linear_memory_refused_grows();
+  fuel.budget = s.current->policy().fuel_budget();
+  fuel.ended = false;
+  fuel.remaining_at_end = 0;
+  __atomic_store_n(fuel.fuel, fuel.budget, __ATOMIC_RELAXED);
 }
 
 }  // namespace
+
+std::optional<std::chrono::steady_clock::time_point> ExecutionContext::DeadlineOf(
+    const ExecutionPolicy& policy, std::chrono::steady_clock::time_point started) {
+  if (!policy.timeout_seconds()) return std::nullopt;
+  return started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(*policy.timeout_seconds()));
+}
+
+// Refusals are recorded on the guest thread and read after the run.
+std::function<void(std::string_view, std::string_view)> ExecutionContext::DenialRecorder(
+    ExecutionContext& ctx) {
+  return [denials = ctx.denials_, total = ctx.denials_total_](std::string_view call,
+                                                              std::string_view guest_path) {
+    ++*total;
+    if (denials->size() < ExecutionResult::kMaxRecordedPathDenials) {
+      denials->push_back({std::string(call), DecodeUtf8Lossy(guest_path)});
+    }
+  };
+}
 
 StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
     const ExecutionPolicy& policy, std::unique_ptr<TimeoutGuard> timeout,
@@ -213,22 +279,48 @@ StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
   config.stderr_max_bytes = policy.stderr_max_bytes();
   config.writable_max_bytes = policy.workspace_max_bytes();
   config.cancel = ctx->cancel_;
-  if (policy.timeout_seconds()) {
-    ctx->deadline_ = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                   std::chrono::duration<double>(*policy.timeout_seconds()));
-    config.deadline = ctx->deadline_;
-  }
-  // Refusals are recorded on the guest thread and read after the run.
-  config.on_path_denied = [denials = ctx->denials_, total = ctx->denials_total_](
-                              std::string_view call, std::string_view guest_path) {
-    ++*total;
-    if (denials->size() < ExecutionResult::kMaxRecordedPathDenials) {
-      denials->push_back({std::string(call), DecodeUtf8Lossy(guest_path)});
-    }
-  };
+  ctx->deadline_ = DeadlineOf(policy, started);
+  config.deadline = ctx->deadline_;
+  config.on_path_denied = DenialRecorder(*ctx);
   StatusOr<std::unique_ptr<wasi::WasiHost>> host = wasi::WasiHost::Create(std::move(config));
   if (!host.ok()) return host.status();
   ctx->host_ = std::move(*host);
+  return ctx;
+}
+
+StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::NextCell(
+    std::unique_ptr<ExecutionContext> previous, const ExecutionPolicy& policy,
+    std::unique_ptr<TimeoutGuard> timeout, std::chrono::steady_clock::time_point started) {
+  StatusOr<std::vector<GuestMount>> before = MountsFor(previous->policy());
+  StatusOr<std::vector<GuestMount>> now = MountsFor(policy);
+  if (!before.ok()) return before.status();
+  if (!now.ok()) return now.status();
+  auto same = [](const GuestMount& a, const GuestMount& b) {
+    return a.host == b.host && a.guest == b.guest && a.read_only == b.read_only;
+  };
+  if (!std::equal(before->begin(), before->end(), now->begin(), now->end(), same)) {
+    return InvalidArgument(
+        "mounts: a kept-state cell must mount what its session's interpreter mounts "
+        "(mount_host_dir, mount_data_dir, additional_readonly_mounts and their guest paths)");
+  }
+  std::unique_ptr<ExecutionContext> ctx(new ExecutionContext(policy));
+  ctx->started_ = started;
+  ctx->timeout_ = std::move(timeout);
+  ctx->cancel_ = std::make_shared<wasi::CancelToken>();
+  ctx->denials_ = std::make_shared<std::vector<PathDenial>>();
+  ctx->denials_total_ = std::make_shared<uint64_t>(0);
+  ctx->deadline_ = DeadlineOf(policy, started);
+  wasi::CellConfig cell;
+  cell.argv = policy.argv();
+  cell.env = policy.env();
+  cell.stdout_max_bytes = policy.stdout_max_bytes();
+  cell.stderr_max_bytes = policy.stderr_max_bytes();
+  cell.writable_max_bytes = policy.workspace_max_bytes();
+  cell.cancel = ctx->cancel_;
+  cell.deadline = ctx->deadline_;
+  cell.on_path_denied = DenialRecorder(*ctx);
+  ctx->host_ = std::move(previous->host_);
+  if (Status s = ctx->host_->StartCell(std::move(cell)); !s.ok()) return s;
   return ctx;
 }
 
@@ -252,7 +344,7 @@ Status RunOnGuestThread(const std::function<void()>& fn) {
 }
 
 StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
-                                   AfterRun after) {
+                                   AfterRun after, const CellEndHandler& at_cell_end) {
   InitRuntimeOnce();
   SetMemoryCap(initial.policy());
 
@@ -263,14 +355,24 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
   static Z_wasi_snapshot_preview1_instance_t wasi_imports;
   static BeginState begin;
   static GuestReports reports;
+  static CellHooks cells;
   static Z_snakecage_instance_t hooks;
   fuel = FuelAccount{};
   reports = GuestReports{};
   wasi_imports = Z_wasi_snapshot_preview1_instance_t{};
-  begin = BeginState{&at_begin, &initial, &wasi_imports, &fuel, nullptr};
+  begin = BeginState{};
+  begin.handler = &at_begin;
+  begin.current = &initial;
+  begin.wasi_imports = &wasi_imports;
+  begin.fuel = &fuel;
+  begin.cell_handler = &at_cell_end;
+  begin.cells = &cells;
+  begin.reports = &reports;
+  begin.instance = &instance;
   fuel.on_begin = &OnUserCodeBegin;
   fuel.on_begin_arg = &begin;
-  hooks = Z_snakecage_instance_t{&fuel, &reports, nullptr};
+  cells = CellHooks{false, &OnCellEnd, &begin};
+  hooks = Z_snakecage_instance_t{&fuel, &reports, &cells, nullptr};
   GuestRun run;
 
   volatile bool instantiated = false;
@@ -296,7 +398,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
     run.fuel_remaining = static_cast<int64_t>(*fuel.fuel);
   }
   run.memory_error = snakecage_linear_memory_last_error();
-  run.refused_grows = snakecage_linear_memory_refused_grows();
+  run.refused_grows = snakecage_linear_memory_refused_grows() - begin.refused_grows_before;
   run.peak_pages = snakecage_linear_memory_peak_pages();
   // The deadline counts only if it came before the guest stopped for
   // another reason (a fuel trap that happened first keeps its label).

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "snakecage/execution.h"
@@ -56,6 +57,15 @@ class ExecutionContext {
       const ExecutionPolicy& policy, std::unique_ptr<TimeoutGuard> timeout,
       std::chrono::steady_clock::time_point started);
 
+  // The context of the next cell of a kept-state execution: `previous`'s
+  // WASI host goes on (the guest's open files stay) under `policy`'s
+  // per-execution limits (WasiHost::StartCell). `policy` must mount what
+  // previous's policy mounted (InvalidArgument naming the field otherwise):
+  // a live interpreter's files are those of its session.
+  static StatusOr<std::unique_ptr<ExecutionContext>> NextCell(
+      std::unique_ptr<ExecutionContext> previous, const ExecutionPolicy& policy,
+      std::unique_ptr<TimeoutGuard> timeout, std::chrono::steady_clock::time_point started);
+
   const ExecutionPolicy& policy() const { return policy_; }
   wasi::WasiHost& host() { return *host_; }
   const std::shared_ptr<wasi::CancelToken>& cancel() const { return cancel_; }
@@ -69,6 +79,10 @@ class ExecutionContext {
 
  private:
   ExecutionContext(const ExecutionPolicy& policy) : policy_(policy) {}
+  static std::optional<std::chrono::steady_clock::time_point> DeadlineOf(
+      const ExecutionPolicy& policy, std::chrono::steady_clock::time_point started);
+  static std::function<void(std::string_view, std::string_view)> DenialRecorder(
+      ExecutionContext& ctx);
   ExecutionPolicy policy_;
   std::shared_ptr<wasi::CancelToken> cancel_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
@@ -90,6 +104,19 @@ class ExecutionContext {
 using BeginHandler =
     std::function<ExecutionContext*(ExecutionContext& current, uint64_t* interrupt)>;
 
+// Called on the guest thread when a cell of an execution that keeps its
+// state (ExecutionPolicy::keep_state) ends without a trap: `cell` is its
+// result, classified as RunGuest would have (exit status, output, fuel up to
+// the end of the cell). Returns the context of the next cell, which then
+// runs in the same interpreter (a zygote's child: in a process forked from
+// the live interpreter, executor/live_interpreter.h); the handler never
+// returns otherwise (it ends the process). As for BeginHandler, a context
+// returned here arms its own timeout. Without a handler, a kept-state
+// execution runs one cell and ends like any other.
+using CellEndHandler =
+    std::function<ExecutionContext*(ExecutionContext& current, ExecutionResult cell,
+                                    uint64_t* interrupt)>;
+
 // What RunGuest does with the instance when the guest has stopped.
 enum class AfterRun {
   kFreeInstance,  // free it (and its linear memory): the process may run another
@@ -102,7 +129,8 @@ enum class AfterRun {
 // context in force at the end. An instantiation the memory cap refuses is a
 // memory_limit trap; an address-space failure is Internal.
 StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
-                                   AfterRun after = AfterRun::kFreeInstance);
+                                   AfterRun after = AfterRun::kFreeInstance,
+                                   const CellEndHandler& at_cell_end = nullptr);
 
 // The guest's current linear memory size in 64 KiB pages (0 before the
 // first instantiation). For a zygote's child checking its memory cap.

@@ -202,6 +202,10 @@ ExecutionPolicyBuilder& ExecutionPolicyBuilder::timeout_seconds(std::optional<do
   draft_.timeout_seconds_ = seconds;
   return *this;
 }
+ExecutionPolicyBuilder& ExecutionPolicyBuilder::keep_state(bool keep) {
+  draft_.keep_state_ = keep;
+  return *this;
+}
 ExecutionPolicyBuilder& ExecutionPolicyBuilder::preserve_logs(bool keep) {
   draft_.preserve_logs_ = keep;
   return *this;

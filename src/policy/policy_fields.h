@@ -43,5 +43,6 @@ struct Mounts {};             // std::vector<ReadOnlyMount>
   X(env, Env, "--env", "KEY=VALUE in the guest's environment (repeatable)")                   \
   X(timeout_seconds, OptionalSeconds, "--timeout", "Wall-clock limit in seconds")             \
   X(preserve_logs, Flag, "", "")                                                              \
+  X(keep_state, Flag, "", "")                                                                 \
   X(additional_readonly_mounts, Mounts, "--mount", "HOST:GUEST[:ro] read-only mount (repeatable)")
 // clang-format on

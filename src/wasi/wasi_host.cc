@@ -145,15 +145,19 @@ bool internal::HostCall::Timeout(const char* why) {
 
 // ---- construction -----------------------------------------------------------
 
-StatusOr<std::unique_ptr<WasiHost>> WasiHost::Create(WasiConfig config) {
-  for (size_t i = 0; i < config.argv.size(); ++i) {
-    if (config.argv[i].find('\0') != std::string::npos) {
+namespace {
+
+// Create()'s and StartCell()'s checks of argv and the environment.
+Status CheckArgvAndEnv(const std::vector<std::string>& argv,
+                       const std::vector<std::pair<std::string, std::string>>& env) {
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (argv[i].find('\0') != std::string::npos) {
       return InvalidArgument("argv[" + std::to_string(i) +
                              "]: contains a NUL byte");
     }
   }
-  for (size_t i = 0; i < config.env.size(); ++i) {
-    const auto& [key, value] = config.env[i];
+  for (size_t i = 0; i < env.size(); ++i) {
+    const auto& [key, value] = env[i];
     const std::string field = "env[" + std::to_string(i) + "]";
     if (key.empty()) return InvalidArgument(field + ": empty key");
     if (key.find('=') != std::string::npos) {
@@ -164,16 +168,19 @@ StatusOr<std::unique_ptr<WasiHost>> WasiHost::Create(WasiConfig config) {
       return InvalidArgument(field + ": contains a NUL byte");
     }
   }
-  {
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : config.env) env_strings.push_back(k + "=" + v);
-    if (TotalBytes(config.argv) > UINT32_MAX ||
-        TotalBytes(env_strings) > UINT32_MAX ||
-        config.argv.size() > UINT32_MAX / 4 ||
-        config.env.size() > UINT32_MAX / 4) {
-      return InvalidArgument("argv/env: larger than a 32-bit guest can hold");
-    }
+  std::vector<std::string> env_strings;
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  if (TotalBytes(argv) > UINT32_MAX || TotalBytes(env_strings) > UINT32_MAX ||
+      argv.size() > UINT32_MAX / 4 || env.size() > UINT32_MAX / 4) {
+    return InvalidArgument("argv/env: larger than a 32-bit guest can hold");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<WasiHost>> WasiHost::Create(WasiConfig config) {
+  if (Status s = CheckArgvAndEnv(config.argv, config.env); !s.ok()) return s;
   std::set<std::string> guest_paths;
   for (size_t i = 0; i < config.preopens.size(); ++i) {
     const Preopen& p = config.preopens[i];
@@ -307,6 +314,37 @@ WasiHost::WasiHost(WasiConfig config)
       stderr_(config_.stderr_max_bytes) {}
 
 WasiHost::~WasiHost() = default;
+
+Status WasiHost::StartCell(CellConfig cell) {
+  if (unwind_.has_value()) {
+    return Internal("StartCell: the guest stopped (" + unwind_->message +
+                              ") and must not be resumed");
+  }
+  if (Status s = CheckArgvAndEnv(cell.argv, cell.env); !s.ok()) return s;
+  if (cell.writable_max_bytes && !quota_) {
+    return Internal("StartCell: writable_max_bytes for a host made without a quota");
+  }
+  config_.argv = std::move(cell.argv);
+  config_.env = std::move(cell.env);
+  config_.stdout_max_bytes = cell.stdout_max_bytes;
+  config_.stderr_max_bytes = cell.stderr_max_bytes;
+  config_.deadline = cell.deadline;
+  config_.on_path_denied = std::move(cell.on_path_denied);
+  resolver_ = PathResolver(config_.on_path_denied);
+  cancel_ = cell.cancel ? std::move(cell.cancel) : std::make_shared<CancelToken>();
+  config_.cancel = cancel_;
+  stdout_ = OutputSink(cell.stdout_max_bytes);
+  stderr_ = OutputSink(cell.stderr_max_bytes);
+  if (quota_) {
+    if (cell.writable_max_bytes) {
+      quota_->StartOver(*cell.writable_max_bytes);
+    } else {
+      quota_.reset();
+    }
+  }
+  config_.writable_max_bytes = cell.writable_max_bytes;
+  return Status::Ok();
+}
 
 // ---- unwind -----------------------------------------------------------------
 

@@ -127,6 +127,20 @@ struct WasiConfig {
   std::optional<uint64_t> writable_max_bytes;
 };
 
+// What changes from one cell of a kept-state execution to the next (see
+// WasiHost::StartCell); the same meaning as WasiConfig's fields of the name.
+struct CellConfig {
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> env;
+  uint64_t stdout_max_bytes = 2'000'000;
+  uint64_t stderr_max_bytes = 1'000'000;
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::shared_ptr<CancelToken> cancel;
+  std::function<void(std::string_view call, std::string_view guest_path)>
+      on_path_denied;
+  std::optional<uint64_t> writable_max_bytes;
+};
+
 // Why the guest must not be resumed. See the unwinding contract above.
 struct Unwind {
   enum class Kind { kExit, kTrap };
@@ -182,6 +196,16 @@ class WasiHost {
     config_.argv = std::move(argv);
     config_.env = std::move(env);
   }
+
+  // Begins the next cell of an execution that keeps its state: the guest's
+  // files stay as they are (every open descriptor, the preopens, the
+  // virtual root), everything that belongs to one execution is replaced by
+  // `cell` (argv and environment, empty output sinks with their caps, the
+  // deadline and cancel token, the refusal callback, the quota's bound,
+  // measured again). InvalidArgument for argv/env as Create() refuses them;
+  // Internal when the guest must not be resumed (unwind() has a value) or a
+  // quota is asked of a host made without one.
+  Status StartCell(CellConfig cell);
 
   // ---- wasi_snapshot_preview1 -----------------------------------------
   uint32_t ArgsGet(GuestMemory mem, uint32_t argv, uint32_t argv_buf);

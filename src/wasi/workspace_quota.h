@@ -39,6 +39,16 @@ class WorkspaceQuota {
   // Counts a call refused because LargestFileSize() left no room.
   void RecordRefusal() { ++refusals_; }
 
+  // A new execution over the same mounts (a kept-state cell): a new bound,
+  // no refusals, and the mounts measured again at the next growing call
+  // (the files may have changed between executions).
+  void StartOver(uint64_t max_bytes) {
+    max_bytes_ = max_bytes;
+    measured_ = false;
+    used_ = 0;
+    refusals_ = 0;
+  }
+
   uint64_t max_bytes() const { return max_bytes_; }
   uint64_t refusals() const { return refusals_; }
 

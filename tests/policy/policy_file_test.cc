@@ -75,6 +75,7 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
       "argv = [\"python\", \"-X\", \"dev\", \"/work/main.py\"]\n"
       "timeout_seconds = 2.5\n"
       "preserve_logs = true\n"
+      "keep_state = true\n"
       "additional_readonly_mounts = [\n"
       "  [\"" +
       ref.string() +
@@ -102,6 +103,7 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
           .set_env("TZ", "UTC")
           .timeout_seconds(2.5)
           .preserve_logs(true)
+          .keep_state(true)
           .additional_readonly_mounts({{ref, "/refs"}, {lib, "/lib/extra"}})
           .Build();
   ASSERT_TRUE(expected.ok()) << expected.status().message();
@@ -122,6 +124,7 @@ TEST_F(PolicyFileTest, FullFileParsesToTheExactPolicy) {
   EXPECT_EQ(loaded->env().back(), (std::pair<std::string, std::string>{"TZ", "UTC"}));
   EXPECT_EQ(loaded->timeout_seconds(), 2.5);
   EXPECT_TRUE(loaded->preserve_logs());
+  EXPECT_TRUE(loaded->keep_state());
   EXPECT_EQ(loaded->additional_readonly_mounts(),
             (std::vector<ReadOnlyMount>{{ref, "/refs"}, {lib, "/lib/extra"}}));
 }

@@ -23,7 +23,7 @@ const std::vector<std::string> kKeys = {
     "fuel_budget",    "memory_bytes",    "stdout_max_bytes", "stderr_max_bytes",
     "workspace_max_bytes", "mount_host_dir", "guest_mount_path", "mount_data_dir",  "guest_data_path",
     "argv",           "env",              "timeout_seconds", "preserve_logs",
-    "additional_readonly_mounts"};
+    "keep_state",     "additional_readonly_mounts"};
 
 class PolicyJsonTest : public ::testing::Test {
  protected:
@@ -45,6 +45,7 @@ class PolicyJsonTest : public ::testing::Test {
                                       .env({{"Z", "1"}, {"A", "2"}})
                                       .timeout_seconds(2.5)
                                       .preserve_logs(true)
+                                      .keep_state(true)
                                       .add_readonly_mount({dir_.path() / "refs", "/refs"})
                                       .Build();
     EXPECT_TRUE(p.ok()) << p.status().message();
@@ -109,12 +110,13 @@ TEST_F(PolicyJsonTest, EachMistypedValueIsNamedWithWhatItMustBe) {
       {"env", "env: must be an object of strings"},
       {"timeout_seconds", "timeout_seconds: must be a number or null"},
       {"preserve_logs", "preserve_logs: must be a boolean"},
+      {"keep_state", "keep_state: must be a boolean"},
       {"additional_readonly_mounts", "additional_readonly_mounts: must be an array"}};
   ASSERT_EQ(expected.size(), kKeys.size());
   for (const auto& [key, message] : expected) {
     Json j = full;
-    // A boolean is no other kind; preserve_logs, which is one, gets a string.
-    j[key] = key == "preserve_logs" ? Json("yes") : Json(true);
+    // A boolean is no other kind; the flags, which are, get a string.
+    j[key] = key == "preserve_logs" || key == "keep_state" ? Json("yes") : Json(true);
     StatusOr<ExecutionPolicy> p = PolicyFromJson(j);
     ASSERT_FALSE(p.ok()) << key;
     EXPECT_EQ(p.status().message(), message);
