@@ -10,6 +10,18 @@
 // reports. Every execution starts from the zygote's pristine state: nothing
 // an earlier execution did (globals, modules, open files) is visible.
 //
+// Except when the policy keeps its state (ExecutionPolicy::keep_state): the
+// session (its workspace, mount_host_dir) then has a live interpreter, a
+// confined process forked from the zygote that holds the session's Python
+// state. Each such execution runs in a process forked from it: if the code
+// succeeds, that process becomes the live interpreter; if it fails in any
+// way (exception, non-zero exit, trap, timeout, kill), it is discarded and
+// the state is exactly as before. The result's `state` says which
+// (ExecutionResult). Files are not rolled back: the workspace is the
+// session's durable part. Live interpreters are bounded in number
+// (least recently used first out) and in idle time; an evicted or dead one
+// makes the next execution start fresh, and its result says why.
+//
 // The zygote imports the modules listed in guest/snakecage_main.c
 // (kPreimportedModules) during start-up.
 //
@@ -31,6 +43,8 @@
 #include <memory>
 #include <mutex>
 #include <sys/types.h>
+
+#include <string>
 #include <vector>
 
 #include "snakecage/execution.h"
@@ -53,10 +67,16 @@ struct ExecutorOptions {
   std::chrono::milliseconds kill_grace{500};
   // Where executor warnings go (Landlock unavailable); null: nowhere.
   std::shared_ptr<TelemetryLogger> logger;
+  // Live interpreters (keep_state sessions) kept at once; the least
+  // recently used idle one is dropped to make room.
+  size_t max_live_interpreters = 32;
+  // A live interpreter unused this long is dropped.
+  std::chrono::milliseconds live_idle_timeout{std::chrono::minutes(30)};
 };
 
 namespace executor {
 class Zygote;
+class LiveInterpreters;
 }
 
 class Executor {
@@ -76,6 +96,16 @@ class Executor {
   // the result.
   StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy);
 
+  // Drops the live interpreter of the session whose workspace is
+  // `workspace` (its mount_host_dir), and with it the session's Python
+  // state; waits for an execution of that session that is running. True
+  // when there was one. (reset_session, session deletion.)
+  bool DropState(const std::filesystem::path& workspace);
+  // Live interpreters now, and their process ids (for tests, benchmarks and
+  // metrics).
+  size_t live_interpreter_count() const;
+  std::vector<pid_t> LiveInterpreterPids() const;
+
   // Zygotes running now (for tests and metrics).
   size_t zygote_count() const;
   // Pages the zygotes' spares touch before taking a request, summed over
@@ -91,6 +121,8 @@ class Executor {
 
  private:
   StatusOr<std::shared_ptr<executor::Zygote>> ZygoteFor(const ExecutionPolicy& policy);
+  // Logs the first Landlock warning a child reports.
+  void NoteLandlockWarning(const std::string& warning);
 
   ExecutorOptions options_;
   mutable std::mutex mu_;
@@ -101,6 +133,9 @@ class Executor {
   };
   std::map<std::string, Entry> zygotes_;  // by StartupKey JSON
   bool landlock_warning_logged_ = false;
+  // Declared last: destroyed first, so live interpreters go before the
+  // zygotes they came from.
+  std::unique_ptr<executor::LiveInterpreters> live_;
 };
 
 }  // namespace snakecage

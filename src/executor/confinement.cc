@@ -271,8 +271,8 @@ Status SetLimit(int resource, const char* name, uint64_t soft, uint64_t hard) {
 
 // ---- SeccompProgram ----------------------------------------------------------
 
-StatusOr<SeccompProgram> SeccompProgram::Compile() {
-  StatusOr<std::vector<sock_filter>> program = CompileSeccompAllowList();
+StatusOr<SeccompProgram> SeccompProgram::Compile(SeccompProfile profile) {
+  StatusOr<std::vector<sock_filter>> program = CompileSeccompAllowList(profile);
   if (!program.ok()) return program.status();
   if (program->size() > BPF_MAXINSNS) {
     return Internal("the seccomp program has " +

@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "executor/seccomp_policy.h"
 #include "snakecage/status.h"
 
 namespace snakecage::executor {
@@ -71,7 +72,7 @@ class SeccompProgram {
  public:
   // Compiles the allow-list for the native architecture. Allocates: call
   // before fork.
-  static StatusOr<SeccompProgram> Compile();
+  static StatusOr<SeccompProgram> Compile(SeccompProfile profile = SeccompProfile::kExecution);
 
   // Loads the filter into the calling process (SECCOMP_FILTER_FLAG_TSYNC).
   // Only the seccomp(2) system call; async-signal-safe, no allocation unless

@@ -1,6 +1,8 @@
 #include "executor/seccomp_policy.h"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -191,6 +193,24 @@ scmp_arg_cmp Arg(unsigned int arg, scmp_compare op, uint64_t a, uint64_t b) {
 
 // Adds the rule(s) for one resolved call. Several rules for one call are
 // alternatives (libseccomp ORs them); the conditions inside one rule AND.
+constexpr AllowedSyscall kLiveAdditions[] = {
+    {"clone", R::kForkOnly},
+    {"set_robust_list", R::kAny},  // glibc's fork re-registers it in the child
+    {"wait4", R::kAny},
+    // The live socket: a request and its result pipe (SCM_RIGHTS) come in,
+    // "started"/"exited" go out. The socket is connected; no socket can be
+    // made or connected (socket, socketpair, connect stay absent).
+    {"recvmsg", R::kAny},
+    {"sendmsg", R::kAny},
+    {"kill", R::kSigkillOnly},
+    {"pipe2", R::kAny},
+    {"setitimer", R::kAny},
+};
+
+// The flags glibc's fork() passes to clone (sysdeps/unix/sysv/linux/
+// arch-fork.h): a new process, never a thread or a namespace.
+constexpr uint64_t kForkCloneFlags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD;
+
 int AddRule(scmp_filter_ctx ctx, int nr, SeccompArgRule rule) {
   switch (rule) {
     case R::kAny:
@@ -220,6 +240,12 @@ int AddRule(scmp_filter_ctx ctx, int nr, SeccompArgRule rule) {
     case R::kLinkatNoEmptyPath:
       return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
                               Arg(4, SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0));
+    case R::kForkOnly:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                              Arg(0, SCMP_CMP_EQ, kForkCloneFlags, 0));
+    case R::kSigkillOnly:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                              Arg(1, SCMP_CMP_EQ, SIGKILL, 0));
   }
   return -EINVAL;
 }
@@ -245,8 +271,9 @@ std::string Errno(int negative_errno) {
 }  // namespace
 
 std::span<const AllowedSyscall> SeccompAllowList() { return kAllowList; }
+std::span<const AllowedSyscall> SeccompLiveAdditions() { return kLiveAdditions; }
 
-StatusOr<std::vector<sock_filter>> CompileSeccompAllowList() {
+StatusOr<std::vector<sock_filter>> CompileSeccompAllowList(SeccompProfile profile) {
   FilterContext ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
   if (ctx.get() == nullptr) {
     return Internal(
@@ -268,7 +295,11 @@ StatusOr<std::vector<sock_filter>> CompileSeccompAllowList() {
   if (rc != 0) {
     return Internal("seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE, 2): " + Errno(rc));
   }
-  for (const AllowedSyscall& entry : kAllowList) {
+  std::vector<AllowedSyscall> entries(std::begin(kAllowList), std::end(kAllowList));
+  if (profile == SeccompProfile::kLiveInterpreter) {
+    entries.insert(entries.end(), std::begin(kLiveAdditions), std::end(kLiveAdditions));
+  }
+  for (const AllowedSyscall& entry : entries) {
     const int nr = seccomp_syscall_resolve_name(entry.name);
     if (nr == __NR_SCMP_ERROR) {
       return Internal(std::string("seccomp allow-list: libseccomp does not "

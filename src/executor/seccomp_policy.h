@@ -34,6 +34,16 @@ enum class SeccompArgRule {
   kFcntlFdFlags,      // fcntl: cmd in {F_GETFD, F_SETFD, F_GETFL, F_SETFL}
   kPrlimitReadSelf,   // prlimit64: pid == 0 and new_limit == NULL
   kLinkatNoEmptyPath, // linkat: (flags & AT_EMPTY_PATH) == 0
+  kForkOnly,          // clone: flags exactly those of glibc's fork()
+  kSigkillOnly,       // kill: sig == SIGKILL
+};
+
+// Which children a program is for.
+enum class SeccompProfile {
+  kExecution,        // an execution's child: SeccompAllowList()
+  kLiveInterpreter,  // a child that may become a session's live interpreter
+                     // (ExecutionPolicy::keep_state): SeccompAllowList() and
+                     // SeccompLiveAdditions()
 };
 
 struct AllowedSyscall {
@@ -45,10 +55,21 @@ struct AllowedSyscall {
 // architecture lacks (e.g. "open" on aarch64) are skipped when compiling.
 std::span<const AllowedSyscall> SeccompAllowList();
 
-// Compiles the allow-list with libseccomp for the native architecture into
-// a classic BPF program for seccomp(SECCOMP_SET_MODE_FILTER). Allocates;
-// call it before fork. Fails (kInternal) if libseccomp rejects a rule or a
-// name is unknown to it (a typo in the table), naming the call.
-StatusOr<std::vector<sock_filter>> CompileSeccompAllowList();
+// What a live interpreter needs besides: forking the child that runs each
+// cell (clone with fork's flags only), waiting for it (wait4), killing it
+// when the executor asks (kill with SIGKILL only; Landlock's signal scope,
+// where the kernel has it, keeps that to the interpreter's own
+// descendants), the pipe its child tells it about a commit on (pipe2), the
+// cell's timer (setitimer), and messages on its live socket (recvmsg,
+// sendmsg: a connected socket; none can be made).
+std::span<const AllowedSyscall> SeccompLiveAdditions();
+
+// Compiles the profile's allow-list with libseccomp for the native
+// architecture into a classic BPF program for
+// seccomp(SECCOMP_SET_MODE_FILTER). Allocates; call it before fork. Fails
+// (kInternal) if libseccomp rejects a rule or a name is unknown to it (a
+// typo in the table), naming the call.
+StatusOr<std::vector<sock_filter>> CompileSeccompAllowList(
+    SeccompProfile profile = SeccompProfile::kExecution);
 
 }  // namespace snakecage::executor

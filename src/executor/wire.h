@@ -14,6 +14,20 @@
 // Result pipe, child -> client, written once, then the child exits:
 //   {"result": ExecutionResultToJson(...), "landlock_warning": W}
 //   or {"error": M, "code": StatusCodeName(...)}   (DecodeChildReport)
+// Live socket (AF_UNIX, SOCK_SEQPACKET), for requests whose policy keeps
+// its state (live_interpreters.h, zygote_child.h). The zygote's "run" for
+// such a policy carries the live socket's child end instead of a result
+// pipe; every process of that session's live interpreter holds it.
+// executor -> live interpreter:
+//   {"op": "run", "id": N, "policy": PolicyToJson(...)}   + SCM_RIGHTS [result pipe]
+//   {"op": "kill", "id": N}                               SIGKILL that cell's process
+// live interpreter -> executor (about cells after the first):
+//   {"op": "started", "id": N, "pid": P}   the cell's process exists
+//   {"op": "exited", "id": N, "status": S} it ended without committing
+// The result pipe carries the cell's result as above. A cell that commits
+// sends no "exited": its process is the live interpreter from then on.
+// Closing the executor's end drops the state: every process holding the
+// other end exits.
 // Lesson pipe, child -> zygote (only children asked for one, after the
 // result): the pages it faulted in, EncodePages() (page_warming.h), then EOF.
 //

@@ -1,6 +1,8 @@
 #include "executor/zygote_child.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -9,6 +11,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 #include "base/write_all.h"
 #include "engine/installation.h"
@@ -37,6 +40,7 @@ class SignalTimeout final : public TimeoutGuard {
   void Start(std::chrono::steady_clock::time_point deadline, uint64_t* interrupt,
              std::shared_ptr<wasi::CancelToken>) override {
     interrupt_ = interrupt;
+    fired_ = 0;
     struct sigaction sa {};
     sa.sa_handler = &SignalTimeout::OnAlarm;
     sigemptyset(&sa.sa_mask);
@@ -48,6 +52,11 @@ class SignalTimeout final : public TimeoutGuard {
     t.it_value.tv_sec = static_cast<time_t>(left.count() / 1'000'000);
     t.it_value.tv_usec = static_cast<suseconds_t>(left.count() % 1'000'000);
     setitimer(ITIMER_REAL, &t, nullptr);
+    // A cell forked from a live interpreter inherits the mask Finish() set.
+    sigset_t alarm;
+    sigemptyset(&alarm);
+    sigaddset(&alarm, SIGALRM);
+    sigprocmask(SIG_UNBLOCK, &alarm, nullptr);
   }
   bool Finish() override {
     sigset_t alarm;
@@ -90,7 +99,23 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
                                         uint64_t* interrupt) {
   result_fd_ = std::move(result_fd);
   if (!request_policy.ok()) Fail(request_policy.status());
-  const ExecutionPolicy& policy = *request_policy;
+  ExecutionPolicy policy = *request_policy;
+  if (policy.keep_state()) {
+    // A live interpreter: the descriptor is its live socket, and the first
+    // cell's request (with its result pipe) follows on it.
+    live_socket_ = std::move(result_fd_);
+    int received = -1;
+    StatusOr<Json> request = ReceiveMessage(live_socket_.get(), &received);
+    if (!request.ok() || received < 0) _exit(1);  // the executor went away
+    result_fd_.Reset(received);
+    StatusOr<ExecutionPolicy> cell = PolicyFromJson(request->value("policy", Json()));
+    if (!cell.ok()) Fail(cell.status());
+    if (!cell->keep_state()) Fail(Internal("a live interpreter's first cell must keep its state"));
+    policy = std::move(*cell);
+    // A commit or a result written after the executor went must not kill
+    // the writer with SIGPIPE.
+    signal(SIGPIPE, SIG_IGN);
+  }
   std::unique_ptr<SignalTimeout> timeout;
   if (policy.timeout_seconds()) timeout = std::make_unique<SignalTimeout>();
   SignalTimeout* armed = timeout.get();
@@ -98,20 +123,7 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
       ExecutionContext::Create(policy, std::move(timeout), started);
   if (!ctx.ok()) Fail(ctx.status());
   context_ = std::move(*ctx);
-
-  // Start-up already used this much memory; a smaller cap cannot be met.
-  const uint64_t pages = GuestMemoryPages();
-  if (pages * kWasmPageBytes > policy.memory_bytes()) {
-    ExecutionResult r = ResultUnder(policy);
-    RecordTrap(r, TrapReason::kMemoryLimit,
-               "the interpreter needs " + std::to_string(pages * kWasmPageBytes) +
-                   " bytes after start-up; memory_bytes is " +
-                   std::to_string(policy.memory_bytes()));
-    r.memory_peak_pages = static_cast<uint32_t>(pages);
-    r.memory_peak_bytes = pages * kWasmPageBytes;
-    lesson_fd_.Reset();  // it ran nothing: no lesson to learn from it
-    Finish(std::move(r));
-  }
+  CheckMemoryCap(policy);
 
   if (armed != nullptr && context_->deadline()) {
     armed->Start(*context_->deadline(), interrupt, nullptr);
@@ -124,17 +136,21 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
   }
   if (policy.mount_data_dir()) spec.read_only_dirs.push_back(*policy.mount_data_dir());
   for (const auto& m : policy.additional_readonly_mounts()) spec.read_only_dirs.push_back(m.host);
-  spec.cpu_seconds = policy.timeout_seconds()
+  // A live interpreter's limits are inherited by every cell forked from it;
+  // each cell's own timeout is its timer.
+  spec.cpu_seconds = policy.timeout_seconds() && !policy.keep_state()
                          ? static_cast<uint64_t>(std::ceil(*policy.timeout_seconds())) + 2
                          : kCpuSecondsWithoutTimeout;
   spec.file_size_bytes = kMaxFileBytes;
   spec.open_files = kMaxOpenFiles;
+  const SeccompProgram& seccomp =
+      policy.keep_state() ? *settings_.live_seccomp : *settings_.seccomp;
 #if defined(SNAKECAGE_ZYGOTE_WITHOUT_LANDLOCK)
   // The test variant: Landlock skipped as if the kernel lacked it.
   StatusOr<ConfinementReport> report =
-      ConfineChildWithLandlockProbe(spec, *settings_.seccomp, [] { return -ENOSYS; });
+      ConfineChildWithLandlockProbe(spec, seccomp, [] { return -ENOSYS; });
 #else
-  StatusOr<ConfinementReport> report = ConfineChild(spec, *settings_.seccomp);
+  StatusOr<ConfinementReport> report = ConfineChild(spec, seccomp);
 #endif
   if (!report.ok()) Fail(Internal("confinement failed: " + report.status().message()));
   landlock_warning_ = std::move(report->landlock_warning);
@@ -142,7 +158,148 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
   return context_.get();
 }
 
-void ExecutionChild::Finish(StatusOr<ExecutionResult> result) {
+void ExecutionChild::CheckMemoryCap(const ExecutionPolicy& policy) {
+  // Start-up (or the state kept so far) already uses this much memory; a
+  // smaller cap cannot be met.
+  const uint64_t pages = GuestMemoryPages();
+  if (pages * kWasmPageBytes <= policy.memory_bytes()) return;
+  ExecutionResult r = ResultUnder(policy);
+  RecordTrap(r, TrapReason::kMemoryLimit,
+             "the interpreter needs " + std::to_string(pages * kWasmPageBytes) +
+                 (commit_fd_.valid() ? " bytes for the session's kept state; memory_bytes is "
+                                     : " bytes after start-up; memory_bytes is ") +
+                 std::to_string(policy.memory_bytes()));
+  r.memory_peak_pages = static_cast<uint32_t>(pages);
+  r.memory_peak_bytes = pages * kWasmPageBytes;
+  lesson_fd_.Reset();  // it ran nothing: no lesson to learn from it
+  Finish(std::move(r));
+}
+
+ExecutionContext* ExecutionChild::EndCell(ExecutionResult cell, uint64_t* interrupt) {
+  if (!cell.success()) Finish(std::move(cell));  // the state it changed goes with it
+  // Commit. This cell's timer must not fire in the live interpreter.
+  const itimerval off{};
+  setitimer(ITIMER_REAL, &off, nullptr);
+  if (commit_fd_.valid()) {
+    // The live interpreter this process was forked from exits on this byte;
+    // it comes before the result, so before the executor's next request.
+    const char committed = 1;
+    (void)!write(commit_fd_.get(), &committed, 1);
+    commit_fd_.Reset();
+  }
+  SendResult(std::move(cell));
+  return ServeCells(interrupt);
+}
+
+ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
+  // A request that came while the previous cell's process was still ending
+  // (its result was out, so the executor sent the next one): served next.
+  std::optional<Json> early;
+  UniqueFd early_result;
+  for (;;) {
+    std::optional<Json> request = std::move(early);
+    UniqueFd result = std::move(early_result);
+    early.reset();
+    if (!request) {
+      int received = -1;
+      StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
+      if (!message.ok()) _exit(0);  // the executor dropped the state
+      request = std::move(*message);
+      result.Reset(received);
+    }
+    const uint64_t id = request->value("id", uint64_t{0});
+    // Anything else is a late "kill" for a cell that has ended.
+    if (request->value("op", "") != "run" || !result.valid()) continue;
+    const auto started = std::chrono::steady_clock::now();
+    int commit[2];
+    if (pipe2(commit, O_CLOEXEC) != 0) {
+      WriteAll(result.get(), Json{{"error", std::string("pipe2: ") + std::strerror(errno)},
+                                  {"code", "internal"}}
+                                 .dump());
+      continue;
+    }
+    UniqueFd commit_read(commit[0]);
+    UniqueFd commit_write(commit[1]);
+    const pid_t pid = fork();
+    if (pid == 0) {
+      commit_read.Reset();
+      commit_fd_ = std::move(commit_write);
+      result_fd_ = std::move(result);
+      return BeginCell(*request, started, interrupt);
+    }
+    commit_write.Reset();
+    if (pid < 0) {
+      WriteAll(result.get(), Json{{"error", std::string("fork: ") + std::strerror(errno)},
+                                  {"code", "internal"}}
+                                 .dump());
+      continue;
+    }
+    result.Reset();
+    (void)SendMessage(live_socket_.get(), {{"op", "started"}, {"id", id}, {"pid", pid}});
+    for (;;) {
+      pollfd fds[2] = {{commit_read.get(), POLLIN, 0}, {live_socket_.get(), POLLIN, 0}};
+      // Once the next request is here, this cell's result is out: only its
+      // end is left to wait for.
+      if (poll(fds, early ? 1 : 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        kill(pid, SIGKILL);
+        _exit(1);
+      }
+      // The commit pipe first: after a commit the socket's next request is
+      // the new live interpreter's.
+      if (fds[0].revents != 0) {
+        char committed = 0;
+        ssize_t n;
+        do {
+          n = read(commit_read.get(), &committed, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n == 1) _exit(0);  // the cell's process holds the state now
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
+        break;
+      }
+      if (!early && fds[1].revents != 0) {
+        int received = -1;
+        StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
+        UniqueFd attached(received);
+        if (!message.ok()) {  // the executor went away
+          kill(pid, SIGKILL);
+          _exit(0);
+        }
+        const std::string op = message->value("op", "");
+        if (op == "kill" && message->value("id", uint64_t{0}) == id) kill(pid, SIGKILL);
+        if (op == "run") {
+          early = std::move(*message);
+          early_result = std::move(attached);
+        }
+      }
+    }
+  }
+}
+
+ExecutionContext* ExecutionChild::BeginCell(const Json& request,
+                                            std::chrono::steady_clock::time_point started,
+                                            uint64_t* interrupt) {
+  StatusOr<ExecutionPolicy> policy = PolicyFromJson(request.value("policy", Json()));
+  if (!policy.ok()) Fail(policy.status());
+  if (!policy->keep_state()) Fail(Internal("a live interpreter's cell must keep its state"));
+  std::unique_ptr<SignalTimeout> timeout;
+  if (policy->timeout_seconds()) timeout = std::make_unique<SignalTimeout>();
+  SignalTimeout* armed = timeout.get();
+  StatusOr<std::unique_ptr<ExecutionContext>> ctx =
+      ExecutionContext::NextCell(std::move(context_), *policy, std::move(timeout), started);
+  if (!ctx.ok()) Fail(ctx.status());
+  context_ = std::move(*ctx);
+  CheckMemoryCap(*policy);
+  if (armed != nullptr && context_->deadline()) {
+    armed->Start(*context_->deadline(), interrupt, nullptr);
+  }
+  return context_.get();
+}
+
+void ExecutionChild::SendResult(StatusOr<ExecutionResult> result) {
   if (result.ok() && !hook_outcome_.empty()) {
     result->stderr_text += "snakecage test hook: " + hook_outcome_ + "\n";
   }
@@ -154,6 +311,10 @@ void ExecutionChild::Finish(StatusOr<ExecutionResult> result) {
   // EOF now: the client need not wait for this address space to be torn
   // down (exit_group unmaps before it closes descriptors).
   result_fd_.Reset();
+}
+
+void ExecutionChild::Finish(StatusOr<ExecutionResult> result) {
+  SendResult(std::move(result));
   SendLesson();
   _exit(0);
 }

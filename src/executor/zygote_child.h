@@ -14,6 +14,17 @@
 // Failures before the guest runs (a missing workspace, confinement) go to
 // the result pipe as {"error", "code"} and the process exits.
 //
+// A request whose policy keeps its state (ExecutionPolicy::keep_state)
+// makes a live interpreter instead (wire.h, "Live socket"): the descriptor
+// that came with it is the live socket, on which the first cell's request
+// and its result pipe follow. At the end of each cell, EndCell() either
+// ends the process (a failed cell: the state it changed is dropped with
+// it) or commits: it tells the process it was forked from (the previous
+// live interpreter, which then exits), sends the result and waits on the
+// live socket for the next cell. Each next cell runs in a process forked
+// there; the waiting process reports that child's end to the executor
+// unless the child commits.
+//
 // Thread-safety: one per process, used on the guest thread.
 #pragma once
 
@@ -21,6 +32,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/unique_fd.h"
 #include "engine/guest_runner.h"
@@ -35,6 +48,7 @@ namespace snakecage::executor {
 // test hooks. The zygote that is installed has neither.)
 struct ChildSettings {
   const SeccompProgram* seccomp = nullptr;
+  const SeccompProgram* live_seccomp = nullptr;  // for keep_state requests
 };
 
 class ExecutionChild {
@@ -56,7 +70,24 @@ class ExecutionChild {
   // lesson, and exits.
   [[noreturn]] void Finish(StatusOr<ExecutionResult> result);
 
+  // The CellEndHandler (engine/guest_runner.h) of a kept-state execution:
+  // see the top of this file. Returns only in the process that runs the
+  // next cell, with that cell's context.
+  ExecutionContext* EndCell(ExecutionResult cell, uint64_t* interrupt);
+
  private:
+  // Writes `result` (or why there is none) to the result pipe and closes it.
+  void SendResult(StatusOr<ExecutionResult> result);
+  // In a live interpreter: waits for the next cell's request and forks its
+  // process; returns only in that process, with the cell's context.
+  ExecutionContext* ServeCells(uint64_t* interrupt);
+  // In a cell's new process: the context of the cell `request` asks for.
+  ExecutionContext* BeginCell(const nlohmann::ordered_json& request,
+                              std::chrono::steady_clock::time_point started,
+                              uint64_t* interrupt);
+  // The memory cap must leave room for what the interpreter holds already;
+  // ends the process with a memory_limit result otherwise.
+  void CheckMemoryCap(const ExecutionPolicy& policy);
   // Writes `status` to the result pipe and exits.
   [[noreturn]] void Fail(const Status& status);
   void RunTestHook(const ExecutionPolicy& policy);
@@ -68,6 +99,10 @@ class ExecutionChild {
   std::optional<FaultRecorder> fault_recorder_;
   std::unique_ptr<ExecutionContext> context_;
   std::string landlock_warning_;
+  // Kept-state executions only: the live socket; and, in a cell's process
+  // forked from a live interpreter, the pipe that tells it of a commit.
+  UniqueFd live_socket_;
+  UniqueFd commit_fd_;
   std::string hook_outcome_;  // what a test hook saw, appended to stderr
 };
 

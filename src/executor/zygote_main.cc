@@ -15,7 +15,9 @@
 //    probe children run kProbeCode to teach the pages spares warm.
 // 3. In a child (zygote_child.h), the guest goes on under the request's
 //    context, confined; when it ends the child writes its result to the
-//    request's pipe and exits without any interpreter finalisation.
+//    request's pipe and exits without any interpreter finalisation. A child
+//    whose request keeps its state becomes a session's live interpreter
+//    instead, serving that session's cells (zygote_child.h).
 #include <unistd.h>
 
 #include <cstdlib>
@@ -92,13 +94,16 @@ int Main(int argc, char** argv) {
   // caller's sockets, files, locks) lives on in the zygote or its children.
   if (control == 3) close_range(4, ~0u, 0);
   StatusOr<SeccompProgram> seccomp = SeccompProgram::Compile();
+  StatusOr<SeccompProgram> live_seccomp = SeccompProgram::Compile(SeccompProfile::kLiveInterpreter);
   settings.seccomp = seccomp.ok() ? &*seccomp : nullptr;
+  settings.live_seccomp = live_seccomp.ok() ? &*live_seccomp : nullptr;
   ZygoteServer server(UniqueFd(control), settings);
   auto fail_start = [&server](const std::string& message) {
     server.SendStartupFailure(message);
     return 1;
   };
   if (!seccomp.ok()) return fail_start(seccomp.status().message());
+  if (!live_seccomp.ok()) return fail_start(live_seccomp.status().message());
   StatusOr<StartupKey> key = StartupKeyFromJson(Json::parse(startup_json, nullptr, false));
   if (!key.ok()) return fail_start(key.status().message());
   // The executor's installation, whatever this program's location says.
@@ -123,7 +128,10 @@ int Main(int argc, char** argv) {
                  [&server](ExecutionContext&, uint64_t* interrupt) {
                    return server.Serve(interrupt);
                  },
-                 AfterRun::kKeepInstance);
+                 AfterRun::kKeepInstance,
+                 [&server](ExecutionContext&, ExecutionResult cell, uint64_t* interrupt) {
+                   return server.child()->EndCell(std::move(cell), interrupt);
+                 });
     // A child exits right after the guest stops.
     if (ExecutionChild* child = server.child()) child->Finish(std::move(result));
     // Start-up ended without reaching user_code_begin.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -37,6 +38,12 @@ Status ZygoteServer::Init() {
   pthread_sigmask(SIG_BLOCK, &chld, &original_mask_);
   sigchld_.Reset(signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!sigchld_.valid()) return Internal(std::string("signalfd: ") + std::strerror(errno));
+  // A live interpreter that commits a cell exits, leaving the cell's process
+  // (now the live one) an orphan: it comes to the zygote, which reaps it
+  // when it ends, instead of to whatever init the host has.
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
+    return Internal(std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno));
+  }
   return Status::Ok();
 }
 

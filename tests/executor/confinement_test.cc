@@ -426,6 +426,66 @@ TEST(SeccompPolicyTest, TableHasNoForbiddenCallAndCompiles) {
   EXPECT_GT(program->instruction_count(), names.size());
 }
 
+// A live interpreter (keep_state) may fork the process of each cell, wait
+// for it, SIGKILL it and arm a timer; nothing else that the execution
+// profile forbids becomes possible.
+TEST_F(ConfinementTest, TheLiveInterpreterProfileAllowsForkAndSigkillOnly) {
+  StatusOr<SeccompProgram> live = SeccompProgram::Compile(SeccompProfile::kLiveInterpreter);
+  ASSERT_TRUE(live.ok()) << live.status().message();
+  const ChildResult allowed = RunChild([&](int out) {
+    if (!ConfineChild(spec_, *live).ok()) return kConfineFailed;
+    const itimerval off{};
+    Emit(out, "setitimer=%s\n", Outcome(setitimer(ITIMER_REAL, &off, nullptr)));
+    const pid_t pid = fork();
+    if (pid == 0) {
+      pause();  // until killed
+      _exit(0);
+    }
+    Emit(out, "fork=%s\n", Outcome(pid));
+    Emit(out, "kill=%s\n", Outcome(kill(pid, SIGKILL)));
+    int status = 0;
+    Emit(out, "wait=%s signal=%d\n", Outcome(waitpid(pid, &status, 0)),
+         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return 0;
+  });
+  EXPECT_EQ(Describe(allowed.status), Exited(0)) << allowed.output;
+  EXPECT_EQ(allowed.output, "setitimer=OK\nfork=OK\nkill=OK\nwait=OK signal=9\n");
+
+  const std::pair<const char*, void (*)()> forbidden[] = {
+      {"pthread_create", [] {
+         pthread_t t;
+         (void)pthread_create(&t, nullptr, ThreadMain, nullptr);
+       }},
+      {"clone_new_user", [] { (void)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0); }},
+      {"clone3", [] {
+         clone_args args{};
+         args.exit_signal = SIGCHLD;
+         (void)syscall(SYS_clone3, &args, sizeof args);
+       }},
+      {"kill_sigterm", [] { (void)kill(getpid(), SIGTERM); }},
+      {"socket", [] { (void)socket(AF_UNIX, SOCK_STREAM, 0); }},
+      {"execve", [] {
+         char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+         (void)execve("/bin/true", argv, environ);
+       }},
+  };
+  for (const auto& [name, call] : forbidden) {
+    const ChildResult r = RunChild([&](int) {
+      if (!ConfineChild(spec_, *live).ok()) return kConfineFailed;
+      call();
+      return 0;
+    });
+    EXPECT_EQ(Describe(r.status), KilledBy(SIGSYS)) << name << ": " << r.output;
+  }
+}
+
+TEST(SeccompPolicyTest, TheLiveAdditionsAreFewAndNamed) {
+  std::vector<std::string> names;
+  for (const AllowedSyscall& entry : SeccompLiveAdditions()) names.push_back(entry.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"clone", "set_robust_list", "wait4", "recvmsg",
+                                             "sendmsg", "kill", "pipe2", "setitimer"}));
+}
+
 // ---- each layer on its own -----------------------------------------------------
 
 TEST_F(ConfinementTest, LandlockAloneDeniesTheOpenButNotTheSocket) {

@@ -1,0 +1,422 @@
+#include "executor/live_interpreters.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include "base/unique_fd.h"
+#include "executor/startup_key.h"
+#include "executor/wire.h"
+
+namespace snakecage::executor {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How long the executor waits for the "started" message of a cell whose
+// result is already here (it was sent before the cell ran).
+constexpr std::chrono::milliseconds kStartedWait{5000};
+
+// What a live interpreter was made under and every later cell must match:
+// its start-up and every mount. A cell with other mounts cannot run in it.
+std::string ConfinementOf(const ExecutionPolicy& p) {
+  Json mounts = Json::array();
+  for (const ReadOnlyMount& m : p.additional_readonly_mounts()) {
+    mounts.push_back({m.host.string(), m.guest});
+  }
+  return Json{{"startup", StartupKeyToJson(StartupKeyFor(p))},
+              {"mount_host_dir", p.mount_host_dir().string()},
+              {"guest_mount_path", p.guest_mount_path()},
+              {"mount_data_dir", p.mount_data_dir() ? Json(p.mount_data_dir()->string()) : Json()},
+              {"guest_data_path", p.guest_data_path() ? Json(*p.guest_data_path()) : Json()},
+              {"additional_readonly_mounts", mounts}}
+      .dump();
+}
+
+// Waits up to `timeout` (forever when negative) for the message {"op": op,
+// "id": id} on the live socket, dropping others (an earlier cell's late
+// "exited"). NotFound when the socket closed (every process of the
+// interpreter is gone); Internal on a timeout.
+StatusOr<Json> AwaitMessage(int socket, const std::string& op, uint64_t id,
+                            std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int wait_ms = -1;
+    if (timeout.count() >= 0) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) return Internal("no \"" + op + "\" from the live interpreter in time");
+      wait_ms = static_cast<int>(left);
+    }
+    pollfd p{socket, POLLIN, 0};
+    const int rc = poll(&p, 1, wait_ms);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) continue;
+    int stray = -1;
+    StatusOr<Json> message = ReceiveMessage(socket, &stray);
+    if (stray >= 0) close(stray);
+    if (!message.ok()) return message.status();
+    if (message->value("op", "") == op && message->value("id", uint64_t{0}) == id) return message;
+  }
+}
+
+// Reads what is waiting on the live socket (messages about earlier cells)
+// without blocking. False when the socket has closed: the interpreter died.
+bool DrainAlive(int socket) {
+  for (;;) {
+    pollfd p{socket, POLLIN, 0};
+    const int rc = poll(&p, 1, 0);
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0) return true;
+    if (p.revents & (POLLHUP | POLLERR)) return false;
+    int stray = -1;
+    StatusOr<Json> message = ReceiveMessage(socket, &stray);
+    if (stray >= 0) close(stray);
+    if (!message.ok()) return false;
+  }
+}
+
+// What a failed cell's result says went wrong, in a few words.
+std::string FailureOf(const ExecutionResult& r) {
+  if (r.trapped && r.trap_reason) {
+    return "it trapped (" + std::string(TrapReasonWireName(*r.trap_reason)) + ")";
+  }
+  return "it exited with status " + std::to_string(r.exit_code);
+}
+
+}  // namespace
+
+struct LiveInterpreters::Session {
+  std::mutex run_mu;  // held for a whole execution of this session
+  // The rest is guarded by LiveInterpreters::mu_; the socket is also used,
+  // without mu_, by the thread that set `busy`.
+  UniqueFd socket;          // the executor's end; invalid: no state
+  std::string confinement;  // ConfinementOf() the live interpreter's first cell
+  pid_t pid = -1;           // the process holding the state
+  std::shared_ptr<Zygote> zygote;
+  Clock::time_point last_used = Clock::now();
+  bool busy = false;
+  std::string lost;  // why the state went, for the next execution
+  uint64_t next_id = 0;
+};
+
+LiveInterpreters::LiveInterpreters(size_t max_live, std::chrono::milliseconds idle_timeout,
+                                   std::chrono::milliseconds kill_grace,
+                                   std::function<void(const std::string&)> on_landlock_warning)
+    : max_live_(std::max<size_t>(max_live, 1)),
+      idle_timeout_(idle_timeout),
+      kill_grace_(kill_grace),
+      on_landlock_warning_(std::move(on_landlock_warning)) {
+  reaper_ = std::thread([this] { DropIdle(); });
+}
+
+LiveInterpreters::~LiveInterpreters() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    for (auto& [key, s] : sessions_) Evict(*s, "");
+  }
+  wake_.notify_all();
+  reaper_.join();
+}
+
+void LiveInterpreters::Evict(Session& s, std::string lost) {
+  if (!s.socket.valid()) return;
+  s.socket.Reset();
+  s.pid = -1;
+  s.lost = std::move(lost);
+  if (s.zygote) s.zygote->AddLive(-1);
+  s.zygote.reset();
+}
+
+void LiveInterpreters::MakeRoom(const Session& keep) {
+  for (;;) {
+    size_t live = 0;
+    Session* lru = nullptr;
+    for (auto& [key, s] : sessions_) {
+      if (!s->socket.valid()) continue;
+      ++live;
+      if (s.get() == &keep || s->busy) continue;
+      if (lru == nullptr || s->last_used < lru->last_used) lru = s.get();
+    }
+    if (live < max_live_ || lru == nullptr) return;  // all busy: one more for now
+    Evict(*lru, "its live interpreter was dropped to make room for another session's "
+                "(more than max_live_interpreters = " +
+                    std::to_string(max_live_) + "); its state is lost");
+  }
+}
+
+void LiveInterpreters::DropIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    const auto now = Clock::now();
+    auto next = now + idle_timeout_;
+    for (auto& [key, s] : sessions_) {
+      if (!s->socket.valid() || s->busy) continue;
+      const auto idle_until = s->last_used + idle_timeout_;
+      if (idle_until <= now) {
+        Evict(*s, "its live interpreter was idle for more than live_idle_timeout (" +
+                      std::to_string(idle_timeout_.count()) + " ms) and was dropped; its "
+                      "state is lost");
+      } else {
+        next = std::min(next, idle_until);
+      }
+    }
+    // Sessions with no state and nothing to tell are forgotten.
+    std::erase_if(sessions_, [](const auto& entry) {
+      const Session& s = *entry.second;
+      return !s.socket.valid() && !s.busy && s.lost.empty() && entry.second.use_count() == 1;
+    });
+    wake_.wait_until(lock, next, [this] { return stopping_; });
+  }
+}
+
+size_t LiveInterpreters::count() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [key, s] : sessions_) n += s->socket.valid() ? 1 : 0;
+  return n;
+}
+
+std::vector<pid_t> LiveInterpreters::Pids() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<pid_t> out;
+  for (const auto& [key, s] : sessions_) {
+    if (s->socket.valid() && s->pid > 0) out.push_back(s->pid);
+  }
+  return out;
+}
+
+bool LiveInterpreters::Drop(const std::filesystem::path& workspace) {
+  const std::string key = workspace.lexically_normal().string();
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(key);
+    if (it == sessions_.end()) return false;
+    s = it->second;
+  }
+  std::lock_guard<std::mutex> run(s->run_mu);  // after a running execution
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool had_state = s->socket.valid();
+  Evict(*s, "");
+  auto it = sessions_.find(key);
+  if (it != sessions_.end() && it->second == s) sessions_.erase(it);
+  return had_state;
+}
+
+StatusOr<ExecutionResult> LiveInterpreters::Run(const ExecutionPolicy& policy,
+                                                const ZygoteSource& zygote_for) {
+  const std::string key = policy.mount_host_dir().lexically_normal().string();
+  const std::string confinement = ConfinementOf(policy);
+  std::shared_ptr<Session> s;
+  std::unique_lock<std::mutex> run;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::shared_ptr<Session>& slot = sessions_[key];
+      if (!slot) slot = std::make_shared<Session>();
+      s = slot;
+    }
+    run = std::unique_lock<std::mutex>(s->run_mu);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(key);
+    if (it != sessions_.end() && it->second == s) {
+      s->busy = true;
+      break;
+    }
+    run.unlock();  // dropped while this waited: its successor entry is the session
+  }
+  std::string why_fresh;
+  bool live = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!s->socket.valid()) {
+      why_fresh = s->lost.empty() ? "the session had no kept state" : "the session's state was "
+                                                                      "lost: " + s->lost;
+    } else if (s->confinement != confinement) {
+      Evict(*s, "");
+      why_fresh = "this execution's mounts or start-up differ from those of the session's live "
+                  "interpreter, whose state was dropped";
+    } else {
+      live = true;
+    }
+    s->lost.clear();
+  }
+  if (live && !DrainAlive(s->socket.get())) {
+    std::lock_guard<std::mutex> lock(mu_);
+    why_fresh = "the session's state was lost: its live interpreter (pid " +
+                std::to_string(s->pid) + ") had died";
+    Evict(*s, "");
+    live = false;
+  }
+  StatusOr<ExecutionResult> result = live ? RunInLive(*s, policy, confinement, zygote_for)
+                                          : RunFresh(*s, policy, confinement, zygote_for, why_fresh);
+  std::lock_guard<std::mutex> lock(mu_);
+  s->busy = false;
+  s->last_used = Clock::now();
+  wake_.notify_all();
+  return result;
+}
+
+StatusOr<ExecutionResult> LiveInterpreters::RunInLive(Session& s, const ExecutionPolicy& policy,
+                                                      const std::string& confinement,
+                                                      const ZygoteSource& zygote_for) {
+  const auto started = Clock::now();
+  const uint64_t id = ++s.next_id;
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return Internal(std::string("executor: pipe: ") + std::strerror(errno));
+  }
+  UniqueFd result_read(pipe_fds[0]);
+  Status sent = SendMessage(s.socket.get(),
+                            {{"op", "run"}, {"id", id}, {"policy", PolicyToJson(policy)}},
+                            pipe_fds[1]);
+  close(pipe_fds[1]);
+  if (!sent.ok()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Evict(s, "");
+    }
+    return RunFresh(s, policy, confinement, zygote_for,
+                    "the session's state was lost: its live interpreter could not be reached (" +
+                        sent.message() + ")");
+  }
+  ReadEnd end;
+  const std::string data = ReadResult(
+      result_read.get(), KillAt(policy, started, kill_grace_), MaxChildReportBytes(policy),
+      [&] { (void)SendMessage(s.socket.get(), {{"op", "kill"}, {"id", id}}); }, &end);
+  result_read.Reset();
+  ChildReport report = DecodeChildReport(data);
+  if (report.result) {
+    on_landlock_warning_(report.landlock_warning);
+    ExecutionResult r = std::move(*report.result);
+    if (r.success()) {
+      // The cell's process holds the state now.
+      r.state = StateOutcome::kCommitted;
+      r.state_reason = "it succeeded in the session's state, which now holds what it did";
+      StatusOr<Json> forked = AwaitMessage(s.socket.get(), "started", id, kStartedWait);
+      std::lock_guard<std::mutex> lock(mu_);
+      s.pid = forked.ok() ? forked->value("pid", -1) : -1;
+    } else {
+      r.state = StateOutcome::kRolledBack;
+      r.state_reason = FailureOf(r) + "; the session's state is as it was before this execution";
+    }
+    return r;
+  }
+  // No whole result: the cell's process died or was killed; its live
+  // interpreter says how, unless it died too.
+  StatusOr<Json> exited = AwaitMessage(s.socket.get(), "exited", id, std::chrono::milliseconds(-1));
+  std::optional<int> wait_status;
+  if (exited.ok()) wait_status = exited->value("status", 0);
+  StatusOr<ExecutionResult> r =
+      ResultWithoutReport(policy, report, end, wait_status,
+                          exited.ok() ? "" : "the session's live interpreter died during the "
+                                             "execution",
+                          kill_grace_, started);
+  if (!exited.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Evict(s, "its live interpreter died during an execution");
+  }
+  if (r.ok()) {
+    r->state = StateOutcome::kRolledBack;
+    r->state_reason = exited.ok() ? FailureOf(*r) +
+                                        "; the session's state is as it was before this execution"
+                                  : FailureOf(*r) +
+                                        "; the session's live interpreter died as well, so the "
+                                        "next execution starts fresh";
+  }
+  return r;
+}
+
+StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const ExecutionPolicy& policy,
+                                                     const std::string& confinement,
+                                                     const ZygoteSource& zygote_for,
+                                                     const std::string& why) {
+  const auto started = Clock::now();
+  const Json policy_json = PolicyToJson(policy);
+  // A zygote that died since its last use is replaced once.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    StatusOr<std::shared_ptr<Zygote>> zygote = zygote_for();
+    if (!zygote.ok()) return zygote.status();
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+      return Internal(std::string("executor: socketpair: ") + std::strerror(errno));
+    }
+    UniqueFd ours(sv[0]);
+    UniqueFd theirs(sv[1]);
+    StatusOr<uint64_t> zid = (*zygote)->Submit(policy_json, theirs.get());
+    theirs.Reset();
+    if (!zid.ok()) {
+      if (attempt == 0) continue;
+      return zid.status();
+    }
+    int pipe_fds[2];
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+      (*zygote)->Kill(*zid);
+      (void)(*zygote)->Wait(*zid);
+      return Internal(std::string("executor: pipe: ") + std::strerror(errno));
+    }
+    UniqueFd result_read(pipe_fds[0]);
+    const uint64_t id = ++s.next_id;
+    // The child reads this once it is forked; until then it waits in the
+    // socket.
+    Status sent = SendMessage(ours.get(), {{"op", "run"}, {"id", id}, {"policy", policy_json}},
+                              pipe_fds[1]);
+    close(pipe_fds[1]);
+    if (!sent.ok()) {
+      (*zygote)->Kill(*zid);
+      (void)(*zygote)->Wait(*zid);
+      return Internal("executor: cannot send the first cell to the live interpreter: " +
+                      sent.message());
+    }
+    ReadEnd end;
+    const std::string data =
+        ReadResult(result_read.get(), KillAt(policy, started, kill_grace_),
+                   MaxChildReportBytes(policy), [&] { (*zygote)->Kill(*zid); }, &end);
+    result_read.Reset();
+    ChildReport report = DecodeChildReport(data);
+    if (report.result) {
+      on_landlock_warning_(report.landlock_warning);
+      ExecutionResult r = std::move(*report.result);
+      r.state = StateOutcome::kFresh;
+      r.state_reason = why + (r.success() ? "; this execution ran in a new interpreter, whose "
+                                            "state is kept"
+                                          : "; this execution ran in a new interpreter and " +
+                                                FailureOf(r) + ", so no state is kept");
+      const pid_t pid = r.success() ? (*zygote)->WaitStarted(*zid, kStartedWait) : -1;
+      (*zygote)->Release(*zid);
+      if (r.success()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        MakeRoom(s);
+        s.socket = std::move(ours);
+        s.confinement = confinement;
+        s.pid = pid;
+        s.zygote = *zygote;
+        s.zygote->AddLive(1);
+      }
+      return r;
+    }
+    ours.Reset();  // the child is gone or going; nothing keeps its state
+    const Zygote::Outcome outcome = (*zygote)->Wait(*zid);
+    if (!outcome.failure.empty()) return Internal("executor: " + outcome.failure);
+    StatusOr<ExecutionResult> r = ResultWithoutReport(
+        policy, report, end, outcome.wait_status,
+        outcome.zygote_died ? "the zygote died during the execution" : "", kill_grace_, started);
+    if (r.ok()) {
+      r->state = StateOutcome::kFresh;
+      r->state_reason = why + "; this execution ran in a new interpreter and " + FailureOf(*r) +
+                        ", so no state is kept";
+    }
+    return r;
+  }
+  return Internal("executor: unreachable");
+}
+
+}  // namespace snakecage::executor

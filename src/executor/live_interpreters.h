@@ -1,0 +1,103 @@
+// executor/live_interpreters.h: the executor's side of the sessions' live
+// interpreters (ExecutionPolicy::keep_state; the child's side is
+// zygote_child.h, the messages wire.h's "Live socket").
+//
+// One entry per session, keyed by its workspace (the policy's
+// mount_host_dir). A session with state has a live socket: the executor's
+// end of a SOCK_SEQPACKET pair whose other end every process of that
+// session's live interpreter holds. An execution:
+//   - with no state (or after it was lost): a request to the zygote with the
+//     live socket's other end attached, then the cell's request on the live
+//     socket; the child runs the cell and, if it succeeds, stays as the live
+//     interpreter (state "fresh");
+//   - with state: the cell's request on the live socket; the live
+//     interpreter forks a process for it, which on success replaces it
+//     ("committed") and on failure is discarded ("rolled_back").
+// Closing the live socket drops the state: every process of that
+// interpreter exits when it sees the socket close.
+//
+// Executions of one session are serialised (a lock per session, held for
+// the whole execution); sessions run in parallel. A bounded number of live
+// interpreters is kept (the least recently used idle one is dropped to make
+// room) and one idle longer than the idle timeout is dropped by a
+// background thread; the next execution of such a session starts fresh and
+// its result says why.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "executor/zygote_client.h"
+#include "snakecage/execution.h"
+#include "snakecage/policy.h"
+#include "snakecage/status.h"
+
+namespace snakecage::executor {
+
+class LiveInterpreters {
+ public:
+  // Gives the zygote for a policy (started on first use).
+  using ZygoteSource = std::function<StatusOr<std::shared_ptr<Zygote>>()>;
+
+  // `on_landlock_warning` gets every child's Landlock warning (may be
+  // empty strings; the callee ignores those).
+  LiveInterpreters(size_t max_live, std::chrono::milliseconds idle_timeout,
+                   std::chrono::milliseconds kill_grace,
+                   std::function<void(const std::string&)> on_landlock_warning);
+  // Drops every live interpreter.
+  ~LiveInterpreters();
+  LiveInterpreters(const LiveInterpreters&) = delete;
+  LiveInterpreters& operator=(const LiveInterpreters&) = delete;
+
+  // Runs the code staged in policy.mount_host_dir() as the session's next
+  // cell. REQUIRES: policy.keep_state().
+  StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy, const ZygoteSource& zygote_for);
+
+  // See Executor::DropState.
+  bool Drop(const std::filesystem::path& workspace);
+
+  size_t count() const;
+  std::vector<pid_t> Pids() const;
+
+ private:
+  struct Session;
+
+  // The cell in the session's live interpreter / in a new one.
+  StatusOr<ExecutionResult> RunInLive(Session& s, const ExecutionPolicy& policy,
+                                      const std::string& confinement,
+                                      const ZygoteSource& zygote_for);
+  StatusOr<ExecutionResult> RunFresh(Session& s, const ExecutionPolicy& policy,
+                                     const std::string& confinement,
+                                     const ZygoteSource& zygote_for, const std::string& why);
+  // Closes the session's live socket (its interpreter exits); `lost`, when
+  // not empty, is what its next execution is told. REQUIRES: mu_ held.
+  void Evict(Session& s, std::string lost);
+  // Makes room for one more live interpreter beside `keep`. REQUIRES: mu_.
+  void MakeRoom(const Session& keep);
+  void DropIdle();
+
+  const size_t max_live_;
+  const std::chrono::milliseconds idle_timeout_;
+  const std::chrono::milliseconds kill_grace_;
+  const std::function<void(const std::string&)> on_landlock_warning_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;  // by workspace
+  std::thread reaper_;  // drops idle interpreters
+};
+
+}  // namespace snakecage::executor

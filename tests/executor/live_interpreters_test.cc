@@ -1,0 +1,360 @@
+// Sessions that keep their Python state (ExecutionPolicy::keep_state)
+// through the Executor: commits, rollbacks after every kind of failure,
+// isolation, eviction, concurrency and leaks.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/temp_dir.h"
+#include "snakecage/execution.h"
+#include "snakecage/executor.h"
+
+namespace snakecage {
+namespace {
+
+namespace fs = std::filesystem;
+using snakecage::testing::TempDir;
+
+class LiveInterpretersTest : public ::testing::Test {
+ protected:
+  static ExecutorOptions Options() {
+    ExecutorOptions o;
+    o.zygote_program = SNAKECAGE_TEST_HOOKS_ZYGOTE;
+    o.kill_grace = std::chrono::milliseconds(300);
+    return o;
+  }
+  static void SetUpTestSuite() { executor_ = new Executor(Options()); }
+  static void TearDownTestSuite() {
+    delete executor_;
+    executor_ = nullptr;
+  }
+
+  LiveInterpretersTest() : workspace_(dir_.Make("ws")) {
+    policy_.mount_host_dir(workspace_).keep_state(true);
+  }
+  // The shared executor keeps no state of this test's sessions.
+  ~LiveInterpretersTest() override {
+    for (const auto& e : fs::directory_iterator(dir_.path())) executor_->DropState(e.path());
+  }
+
+  ExecutionResult RunOn(Executor& executor, const std::string& code,
+                        ExecutionPolicyBuilder builder) {
+    StatusOr<ExecutionPolicy> policy = builder.Build();
+    EXPECT_TRUE(policy.ok()) << policy.status().message();
+    if (!policy.ok()) return {};
+    EXPECT_TRUE(StageUserCode(code, *policy).ok());
+    StatusOr<ExecutionResult> r = executor.Run(*policy);
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    return r.ok() ? std::move(*r) : ExecutionResult{};
+  }
+  ExecutionResult Run(const std::string& code, ExecutionPolicyBuilder builder) {
+    return RunOn(*executor_, code, std::move(builder));
+  }
+  ExecutionResult Run(const std::string& code) { return Run(code, policy_); }
+
+  static Executor* executor_;
+  TempDir dir_;
+  fs::path workspace_;
+  ExecutionPolicyBuilder policy_;
+};
+
+Executor* LiveInterpretersTest::executor_ = nullptr;
+
+::testing::AssertionResult StateIs(const ExecutionResult& r, StateOutcome want) {
+  if (!r.state) return ::testing::AssertionFailure() << "no state in the result";
+  if (*r.state != want) {
+    return ::testing::AssertionFailure()
+           << "state " << StateOutcomeName(*r.state) << ", want " << StateOutcomeName(want)
+           << " (" << r.state_reason << "); stderr: " << r.stderr_text;
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST_F(LiveInterpretersTest, StateIsKeptBetweenExecutions) {
+  ExecutionResult first = Run("import json\nx = 1\nrows = [{'n': n} for n in range(3)]");
+  ASSERT_TRUE(first.success()) << first.stderr_text;
+  EXPECT_TRUE(StateIs(first, StateOutcome::kFresh));
+  EXPECT_NE(first.state_reason.find("no kept state"), std::string::npos) << first.state_reason;
+
+  ExecutionResult second = Run("x += 1\nprint(x, json.dumps(rows[-1]))");
+  ASSERT_TRUE(second.success()) << second.stderr_text;
+  EXPECT_EQ(second.stdout_text, "2 {\"n\": 2}\n");
+  EXPECT_TRUE(StateIs(second, StateOutcome::kCommitted));
+  EXPECT_GT(second.fuel_consumed, 0u);
+  EXPECT_EQ(executor_->live_interpreter_count(), 1u);
+
+  ExecutionResult third = Run("print(x)");
+  EXPECT_EQ(third.stdout_text, "2\n");
+}
+
+TEST_F(LiveInterpretersTest, WithoutKeepStateNothingIsKeptOrReported) {
+  ASSERT_TRUE(Run("x = 1").success());
+  ExecutionPolicyBuilder fresh = policy_;
+  fresh.keep_state(false);
+  ExecutionResult r = Run("print('x' in globals())", fresh);
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_FALSE(r.state.has_value());
+}
+
+// Each failing cell first changes the state, then fails; the next cell must
+// see the state as it was before.
+struct Failure {
+  const char* name;
+  const char* code;
+  std::optional<TrapReason> trap;  // nullopt: an exit status, no trap
+  int exit_code;
+};
+
+void PrintTo(const Failure& f, std::ostream* os) { *os << f.name; }
+
+class RollbackTest : public LiveInterpretersTest,
+                     public ::testing::WithParamInterface<Failure> {};
+
+TEST_P(RollbackTest, AFailedExecutionLeavesTheStateAsItWas) {
+  const Failure& f = GetParam();
+  ASSERT_TRUE(Run("x = 'kept'\nitems = [1, 2]").success());
+  ExecutionPolicyBuilder limited = policy_;
+  limited.fuel_budget(200'000'000).memory_bytes(64'000'000).timeout_seconds(1.0);
+  ExecutionResult failed =
+      Run(std::string("x = 'changed'\nitems.append(3)\nimport statistics\n") + f.code, limited);
+  EXPECT_FALSE(failed.success());
+  EXPECT_TRUE(StateIs(failed, StateOutcome::kRolledBack));
+  if (std::string(f.name) == "MemoryCap") {
+    EXPECT_GT(failed.memory_grows_refused, 0u);
+    EXPECT_NE(failed.stderr_text.find("MemoryError"), std::string::npos) << failed.stderr_text;
+  }
+  EXPECT_EQ(failed.trap_reason, f.trap) << failed.trap_message << failed.stderr_text;
+  if (!f.trap) EXPECT_EQ(failed.exit_code, f.exit_code);
+  EXPECT_NE(failed.state_reason.find("as it was before"), std::string::npos)
+      << failed.state_reason;
+
+  ExecutionResult after = Run("print(x, items)");
+  ASSERT_TRUE(after.success()) << after.stderr_text;
+  EXPECT_EQ(after.stdout_text, "kept [1, 2]\n");
+  EXPECT_TRUE(StateIs(after, StateOutcome::kCommitted));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryKindOfFailure, RollbackTest,
+    ::testing::Values(
+        Failure{"Exception", "raise ValueError('no')", std::nullopt, 1},
+        Failure{"SysExit", "import sys\nsys.exit(3)", std::nullopt, 3},
+        Failure{"OutOfFuel", "while True: pass", TrapReason::kOutOfFuel, 0},
+        // Python raises MemoryError when memory.grow is refused: uncaught,
+        // an exception like any other.
+        Failure{"MemoryCap", "keep = []\nwhile True: keep.append(bytearray(10**6))",
+                std::nullopt, 1},
+        Failure{"Timeout", "import time\ntime.sleep(30)", TrapReason::kTimeout, 0}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(LiveInterpretersTest, AKilledExecutionIsRolledBack) {
+  ASSERT_TRUE(Run("x = 'kept'").success());
+  const std::vector<pid_t> live = executor_->LiveInterpreterPids();
+  ASSERT_EQ(live.size(), 1u);
+  ExecutionResult killed;
+  std::thread runner([&] { killed = Run("x = 'changed'\nwhile True: pass"); });
+  // The cell runs in a child of the live interpreter.
+  pid_t cell = -1;
+  for (int i = 0; i < 500 && cell < 0; ++i) {
+    std::ifstream children("/proc/" + std::to_string(live[0]) + "/task/" +
+                           std::to_string(live[0]) + "/children");
+    pid_t pid = -1;
+    if (children >> pid) cell = pid;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(cell, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_EQ(kill(cell, SIGKILL), 0);
+  runner.join();
+  EXPECT_EQ(killed.trap_reason, TrapReason::kKilled) << killed.trap_message;
+  EXPECT_TRUE(StateIs(killed, StateOutcome::kRolledBack));
+  ExecutionResult after = Run("print(x)");
+  EXPECT_EQ(after.stdout_text, "kept\n");
+  EXPECT_TRUE(StateIs(after, StateOutcome::kCommitted));
+}
+
+// The memory cap covers the whole state: a cell whose cap is below what the
+// state holds already cannot run, and the state stays.
+TEST_F(LiveInterpretersTest, TheMemoryCapCoversTheWholeState) {
+  ASSERT_TRUE(Run("block = bytearray(40 * 10**6)").success());
+  ExecutionPolicyBuilder small = policy_;
+  small.memory_bytes(30'000'000);
+  ExecutionResult r = Run("print('ran')", small);
+  EXPECT_EQ(r.trap_reason, TrapReason::kMemoryLimit);
+  EXPECT_NE(r.trap_message.find("kept state"), std::string::npos) << r.trap_message;
+  EXPECT_EQ(r.stdout_text, "");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kRolledBack));
+  EXPECT_EQ(Run("print(len(block))").stdout_text, "40000000\n");
+}
+
+TEST_F(LiveInterpretersTest, EachExecutionHasItsOwnArgvEnvironmentAndOutputCaps) {
+  ASSERT_TRUE(Run("import os, sys\nseen = []").success());
+  ExecutionPolicyBuilder other = policy_;
+  other.set_env("CELL", "two").argv({"python", "/app/user_code.py", "arg"}).stdout_max_bytes(5);
+  ExecutionResult r = Run("seen.append(os.environ['CELL'])\nprint(sys.argv[1:], 'and more')",
+                          other);
+  EXPECT_TRUE(r.success()) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text, "['arg");
+  EXPECT_TRUE(r.stdout_truncated);
+  ExecutionResult back = Run("print(seen, os.environ.get('CELL'), sys.argv[1:])");
+  EXPECT_EQ(back.stdout_text, "['two'] None []\n");
+}
+
+TEST_F(LiveInterpretersTest, OpenFilesStayOpenBetweenExecutions) {
+  ASSERT_TRUE(Run("log = open('/app/log.txt', 'w')\nlog.write('one ')").success());
+  ASSERT_TRUE(Run("log.write('two')").success());
+  std::ifstream in(workspace_ / "log.txt");
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(text.str(), "one two");  // flushed at the end of each execution
+}
+
+TEST_F(LiveInterpretersTest, SessionsNeverSeeEachOthersState) {
+  ASSERT_TRUE(Run("secret = 'a'").success());
+  ExecutionPolicyBuilder other = policy_;
+  other.mount_host_dir(dir_.Make("other"));
+  ExecutionResult r = Run("print('secret' in globals())\nsecret = 'b'", other);
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kFresh));
+  EXPECT_EQ(Run("print(secret)").stdout_text, "a\n");
+  EXPECT_EQ(Run("print(secret)", other).stdout_text, "b\n");
+}
+
+TEST_F(LiveInterpretersTest, DropStateStartsTheNextExecutionFresh) {
+  ASSERT_TRUE(Run("x = 1").success());
+  EXPECT_TRUE(executor_->DropState(workspace_));
+  EXPECT_FALSE(executor_->DropState(workspace_));
+  ExecutionResult r = Run("print('x' in globals())");
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kFresh));
+  EXPECT_NE(r.state_reason.find("no kept state"), std::string::npos) << r.state_reason;
+}
+
+TEST_F(LiveInterpretersTest, AFailedFirstExecutionKeepsNoState) {
+  ExecutionResult r = Run("x = 1\nraise SystemExit(2)");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(StateIs(r, StateOutcome::kFresh));
+  EXPECT_NE(r.state_reason.find("no state is kept"), std::string::npos) << r.state_reason;
+  ExecutionResult next = Run("print('x' in globals())");
+  EXPECT_EQ(next.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(next, StateOutcome::kFresh));
+}
+
+TEST_F(LiveInterpretersTest, ADeadLiveInterpreterGivesAFreshStateAndSaysSo) {
+  ASSERT_TRUE(Run("x = 1").success());
+  ASSERT_TRUE(Run("x += 1").success());  // a committed cell's process holds it now
+  const std::vector<pid_t> live = executor_->LiveInterpreterPids();
+  ASSERT_EQ(live.size(), 1u);
+  ASSERT_EQ(kill(live[0], SIGKILL), 0);
+  ExecutionResult r;
+  for (int i = 0; i < 100; ++i) {  // until the socket has closed
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (executor_->LiveInterpreterPids().empty() || i > 20) break;
+  }
+  r = Run("print('x' in globals())");
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kFresh));
+  EXPECT_NE(r.state_reason.find("had died"), std::string::npos) << r.state_reason;
+}
+
+TEST_F(LiveInterpretersTest, OtherMountsStartFreshAndSayWhy) {
+  ASSERT_TRUE(Run("x = 1").success());
+  ExecutionPolicyBuilder with_data = policy_;
+  with_data.mount_data_dir(dir_.Make("data"));
+  ExecutionResult r = Run("print('x' in globals())", with_data);
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kFresh));
+  EXPECT_NE(r.state_reason.find("mounts"), std::string::npos) << r.state_reason;
+}
+
+// Each execution reads n, sleeps, writes n + 1: interleaved, some increments
+// would be lost.
+TEST_F(LiveInterpretersTest, ConcurrentExecutionsOfOneSessionAreSerialised) {
+  ASSERT_TRUE(Run("n = 0").success());
+  StatusOr<ExecutionPolicy> policy = policy_.Build();
+  ASSERT_TRUE(policy.ok());
+  // Staged once: the executor runs what is staged, and a sandbox holds the
+  // session's lock from staging to the end (the executor's own lock is what
+  // this tests).
+  ASSERT_TRUE(StageUserCode("m = n\nimport time\ntime.sleep(0.001)\nn = m + 1", *policy).ok());
+  constexpr int kThreads = 6;
+  constexpr int kEach = 10;
+  std::vector<std::thread> threads;
+  std::atomic<int> committed{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        StatusOr<ExecutionResult> r = executor_->Run(*policy);
+        if (r.ok() && r->state == StateOutcome::kCommitted) ++committed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(committed.load(), kThreads * kEach);
+  EXPECT_EQ(Run("print(n)").stdout_text, std::to_string(kThreads * kEach) + "\n");
+}
+
+TEST_F(LiveInterpretersTest, TheLeastRecentlyUsedIsDroppedToMakeRoom) {
+  ExecutorOptions o = Options();
+  o.max_live_interpreters = 2;
+  Executor executor(o);
+  std::vector<ExecutionPolicyBuilder> sessions(3, policy_);
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    sessions[i].mount_host_dir(dir_.Make("s" + std::to_string(i)));
+    ASSERT_TRUE(RunOn(executor, "v = " + std::to_string(i), sessions[i]).success());
+  }
+  EXPECT_EQ(executor.live_interpreter_count(), 2u);
+  ExecutionResult first = RunOn(executor, "print('v' in globals())", sessions[0]);
+  EXPECT_EQ(first.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(first, StateOutcome::kFresh));
+  EXPECT_NE(first.state_reason.find("max_live_interpreters"), std::string::npos)
+      << first.state_reason;
+  EXPECT_EQ(RunOn(executor, "print(v)", sessions[2]).stdout_text, "2\n");
+}
+
+TEST_F(LiveInterpretersTest, AnIdleLiveInterpreterIsDropped) {
+  ExecutorOptions o = Options();
+  o.live_idle_timeout = std::chrono::milliseconds(200);
+  Executor executor(o);
+  ASSERT_TRUE(RunOn(executor, "v = 1", policy_).success());
+  for (int i = 0; i < 300 && executor.live_interpreter_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(executor.live_interpreter_count(), 0u);
+  ExecutionResult r = RunOn(executor, "print('v' in globals())", policy_);
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_NE(r.state_reason.find("live_idle_timeout"), std::string::npos) << r.state_reason;
+}
+
+long MaxRssKb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+TEST_F(LiveInterpretersTest, AThousandExecutionsKeepTheStateWithoutGrowth) {
+  ASSERT_TRUE(Run("x = 0").success());
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Run("x += 1").success());  // warm up
+  const size_t fds = snakecage::testing::OpenFdCount();
+  const long rss = MaxRssKb();
+  for (int i = 0; i < 1000; ++i) {
+    ExecutionResult r = Run("x += 1");
+    ASSERT_TRUE(r.success()) << i << ": " << r.stderr_text;
+  }
+  EXPECT_EQ(Run("print(x)").stdout_text, "1050\n");
+  EXPECT_EQ(snakecage::testing::OpenFdCount(), fds);
+  EXPECT_LT(MaxRssKb() - rss, 8 * 1024) << "kB of host memory growth";
+  EXPECT_EQ(executor_->live_interpreter_count(), 1u);
+}
+
+}  // namespace
+}  // namespace snakecage
