@@ -91,6 +91,10 @@ struct ExecutionMetadata {
   // For out-of-fuel, memory, timeout, missing-module, full-workspace and
   // refused-path failures: what happened and what to change, in plain words.
   std::optional<std::string> error_guidance;
+  // Executions that keep their state (ExecutionPolicy::keep_state): what
+  // happened to the session's Python state and why (execution.h).
+  std::optional<StateOutcome> state;
+  std::string state_reason;
 };
 
 struct [[nodiscard]] SandboxResult {
@@ -123,7 +127,8 @@ struct [[nodiscard]] SandboxResult {
 // stdout_bytes, stderr_bytes, memory_pages, fuel_budget, memory_limit_bytes,
 // timeout_seconds, path_denials, workspace_max_bytes, workspace_writes_refused,
 // missing_module, fuel_analysis {consumed, budget,
-// utilization_percent, status}, error_guidance}. Absent values are null.
+// utilization_percent, status}, error_guidance, state ("fresh",
+// "committed", "rolled_back"), state_reason}. Absent values are null.
 nlohmann::ordered_json SandboxResultToJson(const SandboxResult& result);
 
 struct SandboxOptions {

@@ -100,6 +100,10 @@ struct ExecuteRequest {
   std::optional<std::string> session_id;
   // Absent: the default timeout (see ServerLimits::max_timeout_seconds).
   std::optional<double> timeout_seconds;
+  // Keep the Python state between this session's executions
+  // (ExecutionPolicy::keep_state); needs session_id. The result's
+  // metadata.state says what happened to it.
+  bool keep_state = false;
 };
 
 struct SessionSummary {

@@ -71,6 +71,8 @@ SandboxResult ResultFrom(ExecutionResult&& e, session::FileChanges&& changes, co
   m.fuel_analysis = AnalyseFuel(e.fuel_consumed, e.fuel_budget,
                                 e.trap_reason == TrapReason::kOutOfFuel);
   m.error_guidance = ErrorGuidanceFor(e);
+  m.state = e.state;
+  m.state_reason = std::move(e.state_reason);
   r.stdout_text = std::move(e.stdout_text);
   r.stderr_text = std::move(e.stderr_text);
   return r;
@@ -248,6 +250,10 @@ nlohmann::ordered_json SandboxResultToJson(const SandboxResult& r) {
         {"utilization_percent", m.fuel_analysis.utilization_percent},
         {"status", std::string(FuelStatusName(m.fuel_analysis.status))}}},
       {"error_guidance", optional_json(m.error_guidance)},
+      {"state", m.state ? nlohmann::ordered_json(std::string(StateOutcomeName(*m.state)))
+                        : nlohmann::ordered_json(nullptr)},
+      {"state_reason", m.state ? nlohmann::ordered_json(m.state_reason)
+                               : nlohmann::ordered_json(nullptr)},
   };
   return {
       {"success", r.success},

@@ -238,7 +238,9 @@ void HttpServer::Routes() {
       return;
     }
     auto body = BodyObject(req, res);
-    if (!body || !OnlyKeys(*body, {"code", "session_id", "timeout_seconds"}, res)) return;
+    if (!body || !OnlyKeys(*body, {"code", "session_id", "timeout_seconds", "keep_state"}, res)) {
+      return;
+    }
     ExecuteRequest request;
     if (!body->contains("code") || !(*body)["code"].is_string()) {
       ReplyError(res, 400, "code: must be a string");
@@ -258,6 +260,13 @@ void HttpServer::Routes() {
         return;
       }
       request.timeout_seconds = (*body)["timeout_seconds"].get<double>();
+    }
+    if (body->contains("keep_state") && !(*body)["keep_state"].is_null()) {
+      if (!(*body)["keep_state"].is_boolean()) {
+        ReplyError(res, 400, "keep_state: must be a boolean");
+        return;
+      }
+      request.keep_state = (*body)["keep_state"].get<bool>();
     }
     StatusOr<SandboxResult> result = service_->ExecuteCode(req.remote_addr, request);
     if (!result.ok()) return ReplyStatus(res, result.status());

@@ -63,14 +63,21 @@ json BuildTools() {
       "wall-clock time. Without session_id the code runs in a fresh, empty workspace that is "
       "deleted afterwards, so nothing persists between calls. With session_id (from "
       "create_session) it runs in that session's workspace, which the code sees at /app, so "
-      "files written there are kept for later calls; Python variables are not kept between "
-      "calls, only files. The working directory is /, so use absolute paths such as "
+      "files written there are kept for later calls. Python variables are kept between calls "
+      "only with keep_state true (and a session_id): then each call runs in the session's "
+      "live interpreter like a notebook cell, and a call that fails leaves the variables as "
+      "they were before it (files are never rolled back). The working directory is /, so use absolute paths such as "
       "/app/data.csv (or call os.chdir('/app') first).",
       Schema({{"code", Property("string", "The Python source to run, as a whole program.")},
               {"session_id", Property("string",
                                       "Run in this session's workspace (from create_session). "
                                       "Omit for a fresh throw-away workspace.")},
-              {"timeout_seconds", timeout}},
+              {"timeout_seconds", timeout},
+              {"keep_state",
+               Property("boolean",
+                        "Keep Python variables, imports and objects between this session's "
+                        "calls (needs session_id). The result says whether the state was "
+                        "fresh, committed or rolled back.")}},
              {"code"}),
       Annotations(false, false, false));
   add("create_session", "Create a session",
@@ -265,6 +272,9 @@ std::string ExecutionSummary(const SandboxResult& r, bool fresh) {
          " bytes, only the first " + std::to_string(r.stderr_text.size()) + " are shown\n";
   }
   if (m.error_guidance) t += "hint: " + *m.error_guidance + "\n";
+  if (m.state) {
+    t += "python state: " + std::string(StateOutcomeName(*m.state)) + " (" + m.state_reason + ")\n";
+  }
   if (fresh) {
     t += "workspace: fresh, deleted after this run\n";
   } else {
@@ -417,6 +427,7 @@ json McpHandler::CallTool(const std::string& name, const json& args, std::string
       request.code = args["code"].get<std::string>();
       request.session_id = OptionalString(args, "session_id");
       if (args.contains("timeout_seconds")) request.timeout_seconds = args["timeout_seconds"].get<double>();
+      if (args.contains("keep_state")) request.keep_state = args["keep_state"].get<bool>();
       StatusOr<SandboxResult> r = service_.ExecuteCode(client_id, request);
       if (!r.ok()) return ToolError(r.status());
       return TextResult(ExecutionSummary(*r, !request.session_id.has_value()),

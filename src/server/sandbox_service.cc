@@ -211,6 +211,7 @@ StatusOr<std::vector<std::string>> SandboxService::ExpireIdleSessions() {
     if (Seconds(now - *last).count() <= limits_.idle_expiry_seconds) continue;
     // Under mu_, so no execution here can start in it meanwhile.
     if (Status s = store_.DeleteSession(id); !s.ok()) continue;
+    executor_->DropState(store_.WorkspacePath(id));
     last_used_.erase(id);
     deleted.push_back(id);
   }
@@ -304,8 +305,15 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
     }
     timeout = t;
   }
-  StatusOr<ExecutionPolicy> policy =
-      ExecutionPolicyBuilder(limits_.policy).timeout_seconds(timeout).Build();
+  if (request.keep_state && !request.session_id) {
+    return InvalidArgument(
+        "keep_state: needs a session_id (state is kept in a session; create one with "
+        "create_session)");
+  }
+  StatusOr<ExecutionPolicy> policy = ExecutionPolicyBuilder(limits_.policy)
+                                         .timeout_seconds(timeout)
+                                         .keep_state(request.keep_state)
+                                         .Build();
   if (!policy.ok()) return policy.status();
 
   std::string id;
@@ -391,6 +399,7 @@ Status SandboxService::DestroySession(std::string_view client_id, std::string_vi
     {
       std::lock_guard lock(mu_);
       if (!running_.contains(session_id)) {
+        executor_->DropState(store_.WorkspacePath(session_id));
         Status s = store_.DeleteSession(session_id);
         last_used_.erase(std::string(session_id));
         return s;
@@ -426,6 +435,8 @@ StatusOr<SessionSummary> SandboxService::ResetSession(std::string_view client_id
   Touch(session_id);
   StatusOr<SessionLock> lock = store_.LockForExecution(session_id);
   if (!lock.ok()) return lock.status();
+  // A reset session has no Python state either.
+  executor_->DropState(store_.WorkspacePath(session_id));
   // Each top-level entry by its own name (one path component), removed by
   // the store beneath the workspace; nothing is followed.
   std::error_code ec;

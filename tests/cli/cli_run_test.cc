@@ -34,7 +34,7 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
                       "trapped", "trap_reason", "trap_message", "stdout_truncated",
                       "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                       "fuel_budget", "memory_limit_bytes", "timeout_seconds", "path_denials",
-                      "workspace_max_bytes", "workspace_writes_refused", "missing_module", "fuel_analysis", "error_guidance"}));
+                      "workspace_max_bytes", "workspace_writes_refused", "missing_module", "fuel_analysis", "error_guidance", "state", "state_reason"}));
   EXPECT_EQ(j["success"], true);
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_EQ(j["stdout"], "hi\n");

@@ -83,6 +83,42 @@ TEST_F(HttpServerTest, TheGuestListsItsMountsAtTheRoot) {
   EXPECT_EQ(j["metadata"]["path_denials"], 0);
 }
 
+// keep_state: variables live on between a session's executions, a failed
+// execution leaves them as they were, a reset drops them.
+TEST_F(HttpServerTest, KeepStateKeepsVariablesAndRollsBackAFailure) {
+  StartServer();
+  const std::string id = Parse(client_->Post("/v1/sessions"))["session_id"];
+  auto execute = [&](const std::string& code) {
+    return Parse(PostJson("/v1/execute", {{"code", code}, {"session_id", id}, {"keep_state", true}}));
+  };
+  Json first = execute("rows = [1, 2, 3]");
+  EXPECT_EQ(first["metadata"]["state"], "fresh") << first.dump();
+  Json failed = execute("rows.append(4)\nraise KeyError('x')");
+  EXPECT_EQ(failed["success"], false);
+  EXPECT_EQ(failed["metadata"]["state"], "rolled_back");
+  EXPECT_NE(failed["metadata"]["state_reason"].get<std::string>().find("as it was before"),
+            std::string::npos);
+  Json after = execute("print(sum(rows))");
+  EXPECT_EQ(after["stdout"], "6\n");
+  EXPECT_EQ(after["metadata"]["state"], "committed");
+  // Without keep_state the session's executions start pristine, as before.
+  Json plain = Parse(PostJson("/v1/execute", {{"code", "print('rows' in globals())"},
+                                              {"session_id", id}}));
+  EXPECT_EQ(plain["stdout"], "False\n");
+  EXPECT_TRUE(plain["metadata"]["state"].is_null());
+  EXPECT_EQ(client_->Post(("/v1/sessions/" + id + "/reset").c_str())->status, 200);
+  Json reset = execute("print('rows' in globals())");
+  EXPECT_EQ(reset["stdout"], "False\n");
+  EXPECT_EQ(reset["metadata"]["state"], "fresh");
+  auto no_session = PostJson("/v1/execute", {{"code", "x = 1"}, {"keep_state", true}});
+  EXPECT_EQ(no_session->status, 400);
+  EXPECT_NE(Parse(no_session)["error"]["message"].get<std::string>().find("keep_state: needs a "
+                                                                          "session_id"),
+            std::string::npos);
+  auto not_bool = PostJson("/v1/execute", {{"code", "x = 1"}, {"keep_state", "yes"}});
+  EXPECT_EQ(Parse(not_bool)["error"]["message"], "keep_state: must be a boolean");
+}
+
 TEST_F(HttpServerTest, BadRequestsAreRefusedByName) {
   StartServer();
   auto bad_json = client_->Post("/v1/execute", "{not json", "application/json");

@@ -197,6 +197,27 @@ TEST_F(McpHandlerTest, ExecuteCodeReturnsStructuredResultAndReadableText) {
   EXPECT_NE(text.find("workspace: fresh, deleted after this run"), std::string::npos) << text;
 }
 
+TEST_F(McpHandlerTest, KeepStateRunsCellsLikeANotebook) {
+  const std::string id = Call("create_session", json::object())["structuredContent"]["session_id"];
+  json first = Call("execute_code", {{"code", "import math\nr = 2"}, {"session_id", id},
+                                     {"keep_state", true}});
+  EXPECT_EQ(first["structuredContent"]["metadata"]["state"], "fresh");
+  EXPECT_NE(Text(first).find("python state: fresh ("), std::string::npos) << Text(first);
+  json failed = Call("execute_code", {{"code", "r = 100\n1 / 0"}, {"session_id", id},
+                                      {"keep_state", true}});
+  EXPECT_NE(Text(failed).find("python state: rolled_back (it exited with status 1; the "
+                              "session's state is as it was before this execution)"),
+            std::string::npos)
+      << Text(failed);
+  json area = Call("execute_code", {{"code", "print(round(math.pi * r * r, 2))"},
+                                    {"session_id", id}, {"keep_state", true}});
+  EXPECT_EQ(area["structuredContent"]["stdout"], "12.57\n");
+  EXPECT_EQ(area["structuredContent"]["metadata"]["state"], "committed");
+  json fresh = Call("execute_code", {{"code", "x = 1"}, {"keep_state", true}});
+  EXPECT_TRUE(IsError(fresh));
+  EXPECT_NE(Text(fresh).find("keep_state: needs a session_id"), std::string::npos) << Text(fresh);
+}
+
 TEST_F(McpHandlerTest, ExecuteCodeTextStatesFailureAndTruncation) {
   ServerLimits limits = RoomyLimits();
   limits.policy = *ExecutionPolicyBuilder().stdout_max_bytes(10).Build();
@@ -223,8 +244,8 @@ TEST_F(McpHandlerTest, BadToolArgumentsAreToolErrorsNotProtocolErrors) {
   json extra = Call("execute_code", {{"code", "print(1)"}, {"lang", "py"}});
   EXPECT_TRUE(IsError(extra));
   EXPECT_EQ(Text(extra),
-            "Error: execute_code: unknown argument 'lang' (allowed: code, session_id, "
-            "timeout_seconds)");
+            "Error: execute_code: unknown argument 'lang' (allowed: code, keep_state, "
+            "session_id, timeout_seconds)");
   json type = Call("execute_code", {{"code", 5}});
   EXPECT_EQ(Text(type), "Error: execute_code: argument 'code' must be a string (got 5)");
   json negative = Call("execute_code", {{"code", "1"}, {"timeout_seconds", -1}});
