@@ -14,7 +14,10 @@
 //      zygote's Rss; medians over the samples;
 //   6. cold: RunPython() in this process, a fresh interpreter each run;
 //   7. through the servers (bench_servers.h): HTTP /v1/execute with a fresh
-//      session and in an existing one, MCP tools/call over stdio.
+//      session and in an existing one, MCP tools/call over stdio;
+//   8. kept state (bench_kept_state.h): a committed and a rolled-back
+//      execution of a session that keeps its Python state, and its idle
+//      live interpreter's private memory.
 // Every execution's output is checked; a wrong one is a host failure (exit
 // 1), never a number. Targets are reported beside the numbers, never
 // asserted.
@@ -43,7 +46,9 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/bench_kept_state.h"
 #include "cli/bench_servers.h"
+#include "cli/process_memory.h"
 #include "cli/cli_args.h"
 #include "base/scoped_temp_dir.h"
 #include "cli/commands.h"
@@ -85,6 +90,10 @@ constexpr uint64_t kTargetPrivateMemoryBytes = 10'000'000;  // 10 MB
 constexpr double kTargetHttpFreshMedianMs = 1.0;
 constexpr double kTargetHttpExistingMedianMs = 0.8;
 constexpr double kTargetMcpStdioMedianMs = 1.0;
+// From issue 14 (live sessions).
+constexpr double kTargetKeptStateMedianMs = 1.0;
+constexpr uint64_t kTargetIdleLiveOverheadBytes = 2'000'000;  // above what the state holds
+constexpr uint64_t kTenMegabyteList = 10'000'000;
 
 // Upper bounds on the counts, so a typo cannot start a million threads.
 constexpr uint64_t kMaxThreads = 1024;
@@ -258,40 +267,6 @@ StatusOr<Throughput> TimeThroughput(Executor& executor, const BenchDirectory& di
 
 // --- memory -------------------------------------------------------------------
 
-struct ProcessMemory {
-  uint64_t rss = 0;
-  uint64_t pss = 0;
-  uint64_t private_bytes = 0;  // Private_Clean + Private_Dirty
-};
-
-StatusOr<ProcessMemory> ReadSmapsRollup(pid_t pid) {
-  const fs::path path = fs::path("/proc") / std::to_string(pid) / "smaps_rollup";
-  std::ifstream in(path);
-  if (!in) {
-    return Internal("bench: memory: cannot read " + path.string() + ": " + std::strerror(errno));
-  }
-  ProcessMemory m;
-  bool saw_rss = false;
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    uint64_t kib = 0;
-    if (!(fields >> key >> kib)) continue;
-    const uint64_t bytes = kib * 1024;
-    if (key == "Rss:") {
-      m.rss = bytes;
-      saw_rss = true;
-    } else if (key == "Pss:") {
-      m.pss = bytes;
-    } else if (key == "Private_Clean:" || key == "Private_Dirty:") {
-      m.private_bytes += bytes;
-    }
-  }
-  if (!saw_rss) return Internal("bench: memory: " + path.string() + " has no Rss line");
-  return m;
-}
-
 // The process state letter in /proc/PID/stat ('S' while sleeping), or '?'.
 char ProcessState(pid_t pid) {
   std::ifstream in(fs::path("/proc") / std::to_string(pid) / "stat");
@@ -394,6 +369,8 @@ struct Report {
   std::optional<Latency> native;  // nullopt: no python3.11
   Latency cold;
   Latency http_fresh, http_existing, mcp_stdio;
+  Latency kept_commit, kept_rollback;
+  uint64_t idle_live_private_empty = 0, idle_live_private_10mb = 0;
 
   bool warm_met() const { return warm.total.median <= kTargetWarmMedianMs; }
   bool throughput_met() const {
@@ -440,6 +417,10 @@ Json ToJson(const Report& r) {
   j["http_fresh_session_ms"] = latency(r.http_fresh);
   j["http_existing_session_ms"] = latency(r.http_existing);
   j["mcp_stdio_ms"] = latency(r.mcp_stdio);
+  j["kept_state_commit_ms"] = latency(r.kept_commit);
+  j["kept_state_rollback_ms"] = latency(r.kept_rollback);
+  j["idle_live_interpreter_private_bytes"] = {{"empty_state", r.idle_live_private_empty},
+                                              {"with_10mb_list", r.idle_live_private_10mb}};
   j["ratios"] = {{"warm_vs_native_median", Nullable(r.Ratio(r.warm.total.median))},
                  {"cold_vs_native_median", Nullable(r.Ratio(r.cold.median))},
                  {"http_fresh_session_vs_native_median", Nullable(r.Ratio(r.http_fresh.median))},
@@ -453,7 +434,13 @@ Json ToJson(const Report& r) {
                    r.http_fresh.median <= kTargetHttpFreshMedianMs},
                   {"http_existing_session_median_le_0.8ms",
                    r.http_existing.median <= kTargetHttpExistingMedianMs},
-                  {"mcp_stdio_median_le_1ms", r.mcp_stdio.median <= kTargetMcpStdioMedianMs}};
+                  {"mcp_stdio_median_le_1ms", r.mcp_stdio.median <= kTargetMcpStdioMedianMs},
+                  {"kept_state_commit_median_le_1ms",
+                   r.kept_commit.median <= kTargetKeptStateMedianMs},
+                  {"kept_state_rollback_le_commit", r.kept_rollback.median <= r.kept_commit.median},
+                  {"idle_live_interpreter_le_2mb_above_its_state",
+                   r.idle_live_private_empty <= kTargetIdleLiveOverheadBytes &&
+                       r.idle_live_private_10mb <= kTenMegabyteList + kTargetIdleLiveOverheadBytes}};
   j["load_average"] = {{"before", r.load_before}, {"after", r.load_after}};
   return j;
 }
@@ -523,6 +510,16 @@ void PrintTable(const Report& r) {
        native(r.native ? r.native->median : 0), ratio(r.mcp_stdio.median), "<= 1 ms",
        met(r.mcp_stdio.median <= kTargetMcpStdioMedianMs)},
       {"  p99", Ms(r.mcp_stdio.p99), "", "", "", ""},
+      {"x += 1, kept state, committed, median", Ms(r.kept_commit.median), "", "", "<= 1 ms",
+       met(r.kept_commit.median <= kTargetKeptStateMedianMs)},
+      {"  p99", Ms(r.kept_commit.p99), "", "", "", ""},
+      {"x += 1; SystemExit(1), kept state, rolled back, median", Ms(r.kept_rollback.median), "",
+       "", "<= commit", met(r.kept_rollback.median <= r.kept_commit.median)},
+      {"  p99", Ms(r.kept_rollback.p99), "", "", "", ""},
+      {"idle live interpreter, empty state, private memory", Mib(r.idle_live_private_empty), "",
+       "", "<= 2 MB", met(r.idle_live_private_empty <= kTargetIdleLiveOverheadBytes)},
+      {"  holding a 10 MB list", Mib(r.idle_live_private_10mb), "", "", "<= 12 MB",
+       met(r.idle_live_private_10mb <= kTenMegabyteList + kTargetIdleLiveOverheadBytes)},
   };
   size_t width[5] = {0, 0, 0, 0, 0};
   for (const Row& row : rows) {
@@ -659,6 +656,17 @@ int BenchCommand(const BenchFlags& flags) {
   report.http_fresh = Summarise(servers->http_fresh_session_ms);
   report.http_existing = Summarise(servers->http_existing_session_ms);
   report.mcp_stdio = Summarise(servers->mcp_stdio_ms);
+
+  // 8. kept state
+  StatusOr<ExecutionPolicy> kept_workspace = dir.Workspace("kept-state");
+  if (!kept_workspace.ok()) return ExitFor(kept_workspace.status());
+  StatusOr<KeptStateMeasures> kept = TimeKeptState(
+      executor, kept_workspace->mount_host_dir(), kWarmupRuns, settings.executions);
+  if (!kept.ok()) return ExitFor(kept.status());
+  report.kept_commit = Summarise(kept->commit_ms);
+  report.kept_rollback = Summarise(kept->rollback_ms);
+  report.idle_live_private_empty = kept->idle_private_bytes_empty;
+  report.idle_live_private_10mb = kept->idle_private_bytes_10mb;
 
   report.load_after = LoadAverage();
   if (flags.json) {

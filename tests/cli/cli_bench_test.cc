@@ -58,6 +58,17 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
     EXPECT_GT(j[key]["median"].get<double>(), j["latency_in_child_ms"]["median"].get<double>())
         << key;
   }
+  // A kept-state session: each execution is a real one too.
+  for (const char* key : {"kept_state_commit_ms", "kept_state_rollback_ms"}) {
+    ExpectLatency(j, key);
+    EXPECT_GT(j[key]["median"].get<double>(), j["latency_in_child_ms"]["median"].get<double>())
+        << key;
+  }
+  const ordered_json& idle = j["idle_live_interpreter_private_bytes"];
+  ExpectPositive(idle, "empty_state");
+  // The 10 MB list is the state's own: the interpreter holds at least it.
+  EXPECT_GE(idle["with_10mb_list"].get<uint64_t>(),
+            idle["empty_state"].get<uint64_t>() + 10'000'000);
   ExpectPositive(j, "executions_per_second");
   ExpectPositive(j, "private_memory_bytes");
   ExpectPositive(j, "pss_bytes");
@@ -99,6 +110,14 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
   EXPECT_EQ(t["http_existing_session_median_le_0.8ms"],
             j["http_existing_session_ms"]["median"].get<double>() <= 0.8);
   EXPECT_EQ(t["mcp_stdio_median_le_1ms"], j["mcp_stdio_ms"]["median"].get<double>() <= 1.0);
+  EXPECT_EQ(t["kept_state_commit_median_le_1ms"],
+            j["kept_state_commit_ms"]["median"].get<double>() <= 1.0);
+  EXPECT_EQ(t["kept_state_rollback_le_commit"],
+            j["kept_state_rollback_ms"]["median"].get<double>() <=
+                j["kept_state_commit_ms"]["median"].get<double>());
+  EXPECT_EQ(t["idle_live_interpreter_le_2mb_above_its_state"],
+            idle["empty_state"].get<uint64_t>() <= 2'000'000 &&
+                idle["with_10mb_list"].get<uint64_t>() <= 12'000'000);
   if (fs::exists(kNativePython)) {
     const double native = j["native_subprocess_ms"]["median"].get<double>();
     EXPECT_NEAR(j["ratios"]["mcp_stdio_vs_native_median"].get<double>(),
@@ -120,7 +139,10 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
         "print(2+2), cold RunPython(), median", "<= 1 ms", ">= 1000 /s", "<= 10 MB",
         "print(2+2), HTTP /v1/execute, fresh session, median",
         "print(2+2), HTTP /v1/execute, existing session, median",
-        "print(2+2), MCP tools/call over stdio, median", "<= 0.8 ms"}) {
+        "print(2+2), MCP tools/call over stdio, median", "<= 0.8 ms",
+        "x += 1, kept state, committed, median",
+        "x += 1; SystemExit(1), kept state, rolled back, median",
+        "idle live interpreter, empty state, private memory", "holding a 10 MB list"}) {
     EXPECT_NE(o.out.find(row), std::string::npos) << "no \"" << row << "\" in\n" << o.out;
   }
   // Each target row says met or NOT MET.
@@ -129,7 +151,7 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
   for (std::string line; std::getline(lines, line);) {
     if (line.ends_with(" met") || line.ends_with(" NOT MET")) ++verdicts;
   }
-  EXPECT_EQ(verdicts, 6u) << o.out;
+  EXPECT_EQ(verdicts, 10u) << o.out;
 }
 
 TEST_F(CliTest, BenchBadCountsAreUsageErrors) {

@@ -1,0 +1,109 @@
+#include "cli/bench_kept_state.h"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "cli/process_memory.h"
+#include "snakecage/execution.h"
+#include "snakecage/policy.h"
+
+namespace snakecage::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The 10 MB list: 2.5 million pointers of 4 bytes (wasm32).
+constexpr uint64_t kListBytes = 10'000'000;
+
+// Runs what is staged; OK when it ended with `exit_code` and `state`.
+StatusOr<ExecutionResult> RunExpecting(Executor& executor, const ExecutionPolicy& policy,
+                                       std::string_view what, int exit_code,
+                                       StateOutcome state) {
+  StatusOr<ExecutionResult> r = executor.Run(policy);
+  if (!r.ok()) return Internal("bench: kept state: " + std::string(what) + ": " +
+                               r.status().message());
+  if (r->exit_code != exit_code || r->trapped || r->state != state) {
+    return Internal("bench: kept state: " + std::string(what) + ": expected exit " +
+                    std::to_string(exit_code) + " and state " +
+                    std::string(StateOutcomeName(state)) + ", got exit " +
+                    std::to_string(r->exit_code) + (r->trapped ? " (trapped: " + r->trap_message +
+                                                                     ")"
+                                                               : "") +
+                    " and state " +
+                    (r->state ? std::string(StateOutcomeName(*r->state)) : "none") + " (" +
+                    r->state_reason + "; stderr " + r->stderr_text.substr(0, 200) + ")");
+  }
+  return r;
+}
+
+StatusOr<uint64_t> LivePrivateBytes(Executor& executor) {
+  const std::vector<pid_t> pids = executor.LiveInterpreterPids();
+  if (pids.size() != 1 || pids[0] <= 0) {
+    return Internal("bench: kept state: expected one live interpreter, found " +
+                    std::to_string(pids.size()));
+  }
+  StatusOr<ProcessMemory> m = ReadSmapsRollup(pids[0]);
+  if (!m.ok()) return m.status();
+  return m->private_bytes;
+}
+
+}  // namespace
+
+StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
+                                          const std::filesystem::path& workspace,
+                                          uint64_t warmup, uint64_t runs) {
+  StatusOr<ExecutionPolicy> policy =
+      ExecutionPolicyBuilder().mount_host_dir(workspace).keep_state(true).Build();
+  if (!policy.ok()) return policy.status();
+  auto stage = [&](std::string_view code) { return StageUserCode(code, *policy); };
+  KeptStateMeasures out;
+  if (Status s = stage("x = 0"); !s.ok()) return s;
+  if (auto r = RunExpecting(executor, *policy, "x = 0", 0, StateOutcome::kFresh); !r.ok()) {
+    return r.status();
+  }
+  StatusOr<uint64_t> empty = LivePrivateBytes(executor);
+  if (!empty.ok()) return empty.status();
+  out.idle_private_bytes_empty = *empty;
+
+  struct Kind {
+    std::string_view code;
+    int exit_code;
+    StateOutcome state;
+    std::vector<double>* ms;
+  };
+  for (const Kind& kind : {Kind{"x += 1", 0, StateOutcome::kCommitted, &out.commit_ms},
+                           Kind{"x += 1\nraise SystemExit(1)", 1, StateOutcome::kRolledBack,
+                                &out.rollback_ms}}) {
+    if (Status s = stage(kind.code); !s.ok()) return s;
+    for (uint64_t i = 0; i < warmup + runs; ++i) {
+      const auto start = Clock::now();
+      StatusOr<ExecutionResult> r =
+          RunExpecting(executor, *policy, kind.code, kind.exit_code, kind.state);
+      const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+      if (!r.ok()) return r.status();
+      if (i >= warmup) kind.ms->push_back(ms);
+    }
+  }
+  // Every commit counted, no rollback did.
+  if (Status s = stage("print(x)"); !s.ok()) return s;
+  StatusOr<ExecutionResult> x =
+      RunExpecting(executor, *policy, "print(x)", 0, StateOutcome::kCommitted);
+  if (!x.ok()) return x.status();
+  if (x->stdout_text != std::to_string(warmup + runs) + "\n") {
+    return Internal("bench: kept state: x is " + x->stdout_text + " after " +
+                    std::to_string(warmup + runs) + " commits");
+  }
+  if (Status s = stage("big = [None] * " + std::to_string(kListBytes / 4)); !s.ok()) return s;
+  if (auto r = RunExpecting(executor, *policy, "the 10 MB list", 0, StateOutcome::kCommitted);
+      !r.ok()) {
+    return r.status();
+  }
+  StatusOr<uint64_t> loaded = LivePrivateBytes(executor);
+  if (!loaded.ok()) return loaded.status();
+  out.idle_private_bytes_10mb = *loaded;
+  executor.DropState(workspace);
+  return out;
+}
+
+}  // namespace snakecage::cli

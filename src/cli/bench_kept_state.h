@@ -1,0 +1,37 @@
+// cli/bench_kept_state.h: `snakecage bench`'s measures of a session that
+// keeps its Python state (ExecutionPolicy::keep_state, issue 14):
+//   - a committed execution of `x += 1` and a rolled-back one
+//     (`x += 1; raise SystemExit(1)`), each timed around Executor::Run;
+//   - the private memory (/proc/PID/smaps_rollup) of the idle live
+//     interpreter holding an empty state (`x = 0`) and then a 10 MB list
+//     (`[None] * 2_500_000`: 2.5 million 4-byte pointers).
+// Every answer is checked (state, exit status, and in the end that x counts
+// exactly the commits); anything else is a host failure, never a number.
+//
+// Thread-safety: runs on the caller's thread.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "snakecage/executor.h"
+#include "snakecage/status.h"
+
+namespace snakecage::cli {
+
+struct KeptStateMeasures {
+  std::vector<double> commit_ms;
+  std::vector<double> rollback_ms;
+  uint64_t idle_private_bytes_empty = 0;
+  uint64_t idle_private_bytes_10mb = 0;
+};
+
+// `workspace`: an empty directory, the session's; its state is dropped at
+// the end. `warmup` untimed executions precede the `runs` timed ones of
+// each kind.
+StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
+                                          const std::filesystem::path& workspace,
+                                          uint64_t warmup, uint64_t runs);
+
+}  // namespace snakecage::cli
