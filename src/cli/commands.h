@@ -32,6 +32,20 @@ struct RunFlags {
 // the JSON); with --session, that session, created on first use.
 int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args);
 
+struct ReplFlags {
+  std::optional<std::string> policy, workspace_root, log_file;
+  std::string session;
+  PolicyFlags policy_fields;
+};
+
+// `snakecage repl --session ID`: an interactive prompt over a session that
+// keeps its Python state. Each complete statement (or block) read from
+// stdin is one execution: its value is echoed as Python's own prompt does,
+// its output printed, then a line on stderr with what happened to the
+// state, the fuel and the time; a failed one is rolled back. Ctrl-D (end
+// of input) leaves with 0. The state lives as long as this process.
+int ReplCommand(const ReplFlags& flags);
+
 struct SessionFlags {
   bool json = false;
   std::optional<std::string> workspace_root, log_file, glob;

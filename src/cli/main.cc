@@ -51,6 +51,18 @@ int Main(int argc, char** argv) {
   run->add_option("--log-file", f.log_file, "Append telemetry events (JSON lines) to this file");
   AddPolicyFlags(*run, f.policy_fields);
 
+  ReplFlags rp;
+  CLI::App* repl = app.add_subcommand(
+      "repl", "An interactive Python prompt over a session that keeps its state");
+  repl->add_option("--session", rp.session,
+                   "Session id: create or reuse <workspace-root>/<ID> (kept afterwards)")
+      ->required();
+  repl->add_option("--workspace-root", rp.workspace_root,
+                   "Directory holding session directories (default ./workspace)");
+  repl->add_option("--policy", rp.policy, "Policy file (TOML); flags override its values");
+  repl->add_option("--log-file", rp.log_file, "Append telemetry events (JSON lines) to this file");
+  AddPolicyFlags(*repl, rp.policy_fields);
+
   SessionFlags s;
   CLI::App* session = app.add_subcommand("session", "Inspect and manage sessions");
   session->require_subcommand(1);
@@ -167,6 +179,10 @@ int Main(int argc, char** argv) {
     return UsageError(e.what());
   }
   if (run->parsed()) return RunCommand(f, guest_args);
+  if (repl->parsed()) {
+    if (!guest_args.empty()) return UsageError("repl: unexpected arguments after --");
+    return ReplCommand(rp);
+  }
   if (bench->parsed()) {
     if (!guest_args.empty()) return UsageError("bench: unexpected arguments after --");
     return BenchCommand(b);
