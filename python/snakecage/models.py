@@ -114,6 +114,9 @@ class ExecutionPolicy(Model):
             "env": env,
             "timeout_seconds": self.timeout_seconds,
             "preserve_logs": self.preserve_logs,
+            # Python state kept between executions is not offered here yet
+            # (auto_persist_globals keeps JSON globals in a file).
+            "keep_state": False,
             "additional_readonly_mounts": mounts,
         }
         try:
