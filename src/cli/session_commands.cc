@@ -23,7 +23,7 @@
 #include "base/utf8.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
-#include "server/encoding.h"
+#include "base/base64.h"
 #include "snakecage/session.h"
 
 namespace snakecage::cli {
@@ -108,7 +108,7 @@ int SessionCommand(SessionAction action, const SessionFlags& f) {
         Print({{"session_id", f.id},
                {"path", f.path},
                {"encoding", text ? "utf-8" : "base64"},
-               {"content", text ? *content : server::Base64Encode(*content)}});
+               {"content", text ? *content : Base64Encode(*content)}});
       } else {
         std::fwrite(content->data(), 1, content->size(), stdout);
       }

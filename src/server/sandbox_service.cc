@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "base/utf8.h"
-#include "server/encoding.h"
+#include "base/base64.h"
 #include "snakecage/packages.h"
 #include "snakecage/server.h"
 
@@ -490,7 +490,7 @@ StatusOr<FileContent> SandboxService::ReadFile(std::string_view client_id,
                            "' is not valid UTF-8 text; read it with encoding \"base64\"");
   }
   f.encoding = chosen;
-  f.content = chosen == FileEncoding::kText ? std::move(*data) : server::Base64Encode(*data);
+  f.content = chosen == FileEncoding::kText ? std::move(*data) : Base64Encode(*data);
   return f;
 }
 
@@ -504,7 +504,7 @@ StatusOr<uint64_t> SandboxService::WriteFile(std::string_view client_id,
   Touch(session_id);
   std::string decoded;
   if (encoding == FileEncoding::kBase64) {
-    std::optional<std::string> d = server::Base64Decode(content);
+    std::optional<std::string> d = Base64Decode(content);
     if (!d) return InvalidArgument("content: not valid base64 (RFC 4648, with '=' padding)");
     decoded = std::move(*d);
     content = decoded;

@@ -1,7 +1,7 @@
 // Base64 and UTF-8 checks used by the file tools.
 #include <gtest/gtest.h>
 
-#include "server/encoding.h"
+#include "base/base64.h"
 
 namespace snakecage::server {
 namespace {

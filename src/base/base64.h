@@ -1,4 +1,4 @@
-// Base64 (RFC 4648, with padding), for the server's file tools (UTF-8 is
+// Base64 (RFC 4648, with padding), for the server's file tools and the executor's saved states (UTF-8 is
 // base/utf8.h). Pure functions, thread-safe.
 #pragma once
 
@@ -6,11 +6,11 @@
 #include <string>
 #include <string_view>
 
-namespace snakecage::server {
+namespace snakecage {
 
 std::string Base64Encode(std::string_view bytes);
 // nullopt unless `text` is canonical-length base64 (a multiple of 4
 // characters, '=' only as trailing padding). ASCII whitespace is skipped.
 std::optional<std::string> Base64Decode(std::string_view text);
 
-}  // namespace snakecage::server
+}  // namespace snakecage

@@ -1,8 +1,8 @@
-#include "server/encoding.h"
+#include "base/base64.h"
 
 #include <cstdint>
 
-namespace snakecage::server {
+namespace snakecage {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -81,4 +81,4 @@ std::optional<std::string> Base64Decode(std::string_view text) {
   return out;
 }
 
-}  // namespace snakecage::server
+}  // namespace snakecage
