@@ -40,6 +40,12 @@
  *      from this one), which runs the script again in the same __main__,
  *      with argv and the environment re-read. atexit handlers never run for
  *      kept state: the host drops it by ending the process.
+ *      Each cell asks snakecage.cell_kind() what it is: the script; a save
+ *      (the globals the host can keep, pickled, go to snakecage.state_saved
+ *      and the names that cannot be kept to snakecage.state_dropped; the
+ *      host never commits such a cell); or a restore then the script (the
+ *      globals of an earlier save, read from kSavedStateFile beside the
+ *      script and deleted, come back into __main__ first).
  *
  * argv is the policy's argv: argv[0] is the interpreter name, then the usual
  * interpreter options, then the script path and the script's arguments.
@@ -65,6 +71,12 @@ SNAKECAGE_IMPORT(user_code_end) void snakecage_user_code_end(void);
 SNAKECAGE_IMPORT(missing_module) void snakecage_missing_module(const char *name, size_t len);
 SNAKECAGE_IMPORT(keeps_state) int snakecage_keeps_state(void);
 SNAKECAGE_IMPORT(cell_end) void snakecage_cell_end(int exitcode);
+SNAKECAGE_IMPORT(cell_kind) int snakecage_cell_kind(void);
+SNAKECAGE_IMPORT(state_saved) void snakecage_state_saved(const char *bytes, size_t len);
+SNAKECAGE_IMPORT(state_dropped) void snakecage_state_dropped(const char *json, size_t len);
+
+/* What a kept-state cell does (snakecage.cell_kind()). */
+enum { kCellScript = 0, kCellSave = 1, kCellRestore = 2 };
 
 /* Internal CPython helper (Python/pythonrun.c, not static): if the pending
  * exception is SystemExit, prints what `python` would print, clears it, stores
@@ -255,6 +267,104 @@ static const char kRefreshFromHost[] =
     "    sys.orig_argv = orig_argv\n"
     "    os.environ._data.clear()\n"
     "    os.environ._data.update(environ)\n";
+
+/* The file a restore cell reads its state from, in the script's directory
+ * (the host puts it there just before, and removes it if the cell did
+ * not). */
+static const char kSavedStateFile[] = ".snakecage-saved-state";
+
+/* Saving and restoring a kept state's globals. A module is kept as its
+ * name and imported again; any other value is kept when it pickles without
+ * a reference to a function or class defined in __main__ (those do not
+ * exist in the interpreter that restores). Each value is pickled alone, so
+ * two names for one object come back as two objects. Dunder names
+ * (__builtins__, __file__, ...) are the interpreter's own and never kept. */
+static const char kStateHelpers[] =
+    "def save_state(g):\n"
+    "    import io, json, pickle, types\n"
+    "    class Pickler(pickle.Pickler):\n"
+    "        def reducer_override(self, obj):\n"
+    "            if isinstance(obj, (type, types.FunctionType)) and \\\n"
+    "                    getattr(obj, '__module__', None) == '__main__':\n"
+    "                raise pickle.PicklingError('defined in __main__')\n"
+    "            return NotImplemented\n"
+    "    modules, kept, dropped = {}, {}, []\n"
+    "    for name, value in list(g.items()):\n"
+    "        if name.startswith('__') and name.endswith('__'):\n"
+    "            continue\n"
+    "        if isinstance(value, types.ModuleType):\n"
+    "            modules[name] = value.__name__\n"
+    "            continue\n"
+    "        buf = io.BytesIO()\n"
+    "        try:\n"
+    "            Pickler(buf, protocol=5).dump(value)\n"
+    "        except Exception:\n"
+    "            dropped.append(name)\n"
+    "            continue\n"
+    "        kept[name] = buf.getvalue()\n"
+    "    return pickle.dumps((modules, kept), protocol=5), json.dumps(dropped)\n"
+    "def restore_state(g, path):\n"
+    "    import importlib, json, os, pickle\n"
+    "    with open(path, 'rb') as f:\n"
+    "        data = f.read()\n"
+    "    os.unlink(path)\n"
+    "    modules, kept = pickle.loads(data)\n"
+    "    dropped = []\n"
+    "    for name, module in modules.items():\n"
+    "        try:\n"
+    "            g[name] = importlib.import_module(module)\n"
+    "        except Exception:\n"
+    "            dropped.append(name)\n"
+    "    for name, blob in kept.items():\n"
+    "        try:\n"
+    "            g[name] = pickle.loads(blob)\n"
+    "        except Exception:\n"
+    "            dropped.append(name)\n"
+    "    return json.dumps(dropped)\n";
+
+/* __main__'s namespace (borrowed), or NULL with an exception set. */
+static PyObject *main_globals(void) {
+  PyObject *main_module = PyImport_AddModule("__main__"); /* borrowed */
+  return main_module ? PyModule_GetDict(main_module) : NULL;
+}
+
+/* A save cell: hands the host what save_state() made. Returns the cell's
+ * exit status (an exception is reported as usual). */
+static int save_state_cell(PyObject *save_fn) {
+  PyObject *globals = main_globals();
+  PyObject *r = globals ? PyObject_CallOneArg(save_fn, globals) : NULL;
+  if (r == NULL) return report_exception();
+  PyObject *data = PyTuple_GetItem(r, 0);    /* borrowed */
+  PyObject *dropped = PyTuple_GetItem(r, 1); /* borrowed */
+  Py_ssize_t dropped_len = 0;
+  const char *dropped_utf8 =
+      dropped && PyUnicode_Check(dropped) ? PyUnicode_AsUTF8AndSize(dropped, &dropped_len) : NULL;
+  if (data == NULL || !PyBytes_Check(data) || dropped_utf8 == NULL) {
+    Py_DECREF(r);
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "snakecage: save_state broke");
+    return report_exception();
+  }
+  snakecage_state_dropped(dropped_utf8, (size_t)dropped_len);
+  snakecage_state_saved(PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data));
+  Py_DECREF(r);
+  return 0;
+}
+
+/* Before a restore cell's script: the saved globals back into __main__
+ * (restore_state() reads and deletes `state_path`), the names it could not
+ * restore to the host. Returns 0, or the exit status of an exception. */
+static int restore_state_cell(PyObject *restore_fn, PyObject *state_path) {
+  PyObject *globals = main_globals();
+  PyObject *r = globals ? PyObject_CallFunctionObjArgs(restore_fn, globals, state_path, NULL)
+                        : NULL;
+  if (r == NULL) return report_exception();
+  Py_ssize_t len = 0;
+  const char *utf8 = PyUnicode_Check(r) ? PyUnicode_AsUTF8AndSize(r, &len) : NULL;
+  if (utf8 != NULL) snakecage_state_dropped(utf8, (size_t)len);
+  Py_DECREF(r);
+  if (utf8 == NULL) return report_exception();
+  return 0;
+}
 
 /* The instance layout of _random.Random (Modules/_randommodule.c, CPython
  * 3.11): a Mersenne Twister's 624 words and its position. find_random_state
@@ -491,6 +601,18 @@ int main(int argc, char **argv) {
   if (find_open_file_types(&open_file_types) < 0) { PyErr_Print(); return 1; }
   PyObject *refresh_fn = define_function(kRefreshFromHost, "refresh_from_host");
   if (refresh_fn == NULL) { PyErr_Print(); return 1; }
+  PyObject *save_fn = define_function(kStateHelpers, "save_state");
+  PyObject *restore_fn = define_function(kStateHelpers, "restore_state");
+  if (save_fn == NULL || restore_fn == NULL) { PyErr_Print(); return 1; }
+  PyObject *state_path = NULL;
+  {
+    PyObject *os_path = PyImport_ImportModule("os.path");
+    PyObject *dir = os_path ? PyObject_CallMethod(os_path, "dirname", "O", filename) : NULL;
+    state_path = dir ? PyObject_CallMethod(os_path, "join", "Os", dir, kSavedStateFile) : NULL;
+    Py_XDECREF(dir);
+    Py_XDECREF(os_path);
+    if (state_path == NULL) { PyErr_Print(); return 1; }
+  }
   PyObject *random_state = find_random_state();
   if (random_state == NULL) { PyErr_Print(); return 1; }
   /* What start-up parsed: sys.orig_argv, and how much of it were options. */
@@ -518,20 +640,31 @@ int main(int argc, char **argv) {
 
   snakecage_user_code_begin();
 
-  int exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0 ||
-                         reseed_random(random_state) < 0
-                     ? report_exception()
-                     : run_script(path, filename);
+  int exitcode;
   if (snakecage_keeps_state()) {
-    for (;;) {
+    for (int first = 1;; first = 0) {
+      const int kind = snakecage_cell_kind();
+      if (kind == kCellSave) {
+        exitcode = save_state_cell(save_fn);
+      } else {
+        exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0 ||
+                           (first && reseed_random(random_state) < 0)
+                       ? report_exception()
+                       : 0;
+        if (exitcode == 0 && kind == kCellRestore) {
+          exitcode = restore_state_cell(restore_fn, state_path);
+        }
+        if (exitcode == 0) exitcode = run_script(path, filename);
+      }
       flush_open_files(&open_file_types);
       flush_std_streams();
       snakecage_cell_end(exitcode); /* returns in the next cell's process */
-      exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0
-                     ? report_exception()
-                     : run_script(path, filename);
     }
   }
+  exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0 ||
+                     reseed_random(random_state) < 0
+                 ? report_exception()
+                 : run_script(path, filename);
   int atexit_status = run_atexit_handlers();
   if (exitcode == 0) exitcode = atexit_status;
   flush_open_files(&open_file_types);

@@ -49,8 +49,11 @@ enum class StateOutcome {
   kCommitted,   // it ran in the session's state and succeeded: kept
   kRolledBack,  // it ran in the session's state and failed: the state is
                 // exactly as before it
+  kRestored,    // the session's live interpreter had been dropped (evicted)
+                // with its globals saved: they were restored into a new
+                // interpreter before it ran (state_dropped: what was not)
 };
-// "fresh", "committed", "rolled_back"
+// "fresh", "committed", "rolled_back", "restored"
 constexpr std::string_view StateOutcomeName(StateOutcome s) {
   switch (s) {
     case StateOutcome::kFresh:
@@ -59,6 +62,8 @@ constexpr std::string_view StateOutcomeName(StateOutcome s) {
       return "committed";
     case StateOutcome::kRolledBack:
       return "rolled_back";
+    case StateOutcome::kRestored:
+      return "restored";
   }
   return "unknown";
 }
@@ -102,6 +107,9 @@ struct [[nodiscard]] ExecutionResult {
   // failed). Files are never rolled back.
   std::optional<StateOutcome> state;
   std::string state_reason;
+  // kRestored: the global names that could not be kept (not picklable, or
+  // defined in terms of a function or class of __main__), sorted.
+  std::vector<std::string> state_dropped;
 
   // True exactly when the guest exited 0 and nothing trapped or timed out.
   bool success() const { return exit_code == 0 && !trapped; }

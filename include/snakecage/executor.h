@@ -19,8 +19,11 @@
 // the state is exactly as before. The result's `state` says which
 // (ExecutionResult). Files are not rolled back: the workspace is the
 // session's durable part. Live interpreters are bounded in number
-// (least recently used first out) and in idle time; an evicted or dead one
-// makes the next execution start fresh, and its result says why.
+// (least recently used first out) and in idle time. An evicted one, and
+// every one when the Executor is destroyed, first saves the globals it can
+// (modules by name, values that pickle) beside the workspace; the next
+// execution restores them ("restored", with the names it could not keep).
+// A dead one makes the next execution start fresh, and its result says why.
 //
 // The zygote imports the modules listed in guest/snakecage_main.c
 // (kPreimportedModules) during start-up.
@@ -101,6 +104,12 @@ class Executor {
   // state; waits for an execution of that session that is running. True
   // when there was one. (reset_session, session deletion.)
   bool DropState(const std::filesystem::path& workspace);
+  // Saves the globals of that session's live interpreter beside its
+  // workspace (what eviction does), then drops the interpreter: the next
+  // kept-state execution restores them. NotFound without a live
+  // interpreter; Internal when the save failed (the interpreter is dropped
+  // all the same, and the result of the next execution says so).
+  Status SaveState(const std::filesystem::path& workspace);
   // Live interpreters now, and their process ids (for tests, benchmarks and
   // metrics).
   size_t live_interpreter_count() const;

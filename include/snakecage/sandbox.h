@@ -95,6 +95,7 @@ struct ExecutionMetadata {
   // happened to the session's Python state and why (execution.h).
   std::optional<StateOutcome> state;
   std::string state_reason;
+  std::vector<std::string> state_dropped;  // kRestored: names not kept
 };
 
 struct [[nodiscard]] SandboxResult {
@@ -128,7 +129,8 @@ struct [[nodiscard]] SandboxResult {
 // timeout_seconds, path_denials, workspace_max_bytes, workspace_writes_refused,
 // missing_module, fuel_analysis {consumed, budget,
 // utilization_percent, status}, error_guidance, state ("fresh",
-// "committed", "rolled_back"), state_reason}. Absent values are null.
+// "committed", "rolled_back", "restored"), state_reason, state_dropped
+// (a list of names)}. Absent values are null.
 nlohmann::ordered_json SandboxResultToJson(const SandboxResult& result);
 
 struct SandboxOptions {

@@ -52,7 +52,7 @@ StatusOr<uint64_t> LivePrivateBytes(Executor& executor) {
 
 StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
                                           const std::filesystem::path& workspace,
-                                          uint64_t warmup, uint64_t runs) {
+                                          uint64_t warmup, uint64_t runs, uint64_t restores) {
   StatusOr<ExecutionPolicy> policy =
       ExecutionPolicyBuilder().mount_host_dir(workspace).keep_state(true).Build();
   if (!policy.ok()) return policy.status();
@@ -102,6 +102,35 @@ StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
   StatusOr<uint64_t> loaded = LivePrivateBytes(executor);
   if (!loaded.ok()) return loaded.status();
   out.idle_private_bytes_10mb = *loaded;
+
+  // 100 small globals: saved and dropped, then restored.
+  executor.DropState(workspace);
+  if (Status s = stage("for i in range(100):\n    globals()[f'v{i}'] = {'i': i, 's': str(i)}");
+      !s.ok()) {
+    return s;
+  }
+  if (auto r = RunExpecting(executor, *policy, "100 globals", 0, StateOutcome::kFresh); !r.ok()) {
+    return r.status();
+  }
+  if (Status s = stage("print(sum(globals()[f'v{i}']['i'] for i in range(100)))"); !s.ok()) {
+    return s;
+  }
+  for (uint64_t i = 0; i < restores; ++i) {
+    auto start = Clock::now();
+    if (Status s = executor.SaveState(workspace); !s.ok()) {
+      return Internal("bench: kept state: SaveState: " + s.message());
+    }
+    out.evict_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    start = Clock::now();
+    StatusOr<ExecutionResult> r =
+        RunExpecting(executor, *policy, "the restore", 0, StateOutcome::kRestored);
+    out.restore_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    if (!r.ok()) return r.status();
+    if (r->stdout_text != "4950\n" || !r->state_dropped.empty()) {
+      return Internal("bench: kept state: the restored globals printed " + r->stdout_text);
+    }
+  }
   executor.DropState(workspace);
   return out;
 }

@@ -4,7 +4,10 @@
 //     (`x += 1; raise SystemExit(1)`), each timed around Executor::Run;
 //   - the private memory (/proc/PID/smaps_rollup) of the idle live
 //     interpreter holding an empty state (`x = 0`) and then a 10 MB list
-//     (`[None] * 2_500_000`: 2.5 million 4-byte pointers).
+//     (`[None] * 2_500_000`: 2.5 million 4-byte pointers);
+//   - with a state of 100 small globals, the eviction (Executor::SaveState:
+//     the save cell and writing the file) and the next execution, which
+//     restores them into a new interpreter.
 // Every answer is checked (state, exit status, and in the end that x counts
 // exactly the commits); anything else is a host failure, never a number.
 //
@@ -25,13 +28,15 @@ struct KeptStateMeasures {
   std::vector<double> rollback_ms;
   uint64_t idle_private_bytes_empty = 0;
   uint64_t idle_private_bytes_10mb = 0;
+  std::vector<double> evict_ms;    // SaveState with 100 small globals
+  std::vector<double> restore_ms;  // the execution that restores them
 };
 
 // `workspace`: an empty directory, the session's; its state is dropped at
 // the end. `warmup` untimed executions precede the `runs` timed ones of
-// each kind.
+// each kind; `restores` eviction and restore pairs are timed.
 StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
                                           const std::filesystem::path& workspace,
-                                          uint64_t warmup, uint64_t runs);
+                                          uint64_t warmup, uint64_t runs, uint64_t restores);
 
 }  // namespace snakecage::cli

@@ -21,6 +21,7 @@ int ExitFor(const Status& s);
 
 struct RunFlags {
   bool json = false;
+  bool keep_state = false;
   std::optional<std::string> code, policy, session, workspace_root, log_file;
   PolicyFlags policy_fields;  // --fuel, --memory, --env, ...
   std::string source;
@@ -29,7 +30,9 @@ struct RunFlags {
 // `snakecage run`. Without --session and --workspace-root the run gets a
 // fresh session in a temporary root, removed afterwards; with
 // --workspace-root alone, a new session there that is kept (its id is in
-// the JSON); with --session, that session, created on first use.
+// the JSON); with --session, that session, created on first use. With
+// --keep-state (needs --session) the session's Python state is restored
+// from the last such run and saved again when this one ends.
 int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args);
 
 struct ReplFlags {
@@ -43,7 +46,8 @@ struct ReplFlags {
 // stdin is one execution: its value is echoed as Python's own prompt does,
 // its output printed, then a line on stderr with what happened to the
 // state, the fuel and the time; a failed one is rolled back. Ctrl-D (end
-// of input) leaves with 0. The state lives as long as this process.
+// of input) leaves with 0, saving the globals for the session's next repl
+// or run --keep-state.
 int ReplCommand(const ReplFlags& flags);
 
 struct SessionFlags {

@@ -49,6 +49,8 @@ int Main(int argc, char** argv) {
   run->add_option("--workspace-root", f.workspace_root,
                   "Directory holding session directories (default ./workspace)");
   run->add_option("--log-file", f.log_file, "Append telemetry events (JSON lines) to this file");
+  run->add_flag("--keep-state", f.keep_state,
+                "Keep the session's Python globals from one run to the next (needs --session)");
   AddPolicyFlags(*run, f.policy_fields);
 
   ReplFlags rp;

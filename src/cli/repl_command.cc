@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "snakecage/executor.h"
 #include "snakecage/policy.h"
 #include "snakecage/sandbox.h"
 
@@ -81,6 +82,12 @@ std::string StatusLine(const SandboxResult& r) {
       case StateOutcome::kFresh:
         line += "fresh state: " + m.state_reason;
         break;
+      case StateOutcome::kRestored:
+        line += "restored state: " + m.state_reason;
+        for (size_t i = 0; i < m.state_dropped.size(); ++i) {
+          line += (i == 0 ? "; not kept: " : ", ") + m.state_dropped[i];
+        }
+        break;
     }
   }
   char ms[32];
@@ -117,6 +124,10 @@ int ReplCommand(const ReplFlags& flags) {
   options.session_id = flags.session;
   options.logger = logger;
   options.workspace_root = flags.workspace_root ? *flags.workspace_root : "workspace";
+  // Its own executor: when it goes (at Ctrl-D), the state's globals are
+  // saved beside the workspace, and the next repl or run --keep-state of
+  // the session restores them.
+  options.executor = std::make_shared<Executor>();
   StatusOr<std::unique_ptr<PythonSandbox>> sandbox = CreateSandbox(std::move(options));
   if (!sandbox.ok()) return ExitFor(sandbox.status());
 

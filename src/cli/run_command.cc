@@ -12,6 +12,7 @@
 #include "base/scoped_temp_dir.h"
 #include "cli/cli_args.h"
 #include "cli/commands.h"
+#include "snakecage/executor.h"
 #include "snakecage/policy.h"
 #include "snakecage/sandbox.h"
 
@@ -64,6 +65,10 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   }
   ExecutionPolicyBuilder builder(base);
   if (Status s = ApplyFlags(flags, guest_args, base, builder); !s.ok()) return ExitFor(s);
+  if (flags.keep_state) {
+    if (!flags.session) return UsageError("--keep-state needs --session (state is kept in a session)");
+    builder.keep_state(true);
+  }
   StatusOr<ExecutionPolicy> policy = builder.Build();
   if (!policy.ok()) return ExitFor(policy.status());
   if (flags.session) {
@@ -80,6 +85,9 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   options.policy = *policy;
   options.session_id = flags.session;
   options.logger = logger;
+  // This run's own executor: when it goes (before this returns), a kept
+  // state's globals are saved beside the workspace for the next run.
+  if (policy->keep_state()) options.executor = std::make_shared<Executor>();
   ScopedTempDir temp_root;  // the workspace root of a run without a session
   if (flags.workspace_root) {
     options.workspace_root = *flags.workspace_root;

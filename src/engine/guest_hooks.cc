@@ -59,4 +59,24 @@ void Z_snakecageZ_cell_end(struct Z_snakecage_instance_t* self, uint32_t exit_co
   cells->on_cell_end(cells->arg, static_cast<int32_t>(exit_code));
 }
 
+uint32_t Z_snakecageZ_cell_kind(struct Z_snakecage_instance_t* self) {
+  if (self->cells == nullptr || !self->cells->keeps_state) return 0;
+  return static_cast<uint32_t>(self->cells->kind);
+}
+
+void Z_snakecageZ_state_saved(struct Z_snakecage_instance_t* self, uint32_t ptr, uint32_t len) {
+  if (self->memory == nullptr || self->reports == nullptr) return;
+  const snakecage::wasi::GuestMemory memory(self->memory);
+  if (!memory.InBounds(ptr, len)) return;
+  self->reports->saved_state.emplace(reinterpret_cast<const char*>(memory.At(ptr)), len);
+}
+
+void Z_snakecageZ_state_dropped(struct Z_snakecage_instance_t* self, uint32_t ptr,
+                                uint32_t len) {
+  if (self->memory == nullptr || self->reports == nullptr) return;
+  const snakecage::wasi::GuestMemory memory(self->memory);
+  if (!memory.InBounds(ptr, len) || len > snakecage::GuestReports::kMaxDroppedJsonBytes) return;
+  self->reports->state_dropped_json.emplace(reinterpret_cast<const char*>(memory.At(ptr)), len);
+}
+
 }  // extern "C"

@@ -12,6 +12,10 @@
 // cell_end(status): a kept-state cell is done with exit status `status`
 // (its files and std streams flushed); returns only when the next cell
 // begins, as CellHooks says.
+// cell_kind(): what the current kept-state cell is (CellKind).
+// state_saved(ptr, len): a save cell's pickled globals.
+// state_dropped(ptr, len): a JSON list of the global names a save or a
+// restore could not keep.
 //
 // Thread-safety: used on the guest's thread only.
 #pragma once
@@ -35,10 +39,18 @@ struct FuelAccount {
   int64_t remaining_at_end = 0;  // valid when ended
 };
 
+// What a kept-state cell does (guest/snakecage_main.c has the same values).
+enum class CellKind : int32_t {
+  kScript = 0,   // runs the script
+  kSave = 1,     // hands the host the globals it can keep; never committed
+  kRestore = 2,  // puts back the globals of an earlier save, then runs the script
+};
+
 // The cells of an execution that keeps its state (engine/guest_runner.h,
 // CellEndHandler).
 struct CellHooks {
   bool keeps_state = false;  // what keeps_state() answers; set at user_code_begin
+  CellKind kind = CellKind::kScript;  // what cell_kind() answers; set per cell
   // Called at cell_end; returns when the next cell's budget has started.
   void (*on_cell_end)(void* arg, int32_t exit_code) = nullptr;
   void* arg = nullptr;
@@ -50,6 +62,11 @@ struct GuestReports {
   // path, so this only bounds what a hostile guest can make the host store).
   static constexpr size_t kMaxModuleNameBytes = 512;
   std::optional<std::string> missing_module;
+  // A save cell's pickled globals, and the names a save or restore dropped
+  // (a JSON list; longer than kMaxDroppedJsonBytes is ignored).
+  static constexpr size_t kMaxDroppedJsonBytes = 1 << 20;
+  std::optional<std::string> saved_state;
+  std::optional<std::string> state_dropped_json;
 };
 
 }  // namespace snakecage

@@ -21,6 +21,8 @@
 #include <mutex>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "base/utf8.h"
 #include "engine/guest_hooks.h"
 #include "engine/mounts.h"
@@ -161,6 +163,16 @@ ExecutionResult Classify(ExecutionContext& ctx, const GuestRun& run, const FuelA
   }
 
   if (reports.missing_module) r.missing_module = DecodeUtf8Lossy(*reports.missing_module);
+  if (reports.state_dropped_json) {
+    const nlohmann::json names =
+        nlohmann::json::parse(*reports.state_dropped_json, nullptr, /*allow_exceptions=*/false);
+    if (names.is_array()) {
+      for (const auto& n : names) {
+        if (n.is_string()) r.state_dropped.push_back(n.get<std::string>());
+      }
+      std::sort(r.state_dropped.begin(), r.state_dropped.end());
+    }
+  }
   r.path_denials = ctx.denials();
   r.path_denials_total = ctx.denials_total();
   r.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
@@ -198,6 +210,7 @@ void OnUserCodeBegin(void* arg) {
   if (*s.handler) SwapContext(s, (*s.handler)(*s.current, s.interrupt));
   s.fuel->budget = s.current->policy().fuel_budget();
   s.cells->keeps_state = s.current->policy().keep_state() && *s.cell_handler;
+  s.cells->kind = s.current->cell_kind();
 }
 
 // snakecage.cell_end: classifies the cell that ended, hands it to the
@@ -225,7 +238,9 @@ void OnCellEnd(void* arg, int32_t exit_code) {
                                                     " s");
   }
   ExecutionResult cell = Classify(ctx, run, fuel, *s.reports);
+  ctx.saved_state() = std::move(s.reports->saved_state);
   SwapContext(s, (*s.cell_handler)(ctx, std::move(cell), s.interrupt));
+  s.cells->kind = s.current->cell_kind();
   *s.reports = GuestReports{};
   s.refused_grows_before = snakecage_linear_memory_refused_grows();
   fuel.budget = s.current->policy().fuel_budget();
@@ -371,7 +386,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
   begin.instance = &instance;
   fuel.on_begin = &OnUserCodeBegin;
   fuel.on_begin_arg = &begin;
-  cells = CellHooks{false, &OnCellEnd, &begin};
+  cells = CellHooks{false, CellKind::kScript, &OnCellEnd, &begin};
   hooks = Z_snakecage_instance_t{&fuel, &reports, &cells, nullptr};
   GuestRun run;
 

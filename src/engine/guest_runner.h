@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/guest_hooks.h"
 #include "snakecage/execution.h"
 #include "wasi/cancel_token.h"
 #include "wasi/wasi_host.h"
@@ -75,6 +76,11 @@ class ExecutionContext {
   TimeoutGuard* timeout() { return timeout_.get(); }
   std::chrono::steady_clock::time_point started() const { return started_; }
   const std::vector<PathDenial>& denials() const { return *denials_; }
+  // Kept-state cells only: what this cell does (guest_hooks.h), and what a
+  // save cell handed over (its pickled globals), set when it ended.
+  CellKind cell_kind() const { return cell_kind_; }
+  void set_cell_kind(CellKind kind) { cell_kind_ = kind; }
+  std::optional<std::string>& saved_state() { return saved_state_; }
   uint64_t denials_total() const { return *denials_total_; }
 
  private:
@@ -92,6 +98,8 @@ class ExecutionContext {
   std::shared_ptr<std::vector<PathDenial>> denials_;
   std::shared_ptr<uint64_t> denials_total_;
   std::unique_ptr<wasi::WasiHost> host_;
+  CellKind cell_kind_ = CellKind::kScript;
+  std::optional<std::string> saved_state_;
 };
 
 // Called on the guest thread when the guest reaches user_code_begin, before

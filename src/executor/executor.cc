@@ -38,6 +38,10 @@ bool Executor::DropState(const std::filesystem::path& workspace) {
   return live_->Drop(workspace);
 }
 
+Status Executor::SaveState(const std::filesystem::path& workspace) {
+  return live_->SaveAndDrop(workspace);
+}
+
 size_t Executor::live_interpreter_count() const { return live_->count(); }
 
 std::vector<pid_t> Executor::LiveInterpreterPids() const { return live_->Pids(); }

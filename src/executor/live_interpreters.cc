@@ -8,9 +8,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <optional>
+#include <set>
+#include <sstream>
 
 #include "base/unique_fd.h"
+#include "base/write_all.h"
 #include "executor/startup_key.h"
 #include "executor/wire.h"
 
@@ -82,6 +86,59 @@ bool DrainAlive(int socket) {
   }
 }
 
+// How long a save cell may take (its fuel is the session's budget).
+constexpr double kSaveTimeoutSeconds = 30;
+// The file a restore cell reads, in the workspace (guest/snakecage_main.c,
+// kSavedStateFile).
+constexpr char kRestoreFileName[] = ".snakecage-saved-state";
+
+// Writes `bytes` to `path` whole or not at all (a temporary file beside it,
+// then rename).
+Status WriteWhole(const std::filesystem::path& path, std::string_view bytes) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid() || !WriteAll(fd.get(), bytes) || fsync(fd.get()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return Internal("cannot write " + tmp.string() + ": " + std::strerror(err));
+  }
+  fd.Reset();
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    unlink(tmp.c_str());
+    return Internal("cannot rename " + tmp.string() + ": " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+// Puts the restore file into the workspace, replacing whatever file has
+// its name; never through a symlink.
+Status PlaceRestoreFile(const std::filesystem::path& workspace, std::string_view bytes) {
+  UniqueFd dir(open(workspace.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!dir.valid()) {
+    return Internal("cannot open the workspace " + workspace.string() + ": " +
+                    std::strerror(errno));
+  }
+  if (unlinkat(dir.get(), kRestoreFileName, 0) != 0 && errno != ENOENT) {
+    return Internal(std::string("cannot replace ") + kRestoreFileName + " in the workspace: " +
+                    std::strerror(errno));
+  }
+  UniqueFd fd(openat(dir.get(), kRestoreFileName,
+                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid() || !WriteAll(fd.get(), bytes)) {
+    const int err = errno;
+    unlinkat(dir.get(), kRestoreFileName, 0);
+    return Internal(std::string("cannot write ") + kRestoreFileName + " in the workspace: " +
+                    std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+void RemoveRestoreFile(const std::filesystem::path& workspace) {
+  UniqueFd dir(open(workspace.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (dir.valid()) unlinkat(dir.get(), kRestoreFileName, 0);
+}
+
 // What a failed cell's result says went wrong, in a few words.
 std::string FailureOf(const ExecutionResult& r) {
   if (r.trapped && r.trap_reason) {
@@ -104,7 +161,34 @@ struct LiveInterpreters::Session {
   bool busy = false;
   std::string lost;  // why the state went, for the next execution
   uint64_t next_id = 0;
+  std::optional<ExecutionPolicy> policy;  // the last cell's, for a save cell
 };
+
+// A session's saved globals: the names its save could not keep, and the
+// pickled rest (SavedStatePath: a JSON line {"dropped": [...]}, then the
+// bytes).
+struct LiveInterpreters::SavedState {
+  std::vector<std::string> dropped;
+  std::string bytes;
+};
+
+namespace {
+
+std::optional<std::string> ReadWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+std::filesystem::path LiveInterpreters::SavedStatePath(const std::filesystem::path& workspace) {
+  std::filesystem::path w = workspace.lexically_normal();
+  if (w.filename().empty()) w = w.parent_path();
+  return w.parent_path() / (w.filename().string() + ".snakecage-state");
+}
 
 LiveInterpreters::LiveInterpreters(size_t max_live, std::chrono::milliseconds idle_timeout,
                                    std::chrono::milliseconds kill_grace,
@@ -117,13 +201,24 @@ LiveInterpreters::LiveInterpreters(size_t max_live, std::chrono::milliseconds id
 }
 
 LiveInterpreters::~LiveInterpreters() {
+  std::vector<Victim> victims;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    for (auto& [key, s] : sessions_) Evict(*s, "");
+    for (auto& [key, s] : sessions_) {
+      std::unique_lock<std::mutex> run(s->run_mu, std::try_to_lock);
+      if (!run.owns_lock() || !s->socket.valid()) continue;
+      s->busy = true;
+      victims.push_back({s, std::move(run)});
+    }
   }
   wake_.notify_all();
   reaper_.join();
+  // Their globals outlive this process too.
+  // A save that fails loses that state; its next execution starts fresh.
+  for (Victim& v : victims) (void)SaveAndEvict(std::move(v), "");
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [key, s] : sessions_) Evict(*s, "");
 }
 
 void LiveInterpreters::Evict(Session& s, std::string lost) {
@@ -135,21 +230,92 @@ void LiveInterpreters::Evict(Session& s, std::string lost) {
   s.zygote.reset();
 }
 
-void LiveInterpreters::MakeRoom(const Session& keep) {
-  for (;;) {
-    size_t live = 0;
-    Session* lru = nullptr;
-    for (auto& [key, s] : sessions_) {
-      if (!s->socket.valid()) continue;
-      ++live;
-      if (s.get() == &keep || s->busy) continue;
-      if (lru == nullptr || s->last_used < lru->last_used) lru = s.get();
-    }
-    if (live < max_live_ || lru == nullptr) return;  // all busy: one more for now
-    Evict(*lru, "its live interpreter was dropped to make room for another session's "
-                "(more than max_live_interpreters = " +
-                    std::to_string(max_live_) + "); its state is lost");
+std::optional<LiveInterpreters::Victim> LiveInterpreters::PickRoom(const Session& keep) {
+  size_t live = 0;
+  std::shared_ptr<Session> lru;
+  for (auto& [key, s] : sessions_) {
+    if (!s->socket.valid()) continue;
+    ++live;
+    if (s.get() == &keep || s->busy) continue;
+    if (!lru || s->last_used < lru->last_used) lru = s;
   }
+  if (live < max_live_ || !lru) return std::nullopt;  // all busy: one more for now
+  std::unique_lock<std::mutex> run(lru->run_mu, std::try_to_lock);
+  if (!run.owns_lock()) return std::nullopt;
+  lru->busy = true;
+  return Victim{lru, std::move(run)};
+}
+
+Status LiveInterpreters::Save(Session& s) {
+  if (!s.policy) return Internal("no execution's policy to save under");
+  StatusOr<ExecutionPolicy> policy =
+      ExecutionPolicyBuilder(*s.policy)
+          .timeout_seconds(std::min(s.policy->timeout_seconds().value_or(kSaveTimeoutSeconds),
+                                    kSaveTimeoutSeconds))
+          .Build();
+  if (!policy.ok()) return policy.status();
+  const auto started = Clock::now();
+  const uint64_t id = ++s.next_id;
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + std::strerror(errno));
+  UniqueFd result_read(pipe_fds[0]);
+  Status sent = SendMessage(
+      s.socket.get(),
+      {{"op", "run"}, {"id", id}, {"policy", PolicyToJson(*policy)}, {"kind", "save"}},
+      pipe_fds[1]);
+  close(pipe_fds[1]);
+  if (!sent.ok()) return sent;
+  ReadEnd end;
+  // The pickled globals come base64-encoded: at most about 4/3 of memory.
+  const uint64_t max_bytes = MaxChildReportBytes(*policy) + 2 * policy->memory_bytes();
+  const std::string data = ReadResult(
+      result_read.get(), KillAt(*policy, started, kill_grace_), max_bytes,
+      [&] { (void)SendMessage(s.socket.get(), {{"op", "kill"}, {"id", id}}); }, &end);
+  ChildReport report = DecodeChildReport(data);
+  if (!report.result || !report.saved_state) {
+    return Internal(report.error ? report.error->message() : "the save cell sent no state");
+  }
+  if (!report.result->success()) {
+    return Internal("the save cell failed (" + FailureOf(*report.result) + "): " +
+                    report.result->stderr_text.substr(0, 500));
+  }
+  const std::string header = Json{{"dropped", report.result->state_dropped}}.dump() + "\n";
+  return WriteWhole(SavedStatePath(s.policy->mount_host_dir()), header + *report.saved_state);
+}
+
+Status LiveInterpreters::SaveAndEvict(Victim victim, const std::string& why) {
+  Session& s = *victim.session;
+  const Status saved = Save(s);
+  std::lock_guard<std::mutex> lock(mu_);
+  Evict(s, why.empty() ? "" : why + (saved.ok() ? "; its globals were saved"
+                                                : "; its globals could not be saved (" +
+                                                      saved.message() + ")"));
+  s.busy = false;
+  wake_.notify_all();
+  return saved;
+}
+
+Status LiveInterpreters::SaveAndDrop(const std::filesystem::path& workspace) {
+  const std::string key = workspace.lexically_normal().string();
+  std::shared_ptr<Session> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(key);
+    if (it == sessions_.end() || !it->second->socket.valid()) {
+      return NotFound("no live interpreter for the workspace " + workspace.string());
+    }
+    s = it->second;
+  }
+  std::unique_lock<std::mutex> run(s->run_mu);  // after a running execution
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!s->socket.valid()) {
+      return NotFound("no live interpreter for the workspace " + workspace.string());
+    }
+    s->busy = true;
+  }
+  return SaveAndEvict({s, std::move(run)}, "its live interpreter was saved and dropped "
+                                           "(Executor::SaveState)");
 }
 
 void LiveInterpreters::DropIdle() {
@@ -157,16 +323,29 @@ void LiveInterpreters::DropIdle() {
   while (!stopping_) {
     const auto now = Clock::now();
     auto next = now + idle_timeout_;
+    std::vector<Victim> idle;
     for (auto& [key, s] : sessions_) {
       if (!s->socket.valid() || s->busy) continue;
       const auto idle_until = s->last_used + idle_timeout_;
-      if (idle_until <= now) {
-        Evict(*s, "its live interpreter was idle for more than live_idle_timeout (" +
-                      std::to_string(idle_timeout_.count()) + " ms) and was dropped; its "
-                      "state is lost");
-      } else {
+      if (idle_until > now) {
         next = std::min(next, idle_until);
+        continue;
       }
+      std::unique_lock<std::mutex> run(s->run_mu, std::try_to_lock);
+      if (!run.owns_lock()) continue;
+      s->busy = true;
+      idle.push_back({s, std::move(run)});
+    }
+    if (!idle.empty()) {
+      lock.unlock();
+      for (Victim& v : idle) {
+        (void)SaveAndEvict(std::move(v), "its live interpreter was idle for more than "
+                                   "live_idle_timeout (" +
+                                       std::to_string(idle_timeout_.count()) +
+                                       " ms) and was dropped");
+      }
+      lock.lock();
+      continue;
     }
     // Sessions with no state and nothing to tell are forgotten.
     std::erase_if(sessions_, [](const auto& entry) {
@@ -196,16 +375,20 @@ std::vector<pid_t> LiveInterpreters::Pids() const {
 bool LiveInterpreters::Drop(const std::filesystem::path& workspace) {
   const std::string key = workspace.lexically_normal().string();
   std::shared_ptr<Session> s;
+  std::error_code ec;
+  const bool had_saved = std::filesystem::remove(SavedStatePath(workspace), ec);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sessions_.find(key);
-    if (it == sessions_.end()) return false;
+    if (it == sessions_.end()) return had_saved;
     s = it->second;
   }
   std::lock_guard<std::mutex> run(s->run_mu);  // after a running execution
   std::lock_guard<std::mutex> lock(mu_);
-  const bool had_state = s->socket.valid();
+  const bool had_state = s->socket.valid() || had_saved;
   Evict(*s, "");
+  // A save that ran while this waited.
+  std::filesystem::remove(SavedStatePath(workspace), ec);
   auto it = sessions_.find(key);
   if (it != sessions_.end() && it->second == s) sessions_.erase(it);
   return had_state;
@@ -234,6 +417,7 @@ StatusOr<ExecutionResult> LiveInterpreters::Run(const ExecutionPolicy& policy,
     run.unlock();  // dropped while this waited: its successor entry is the session
   }
   std::string why_fresh;
+  std::string lost;
   bool live = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -247,6 +431,7 @@ StatusOr<ExecutionResult> LiveInterpreters::Run(const ExecutionPolicy& policy,
     } else {
       live = true;
     }
+    lost = std::move(s->lost);
     s->lost.clear();
   }
   if (live && !DrainAlive(s->socket.get())) {
@@ -256,8 +441,32 @@ StatusOr<ExecutionResult> LiveInterpreters::Run(const ExecutionPolicy& policy,
     Evict(*s, "");
     live = false;
   }
-  StatusOr<ExecutionResult> result = live ? RunInLive(*s, policy, confinement, zygote_for)
-                                          : RunFresh(*s, policy, confinement, zygote_for, why_fresh);
+  std::optional<SavedState> saved;
+  if (!live) {
+    if (std::optional<std::string> file = ReadWholeFile(SavedStatePath(key))) {
+      const size_t newline = file->find('\n');
+      const Json header = newline == std::string::npos
+                              ? Json()
+                              : Json::parse(file->substr(0, newline), nullptr, false);
+      if (header.is_object() && header.contains("dropped") && header["dropped"].is_array()) {
+        saved.emplace();
+        for (const Json& n : header["dropped"]) {
+          if (n.is_string()) saved->dropped.push_back(n.get<std::string>());
+        }
+        saved->bytes = file->substr(newline + 1);
+        why_fresh = "the session's live interpreter was gone (" +
+                    (lost.empty() ? std::string("dropped with its globals saved") : lost) + ")";
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s->policy = policy;
+  }
+  StatusOr<ExecutionResult> result =
+      live ? RunInLive(*s, policy, confinement, zygote_for)
+           : RunFresh(*s, policy, confinement, zygote_for, why_fresh,
+                      saved ? &*saved : nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   s->busy = false;
   s->last_used = Clock::now();
@@ -338,9 +547,19 @@ StatusOr<ExecutionResult> LiveInterpreters::RunInLive(Session& s, const Executio
 StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const ExecutionPolicy& policy,
                                                      const std::string& confinement,
                                                      const ZygoteSource& zygote_for,
-                                                     const std::string& why) {
+                                                     const std::string& why,
+                                                     const SavedState* restore) {
   const auto started = Clock::now();
   const Json policy_json = PolicyToJson(policy);
+  if (restore != nullptr) {
+    if (Status s = PlaceRestoreFile(policy.mount_host_dir(), restore->bytes); !s.ok()) return s;
+  }
+  struct RemoveAfter {
+    const std::filesystem::path* workspace;
+    ~RemoveAfter() {
+      if (workspace != nullptr) RemoveRestoreFile(*workspace);
+    }
+  } remove_after{restore != nullptr ? &policy.mount_host_dir() : nullptr};
   // A zygote that died since its last use is replaced once.
   for (int attempt = 0; attempt < 2; ++attempt) {
     StatusOr<std::shared_ptr<Zygote>> zygote = zygote_for();
@@ -367,7 +586,11 @@ StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const Execution
     const uint64_t id = ++s.next_id;
     // The child reads this once it is forked; until then it waits in the
     // socket.
-    Status sent = SendMessage(ours.get(), {{"op", "run"}, {"id", id}, {"policy", policy_json}},
+    Status sent = SendMessage(ours.get(),
+                              {{"op", "run"},
+                               {"id", id},
+                               {"policy", policy_json},
+                               {"kind", restore != nullptr ? "restore" : "script"}},
                               pipe_fds[1]);
     close(pipe_fds[1]);
     if (!sent.ok()) {
@@ -385,21 +608,47 @@ StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const Execution
     if (report.result) {
       on_landlock_warning_(report.landlock_warning);
       ExecutionResult r = std::move(*report.result);
-      r.state = StateOutcome::kFresh;
-      r.state_reason = why + (r.success() ? "; this execution ran in a new interpreter, whose "
-                                            "state is kept"
-                                          : "; this execution ran in a new interpreter and " +
-                                                FailureOf(r) + ", so no state is kept");
+      if (restore != nullptr) {
+        r.state = StateOutcome::kRestored;
+        std::set<std::string> dropped(restore->dropped.begin(), restore->dropped.end());
+        dropped.insert(r.state_dropped.begin(), r.state_dropped.end());
+        r.state_dropped.assign(dropped.begin(), dropped.end());
+        r.state_reason =
+            why + (r.success() ? "; its globals were restored into a new interpreter" +
+                               std::string(dropped.empty() ? "" : " (state_dropped: not kept)")
+                         : "; its globals were restored into a new interpreter, but this execution " +
+                               FailureOf(r) + ", so nothing is kept; the saved globals stay for "
+                                              "the next execution");
+      } else {
+        r.state = StateOutcome::kFresh;
+        r.state_reason = why + (r.success() ? "; this execution ran in a new interpreter, whose "
+                                              "state is kept"
+                                            : "; this execution ran in a new interpreter and " +
+                                                  FailureOf(r) + ", so no state is kept");
+      }
       const pid_t pid = r.success() ? (*zygote)->WaitStarted(*zid, kStartedWait) : -1;
       (*zygote)->Release(*zid);
       if (r.success()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        MakeRoom(s);
-        s.socket = std::move(ours);
-        s.confinement = confinement;
-        s.pid = pid;
-        s.zygote = *zygote;
-        s.zygote->AddLive(1);
+        std::optional<Victim> victim;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          victim = PickRoom(s);
+          s.socket = std::move(ours);
+          s.confinement = confinement;
+          s.pid = pid;
+          s.zygote = *zygote;
+          s.zygote->AddLive(1);
+        }
+        if (restore != nullptr) {
+          std::error_code ec;
+          std::filesystem::remove(SavedStatePath(policy.mount_host_dir()), ec);
+        }
+        if (victim) {
+          (void)SaveAndEvict(std::move(*victim),
+                       "its live interpreter was dropped to make room for another session's "
+                       "(more than max_live_interpreters = " +
+                           std::to_string(max_live_) + ")");
+        }
       }
       return r;
     }
@@ -410,9 +659,11 @@ StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const Execution
         policy, report, end, outcome.wait_status,
         outcome.zygote_died ? "the zygote died during the execution" : "", kill_grace_, started);
     if (r.ok()) {
-      r->state = StateOutcome::kFresh;
+      r->state = restore != nullptr ? StateOutcome::kRestored : StateOutcome::kFresh;
       r->state_reason = why + "; this execution ran in a new interpreter and " + FailureOf(*r) +
-                        ", so no state is kept";
+                        ", so no state is kept" +
+                        (restore != nullptr ? "; the saved globals stay for the next execution"
+                                            : "");
     }
     return r;
   }

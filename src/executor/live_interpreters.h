@@ -20,8 +20,16 @@
 // the whole execution); sessions run in parallel. A bounded number of live
 // interpreters is kept (the least recently used idle one is dropped to make
 // room) and one idle longer than the idle timeout is dropped by a
-// background thread; the next execution of such a session starts fresh and
-// its result says why.
+// background thread, as are all of them when this object goes.
+//
+// A live interpreter dropped so (evicted, not reset, not dead) first runs a
+// save cell (wire.h "kind": "save"): the globals it can keep, pickled, are
+// written beside the workspace (SavedStatePath), out of the guest's reach.
+// The session's next execution restores them into a new interpreter (a
+// restore cell: the file is put in the workspace as .snakecage-saved-state
+// and the guest reads and deletes it before the script runs); its result
+// says "restored" and lists the names that could not be kept. A reset
+// (Drop) deletes the saved globals too.
 //
 // Thread-safety: every method may be called from any thread.
 #pragma once
@@ -35,6 +43,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,8 +74,14 @@ class LiveInterpreters {
   // cell. REQUIRES: policy.keep_state().
   StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy, const ZygoteSource& zygote_for);
 
-  // See Executor::DropState.
+  // See Executor::DropState. Also deletes the session's saved globals.
   bool Drop(const std::filesystem::path& workspace);
+  // See Executor::SaveState.
+  Status SaveAndDrop(const std::filesystem::path& workspace);
+
+  // Where the globals of the session whose workspace is `workspace` are
+  // saved: beside it, <parent>/<name>.snakecage-state.
+  static std::filesystem::path SavedStatePath(const std::filesystem::path& workspace);
 
   size_t count() const;
   std::vector<pid_t> Pids() const;
@@ -78,14 +93,30 @@ class LiveInterpreters {
   StatusOr<ExecutionResult> RunInLive(Session& s, const ExecutionPolicy& policy,
                                       const std::string& confinement,
                                       const ZygoteSource& zygote_for);
+  // `restore`: the saved globals to put back first (their file's contents).
+  struct SavedState;
   StatusOr<ExecutionResult> RunFresh(Session& s, const ExecutionPolicy& policy,
                                      const std::string& confinement,
-                                     const ZygoteSource& zygote_for, const std::string& why);
+                                     const ZygoteSource& zygote_for, const std::string& why,
+                                     const SavedState* restore = nullptr);
   // Closes the session's live socket (its interpreter exits); `lost`, when
   // not empty, is what its next execution is told. REQUIRES: mu_ held.
   void Evict(Session& s, std::string lost);
-  // Makes room for one more live interpreter beside `keep`. REQUIRES: mu_.
-  void MakeRoom(const Session& keep);
+  // A session whose live interpreter is to be dropped with its globals
+  // saved, and the hold on it (its run lock; it is busy meanwhile).
+  struct Victim {
+    std::shared_ptr<Session> session;
+    std::unique_lock<std::mutex> run;
+  };
+  // The least recently used idle live interpreter, when more than
+  // max_live_ would be live beside `keep`. REQUIRES: mu_ held.
+  std::optional<Victim> PickRoom(const Session& keep);
+  // Runs the victim's save cell, then drops it with `why`; says whether the
+  // save worked. REQUIRES: mu_ not held.
+  Status SaveAndEvict(Victim victim, const std::string& why);
+  // The save cell: the globals written to SavedStatePath. REQUIRES: the
+  // session is the caller's (busy, its run lock held).
+  Status Save(Session& s);
   void DropIdle();
 
   const size_t max_live_;

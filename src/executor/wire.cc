@@ -1,5 +1,7 @@
 #include "executor/wire.h"
 
+#include "base/base64.h"
+
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -49,6 +51,7 @@ Json ExecutionResultToJson(const ExecutionResult& r) {
       {"path_denials", denials},
       {"path_denials_total", r.path_denials_total},
       {"missing_module", r.missing_module ? Json(*r.missing_module) : Json(nullptr)},
+      {"state_dropped", r.state_dropped},
   };
 }
 
@@ -114,6 +117,7 @@ StatusOr<ExecutionResult> ExecutionResultFromJson(const Json& j) {
     }
     r.path_denials_total = IntegerAt<uint64_t>(j, "path_denials_total");
     if (!j.at("missing_module").is_null()) r.missing_module = j.at("missing_module").get<std::string>();
+    for (const Json& name : j.at("state_dropped")) r.state_dropped.push_back(name.get<std::string>());
     return r;
   } catch (const Json::exception& e) {
     return Internal(std::string("result: malformed: ") + e.what());
@@ -136,6 +140,16 @@ ChildReport DecodeChildReport(std::string_view bytes) {
     report.result = std::move(*r);
     if (auto w = reply.find("landlock_warning"); w != reply.end() && w->is_string()) {
       report.landlock_warning = w->get<std::string>();
+    }
+    if (auto saved = reply.find("saved_state"); saved != reply.end()) {
+      std::optional<std::string> bytes =
+          saved->is_string() ? Base64Decode(saved->get<std::string>()) : std::nullopt;
+      if (!bytes) {
+        report.result.reset();
+        report.error = Internal("executor: the execution's process sent a malformed saved_state");
+        return report;
+      }
+      report.saved_state = std::move(*bytes);
     }
     return report;
   }

@@ -13,13 +13,15 @@
 //   {"op": "warmed", "pages": P}          learned the pages spares touch (once)
 // Result pipe, child -> client, written once, then the child exits:
 //   {"result": ExecutionResultToJson(...), "landlock_warning": W}
+//     (+ "saved_state": base64 of the pickled globals, from a save cell)
 //   or {"error": M, "code": StatusCodeName(...)}   (DecodeChildReport)
 // Live socket (AF_UNIX, SOCK_SEQPACKET), for requests whose policy keeps
 // its state (live_interpreters.h, zygote_child.h). The zygote's "run" for
 // such a policy carries the live socket's child end instead of a result
 // pipe; every process of that session's live interpreter holds it.
 // executor -> live interpreter:
-//   {"op": "run", "id": N, "policy": PolicyToJson(...)}   + SCM_RIGHTS [result pipe]
+//   {"op": "run", "id": N, "policy": PolicyToJson(...), "kind": K}   + SCM_RIGHTS [result pipe]
+//     K: "script" (or absent), "save" or "restore" (engine/guest_hooks.h CellKind)
 //   {"op": "kill", "id": N}                               SIGKILL that cell's process
 // live interpreter -> executor (about cells after the first):
 //   {"op": "started", "id": N, "pid": P}   the cell's process exists
@@ -55,6 +57,7 @@ StatusOr<ExecutionResult> ExecutionResultFromJson(const nlohmann::ordered_json& 
 struct ChildReport {
   std::optional<ExecutionResult> result;  // its whole result arrived
   std::string landlock_warning;           // with the result: Landlock was unavailable
+  std::optional<std::string> saved_state;  // with a save cell's result: its pickled globals
   // It could not run the request (NotFound for a missing workspace, else
   // Internal), or its result was malformed. Never OK.
   std::optional<Status> error;

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 
+#include "base/base64.h"
 #include "base/write_all.h"
 #include "engine/installation.h"
 #include "engine/trap_result.h"
@@ -77,6 +78,14 @@ class SignalTimeout final : public TimeoutGuard {
   static inline uint64_t* interrupt_ = nullptr;
 };
 
+// What a kept-state cell's request asks it to do (wire.h, "kind").
+CellKind KindOf(const Json& request) {
+  const std::string kind = request.value("kind", "script");
+  if (kind == "save") return CellKind::kSave;
+  if (kind == "restore") return CellKind::kRestore;
+  return CellKind::kScript;
+}
+
 }  // namespace
 
 ExecutionChild::ExecutionChild(const ChildSettings& settings, UniqueFd lesson_fd)
@@ -100,6 +109,7 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
   result_fd_ = std::move(result_fd);
   if (!request_policy.ok()) Fail(request_policy.status());
   ExecutionPolicy policy = *request_policy;
+  CellKind kind = CellKind::kScript;
   if (policy.keep_state()) {
     // A live interpreter: the descriptor is its live socket, and the first
     // cell's request (with its result pipe) follows on it.
@@ -112,6 +122,7 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
     if (!cell.ok()) Fail(cell.status());
     if (!cell->keep_state()) Fail(Internal("a live interpreter's first cell must keep its state"));
     policy = std::move(*cell);
+    kind = KindOf(*request);
     // A commit or a result written after the executor went must not kill
     // the writer with SIGPIPE.
     signal(SIGPIPE, SIG_IGN);
@@ -123,6 +134,7 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
       ExecutionContext::Create(policy, std::move(timeout), started);
   if (!ctx.ok()) Fail(ctx.status());
   context_ = std::move(*ctx);
+  context_->set_cell_kind(kind);
   CheckMemoryCap(policy);
 
   if (armed != nullptr && context_->deadline()) {
@@ -177,6 +189,9 @@ void ExecutionChild::CheckMemoryCap(const ExecutionPolicy& policy) {
 
 ExecutionContext* ExecutionChild::EndCell(ExecutionResult cell, uint64_t* interrupt) {
   if (!cell.success()) Finish(std::move(cell));  // the state it changed goes with it
+  // A save only reads the state (though pickling may run the state's own
+  // code): never kept.
+  if (context_->cell_kind() == CellKind::kSave) Finish(std::move(cell));
   // Commit. This cell's timer must not fire in the live interpreter.
   const itimerval off{};
   setitimer(ITIMER_REAL, &off, nullptr);
@@ -292,6 +307,7 @@ ExecutionContext* ExecutionChild::BeginCell(const Json& request,
       ExecutionContext::NextCell(std::move(context_), *policy, std::move(timeout), started);
   if (!ctx.ok()) Fail(ctx.status());
   context_ = std::move(*ctx);
+  context_->set_cell_kind(KindOf(request));
   CheckMemoryCap(*policy);
   if (armed != nullptr && context_->deadline()) {
     armed->Start(*context_->deadline(), interrupt, nullptr);
@@ -303,10 +319,13 @@ void ExecutionChild::SendResult(StatusOr<ExecutionResult> result) {
   if (result.ok() && !hook_outcome_.empty()) {
     result->stderr_text += "snakecage test hook: " + hook_outcome_ + "\n";
   }
-  const Json out = result.ok() ? Json{{"result", ExecutionResultToJson(*result)},
-                                      {"landlock_warning", landlock_warning_}}
-                               : Json{{"error", result.status().message()},
-                                      {"code", std::string(StatusCodeName(StatusCode::kInternal))}};
+  Json out = result.ok() ? Json{{"result", ExecutionResultToJson(*result)},
+                                {"landlock_warning", landlock_warning_}}
+                         : Json{{"error", result.status().message()},
+                                {"code", std::string(StatusCodeName(StatusCode::kInternal))}};
+  if (result.ok() && context_ && context_->saved_state()) {
+    out["saved_state"] = Base64Encode(*context_->saved_state());
+  }
   WriteAll(result_fd_.get(), out.dump());
   // EOF now: the client need not wait for this address space to be torn
   // down (exit_group unmaps before it closes descriptors).

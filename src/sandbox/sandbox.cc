@@ -73,6 +73,7 @@ SandboxResult ResultFrom(ExecutionResult&& e, session::FileChanges&& changes, co
   m.error_guidance = ErrorGuidanceFor(e);
   m.state = e.state;
   m.state_reason = std::move(e.state_reason);
+  m.state_dropped = std::move(e.state_dropped);
   r.stdout_text = std::move(e.stdout_text);
   r.stderr_text = std::move(e.stderr_text);
   return r;
@@ -254,6 +255,8 @@ nlohmann::ordered_json SandboxResultToJson(const SandboxResult& r) {
                         : nlohmann::ordered_json(nullptr)},
       {"state_reason", m.state ? nlohmann::ordered_json(m.state_reason)
                                : nlohmann::ordered_json(nullptr)},
+      {"state_dropped", m.state ? nlohmann::ordered_json(m.state_dropped)
+                                : nlohmann::ordered_json(nullptr)},
   };
   return {
       {"success", r.success},

@@ -274,6 +274,7 @@ std::string ExecutionSummary(const SandboxResult& r, bool fresh) {
   if (m.error_guidance) t += "hint: " + *m.error_guidance + "\n";
   if (m.state) {
     t += "python state: " + std::string(StateOutcomeName(*m.state)) + " (" + m.state_reason + ")\n";
+    if (!m.state_dropped.empty()) t += "names not kept: " + JoinList(m.state_dropped) + "\n";
   }
   if (fresh) {
     t += "workspace: fresh, deleted after this run\n";

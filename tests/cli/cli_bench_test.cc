@@ -59,11 +59,13 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
         << key;
   }
   // A kept-state session: each execution is a real one too.
-  for (const char* key : {"kept_state_commit_ms", "kept_state_rollback_ms"}) {
+  for (const char* key : {"kept_state_commit_ms", "kept_state_rollback_ms",
+                          "kept_state_restore_100_globals_ms"}) {
     ExpectLatency(j, key);
     EXPECT_GT(j[key]["median"].get<double>(), j["latency_in_child_ms"]["median"].get<double>())
         << key;
   }
+  ExpectLatency(j, "kept_state_evict_100_globals_ms");
   const ordered_json& idle = j["idle_live_interpreter_private_bytes"];
   ExpectPositive(idle, "empty_state");
   // The 10 MB list is the state's own: the interpreter holds at least it.
@@ -142,7 +144,9 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
         "print(2+2), MCP tools/call over stdio, median", "<= 0.8 ms",
         "x += 1, kept state, committed, median",
         "x += 1; SystemExit(1), kept state, rolled back, median",
-        "idle live interpreter, empty state, private memory", "holding a 10 MB list"}) {
+        "idle live interpreter, empty state, private memory", "holding a 10 MB list",
+        "kept state of 100 globals, saved and dropped, median",
+        "then restored by the next execution, median"}) {
     EXPECT_NE(o.out.find(row), std::string::npos) << "no \"" << row << "\" in\n" << o.out;
   }
   // Each target row says met or NOT MET.

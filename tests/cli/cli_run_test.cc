@@ -34,7 +34,7 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
                       "trapped", "trap_reason", "trap_message", "stdout_truncated",
                       "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                       "fuel_budget", "memory_limit_bytes", "timeout_seconds", "path_denials",
-                      "workspace_max_bytes", "workspace_writes_refused", "missing_module", "fuel_analysis", "error_guidance", "state", "state_reason"}));
+                      "workspace_max_bytes", "workspace_writes_refused", "missing_module", "fuel_analysis", "error_guidance", "state", "state_reason", "state_dropped"}));
   EXPECT_EQ(j["success"], true);
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_EQ(j["stdout"], "hi\n");
@@ -48,6 +48,32 @@ TEST_F(CliTest, JsonHasExactlyTheContractedShape) {
   // A run without --session has a session of its own, gone when it ends.
   EXPECT_TRUE(j["workspace_path"].is_null()) << j["workspace_path"];
   EXPECT_TRUE(j["session_id"].is_null()) << j["session_id"];
+}
+
+// Each `run` is a process of its own: with --keep-state the session's
+// globals are saved when one ends and restored when the next begins.
+TEST_F(CliTest, KeepStateCarriesGlobalsFromOneRunToTheNext) {
+  const std::string root = (dir_ / "ws").string();
+  auto run = [&](const std::string& code) {
+    Outcome o = Cli({"run", "--json", "--keep-state", "--session", "nb", "--workspace-root", root,
+                     "-c", code});
+    EXPECT_EQ(o.status, 0) << o.err;
+    return nlohmann::ordered_json::parse(o.out);
+  };
+  nlohmann::ordered_json first = run("import statistics as st\nrows = [3, 1, 2]\ndef f(): pass");
+  EXPECT_EQ(first["metadata"]["state"], "fresh");
+  nlohmann::ordered_json second = run("rows.append(6)\nprint(st.mean(rows))");
+  EXPECT_EQ(second["stdout"], "3\n");
+  EXPECT_EQ(second["metadata"]["state"], "restored");
+  EXPECT_EQ(second["metadata"]["state_dropped"], nlohmann::ordered_json::array({"f"}));
+  nlohmann::ordered_json third = run("print(rows)");
+  EXPECT_EQ(third["stdout"], "[3, 1, 2, 6]\n");
+  // Saved beside the workspace, never in it.
+  EXPECT_TRUE(fs::exists(dir_ / "ws" / "nb" / "workspace.snakecage-state"));
+  EXPECT_EQ(third["files_created"], nlohmann::ordered_json::array());
+  Outcome alone = Cli({"run", "--keep-state", "-c", "x = 1"});
+  EXPECT_EQ(alone.status, 2);
+  EXPECT_NE(alone.err.find("--keep-state needs --session"), std::string::npos) << alone.err;
 }
 
 TEST_F(CliTest, JsonStaysValidWhenTheGuestNamesAFileInBytesThatAreNotUtf8) {

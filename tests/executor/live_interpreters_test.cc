@@ -303,36 +303,118 @@ TEST_F(LiveInterpretersTest, ConcurrentExecutionsOfOneSessionAreSerialised) {
   EXPECT_EQ(Run("print(n)").stdout_text, std::to_string(kThreads * kEach) + "\n");
 }
 
-TEST_F(LiveInterpretersTest, TheLeastRecentlyUsedIsDroppedToMakeRoom) {
+// What a session keeps across an eviction: modules (imported again),
+// values that pickle; not functions, classes or their instances defined in
+// __main__, nor what does not pickle (a generator).
+constexpr char kRichState[] =
+    "import json\n"
+    "import collections as coll\n"
+    "from math import sqrt\n"
+    "n = 41\n"
+    "data = {'k': [1, 2], 't': (3, 'x')}\n"
+    "counts = coll.Counter('abca')\n"
+    "def helper(): return 1\n"
+    "class Point: pass\n"
+    "point = Point()\n"
+    "gen = (i for i in range(3))\n"
+    "square = lambda v: v * v\n";
+constexpr char kUseRichState[] =
+    "print(json.dumps(data), n + 1, counts['a'], sqrt(16.0), coll.__name__)\n"
+    "print(sorted(k for k in ('helper', 'Point', 'point', 'gen', 'square') if k in globals()))\n";
+constexpr char kRichStateOutput[] =
+    "{\"k\": [1, 2], \"t\": [3, \"x\"]} 42 2 4.0 collections\n[]\n";
+const std::vector<std::string> kRichStateDropped = {"Point", "gen", "helper", "point",
+                                                    "square"};
+
+TEST_F(LiveInterpretersTest, TheLeastRecentlyUsedIsSavedAndDroppedToMakeRoom) {
   ExecutorOptions o = Options();
   o.max_live_interpreters = 2;
   Executor executor(o);
   std::vector<ExecutionPolicyBuilder> sessions(3, policy_);
+  std::vector<fs::path> workspaces;
   for (size_t i = 0; i < sessions.size(); ++i) {
-    sessions[i].mount_host_dir(dir_.Make("s" + std::to_string(i)));
-    ASSERT_TRUE(RunOn(executor, "v = " + std::to_string(i), sessions[i]).success());
+    workspaces.push_back(dir_.Make("s" + std::to_string(i)));
+    sessions[i].mount_host_dir(workspaces[i]);
+    const std::string code = i == 0 ? kRichState : "v = " + std::to_string(i);
+    ASSERT_TRUE(RunOn(executor, code, sessions[i]).success());
   }
   EXPECT_EQ(executor.live_interpreter_count(), 2u);
-  ExecutionResult first = RunOn(executor, "print('v' in globals())", sessions[0]);
-  EXPECT_EQ(first.stdout_text, "False\n");
-  EXPECT_TRUE(StateIs(first, StateOutcome::kFresh));
+  // Saved beside the workspace, where the guest cannot reach.
+  const fs::path saved = fs::path(workspaces[0].string() + ".snakecage-state");
+  EXPECT_TRUE(fs::exists(saved));
+  EXPECT_FALSE(fs::exists(workspaces[0] / ".snakecage-saved-state"));
+  ExecutionResult first = RunOn(executor, kUseRichState, sessions[0]);
+  EXPECT_TRUE(first.success()) << first.stderr_text;
+  EXPECT_EQ(first.stdout_text, kRichStateOutput);
+  EXPECT_TRUE(StateIs(first, StateOutcome::kRestored));
+  EXPECT_EQ(first.state_dropped, kRichStateDropped);
   EXPECT_NE(first.state_reason.find("max_live_interpreters"), std::string::npos)
       << first.state_reason;
+  // The restored state is live again; its save is spent, the restore file gone.
+  EXPECT_FALSE(fs::exists(saved));
+  EXPECT_FALSE(fs::exists(workspaces[0] / ".snakecage-saved-state"));
+  ExecutionResult again = RunOn(executor, "n += 1\nprint(n)", sessions[0]);
+  EXPECT_EQ(again.stdout_text, "42\n");
+  EXPECT_TRUE(StateIs(again, StateOutcome::kCommitted));
   EXPECT_EQ(RunOn(executor, "print(v)", sessions[2]).stdout_text, "2\n");
 }
 
-TEST_F(LiveInterpretersTest, AnIdleLiveInterpreterIsDropped) {
+TEST_F(LiveInterpretersTest, AnIdleLiveInterpreterIsSavedAndDropped) {
   ExecutorOptions o = Options();
   o.live_idle_timeout = std::chrono::milliseconds(200);
   Executor executor(o);
-  ASSERT_TRUE(RunOn(executor, "v = 1", policy_).success());
+  ASSERT_TRUE(RunOn(executor, "v = [1, 2, 3]", policy_).success());
   for (int i = 0; i < 300 && executor.live_interpreter_count() > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(executor.live_interpreter_count(), 0u);
-  ExecutionResult r = RunOn(executor, "print('v' in globals())", policy_);
-  EXPECT_EQ(r.stdout_text, "False\n");
+  ExecutionResult r = RunOn(executor, "print(sum(v))", policy_);
+  EXPECT_EQ(r.stdout_text, "6\n");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kRestored));
+  EXPECT_TRUE(r.state_dropped.empty());
   EXPECT_NE(r.state_reason.find("live_idle_timeout"), std::string::npos) << r.state_reason;
+}
+
+// The globals outlive the executor (a server restarted, a CLI process per
+// call): the next executor restores them.
+TEST_F(LiveInterpretersTest, TheStateOutlivesItsExecutor) {
+  {
+    Executor first(Options());
+    ASSERT_TRUE(RunOn(first, kRichState, policy_).success());
+  }
+  Executor second(Options());
+  ExecutionResult r = RunOn(second, kUseRichState, policy_);
+  EXPECT_EQ(r.stdout_text, kRichStateOutput) << r.stderr_text;
+  EXPECT_TRUE(StateIs(r, StateOutcome::kRestored));
+  EXPECT_EQ(r.state_dropped, kRichStateDropped);
+}
+
+TEST_F(LiveInterpretersTest, AFailedRestoredExecutionKeepsTheSaveForTheNext) {
+  {
+    Executor first(Options());
+    ASSERT_TRUE(RunOn(first, "v = 7", policy_).success());
+  }
+  Executor second(Options());
+  ExecutionResult failed = RunOn(second, "v = 0\nraise RuntimeError('x')", policy_);
+  EXPECT_TRUE(StateIs(failed, StateOutcome::kRestored));
+  EXPECT_NE(failed.state_reason.find("saved globals stay"), std::string::npos)
+      << failed.state_reason;
+  EXPECT_FALSE(fs::exists(workspace_ / ".snakecage-saved-state"));
+  ExecutionResult next = RunOn(second, "print(v)", policy_);
+  EXPECT_EQ(next.stdout_text, "7\n");
+  EXPECT_TRUE(StateIs(next, StateOutcome::kRestored));
+}
+
+TEST_F(LiveInterpretersTest, DropStateDeletesTheSavedGlobalsToo) {
+  {
+    Executor first(Options());
+    ASSERT_TRUE(RunOn(first, "v = 7", policy_).success());
+  }
+  Executor second(Options());
+  EXPECT_TRUE(second.DropState(workspace_));
+  ExecutionResult r = RunOn(second, "print('v' in globals())", policy_);
+  EXPECT_EQ(r.stdout_text, "False\n");
+  EXPECT_TRUE(StateIs(r, StateOutcome::kFresh));
 }
 
 long MaxRssKb() {

@@ -446,7 +446,7 @@ TEST_F(SandboxTest, ResultJsonShape) {
                            "stderr_truncated", "stdout_bytes", "stderr_bytes", "memory_pages",
                            "fuel_budget", "memory_limit_bytes", "timeout_seconds",
                            "path_denials", "workspace_max_bytes", "workspace_writes_refused",
-                           "missing_module", "fuel_analysis", "error_guidance", "state", "state_reason"}));
+                           "missing_module", "fuel_analysis", "error_guidance", "state", "state_reason", "state_dropped"}));
   EXPECT_EQ(j["files_created"], Json::array({"n.txt"}));
   EXPECT_EQ(j["session_id"], "json");
   EXPECT_EQ(j["metadata"]["fuel_analysis"]["status"], "efficient");
