@@ -162,6 +162,7 @@ struct LiveInterpreters::Session {
   std::string lost;  // why the state went, for the next execution
   uint64_t next_id = 0;
   std::optional<ExecutionPolicy> policy;  // the last cell's, for a save cell
+  std::filesystem::path workspace;        // the key, as a path
 };
 
 // A session's saved globals: the names its save could not keep, and the
@@ -184,10 +185,24 @@ std::optional<std::string> ReadWholeFile(const std::filesystem::path& path) {
 
 }  // namespace
 
-std::filesystem::path LiveInterpreters::SavedStatePath(const std::filesystem::path& workspace) {
+namespace {
+
+// <parent>/<name><suffix> for the workspace <parent>/<name>.
+std::filesystem::path BesideWorkspace(const std::filesystem::path& workspace,
+                                      std::string_view suffix) {
   std::filesystem::path w = workspace.lexically_normal();
   if (w.filename().empty()) w = w.parent_path();
-  return w.parent_path() / (w.filename().string() + ".snakecage-state");
+  return w.parent_path() / (w.filename().string() + std::string(suffix));
+}
+
+}  // namespace
+
+std::filesystem::path LiveInterpreters::SavedStatePath(const std::filesystem::path& workspace) {
+  return BesideWorkspace(workspace, ".snakecage-state");
+}
+
+std::filesystem::path LiveInterpreters::LiveMarkerPath(const std::filesystem::path& workspace) {
+  return BesideWorkspace(workspace, ".snakecage-live");
 }
 
 LiveInterpreters::LiveInterpreters(size_t max_live, std::chrono::milliseconds idle_timeout,
@@ -221,8 +236,12 @@ LiveInterpreters::~LiveInterpreters() {
   for (auto& [key, s] : sessions_) Evict(*s, "");
 }
 
-void LiveInterpreters::Evict(Session& s, std::string lost) {
+void LiveInterpreters::Evict(Session& s, std::string lost, bool keep_marker) {
   if (!s.socket.valid()) return;
+  // Dropped knowingly (its globals saved, or reset): no longer a state that
+  // a later process should call lost.
+  std::error_code ec;
+  if (!keep_marker) std::filesystem::remove(LiveMarkerPath(s.workspace), ec);
   s.socket.Reset();
   s.pid = -1;
   s.lost = std::move(lost);
@@ -287,9 +306,12 @@ Status LiveInterpreters::SaveAndEvict(Victim victim, const std::string& why) {
   Session& s = *victim.session;
   const Status saved = Save(s);
   std::lock_guard<std::mutex> lock(mu_);
-  Evict(s, why.empty() ? "" : why + (saved.ok() ? "; its globals were saved"
-                                                : "; its globals could not be saved (" +
-                                                      saved.message() + ")"));
+  // Unsaved, the state is lost: a later process must say so too.
+  Evict(s,
+        why.empty() ? "" : why + (saved.ok() ? "; its globals were saved"
+                                             : "; its globals could not be saved (" +
+                                                   saved.message() + ")"),
+        /*keep_marker=*/!saved.ok());
   s.busy = false;
   wake_.notify_all();
   return saved;
@@ -404,7 +426,10 @@ StatusOr<ExecutionResult> LiveInterpreters::Run(const ExecutionPolicy& policy,
     {
       std::lock_guard<std::mutex> lock(mu_);
       std::shared_ptr<Session>& slot = sessions_[key];
-      if (!slot) slot = std::make_shared<Session>();
+      if (!slot) {
+        slot = std::make_shared<Session>();
+        slot->workspace = key;
+      }
       s = slot;
     }
     run = std::unique_lock<std::mutex>(s->run_mu);
@@ -421,7 +446,14 @@ StatusOr<ExecutionResult> LiveInterpreters::Run(const ExecutionPolicy& policy,
   bool live = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!s->socket.valid()) {
+    std::error_code ec;
+    if (!s->socket.valid() && s->lost.empty() &&
+        std::filesystem::remove(LiveMarkerPath(s->workspace), ec)) {
+      // A live interpreter was made and never knowingly dropped: the
+      // process that held it ended without saving it.
+      why_fresh = "the session's state was lost: the process that held its live interpreter "
+                  "ended without saving it (a crash or a kill)";
+    } else if (!s->socket.valid()) {
       why_fresh = s->lost.empty() ? "the session had no kept state" : "the session's state was "
                                                                       "lost: " + s->lost;
     } else if (s->confinement != confinement) {
@@ -639,6 +671,11 @@ StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const Execution
           s.zygote = *zygote;
           s.zygote->AddLive(1);
         }
+        // Marks that this session has a live interpreter, until it is
+        // dropped knowingly (Evict): found after a crash, it says the state
+        // was lost instead of nothing.
+        UniqueFd marker(open(LiveMarkerPath(s.workspace).c_str(),
+                             O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (restore != nullptr) {
           std::error_code ec;
           std::filesystem::remove(SavedStatePath(policy.mount_host_dir()), ec);

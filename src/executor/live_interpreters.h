@@ -82,6 +82,10 @@ class LiveInterpreters {
   // Where the globals of the session whose workspace is `workspace` are
   // saved: beside it, <parent>/<name>.snakecage-state.
   static std::filesystem::path SavedStatePath(const std::filesystem::path& workspace);
+  // Exists while the session has a live interpreter that was not dropped
+  // knowingly: <parent>/<name>.snakecage-live. Found by a later process, it
+  // says the state was lost (a crash) rather than never made.
+  static std::filesystem::path LiveMarkerPath(const std::filesystem::path& workspace);
 
   size_t count() const;
   std::vector<pid_t> Pids() const;
@@ -100,8 +104,10 @@ class LiveInterpreters {
                                      const ZygoteSource& zygote_for, const std::string& why,
                                      const SavedState* restore = nullptr);
   // Closes the session's live socket (its interpreter exits); `lost`, when
-  // not empty, is what its next execution is told. REQUIRES: mu_ held.
-  void Evict(Session& s, std::string lost);
+  // not empty, is what its next execution is told. Removes the live marker
+  // unless `keep_marker` (the state went unsaved: a later process must
+  // call it lost). REQUIRES: mu_ held.
+  void Evict(Session& s, std::string lost, bool keep_marker = false);
   // A session whose live interpreter is to be dropped with its globals
   // saved, and the hold on it (its run lock; it is busy meanwhile).
   struct Victim {

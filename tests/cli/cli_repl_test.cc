@@ -109,6 +109,27 @@ TEST_F(CliTest, ReplKeepsDefinitionsAndRollsBackAFailedInput) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
+// A repl killed outright saves nothing: the next run of the session says
+// its state was lost, rather than that there never was one.
+TEST_F(CliTest, AStateLostInACrashIsReportedAsLost) {
+  {
+    Terminal t(dir_ / "ws", "crash");
+    ASSERT_TRUE(t.started());
+    t.ReadUntil(">>> ");
+    t.Type("x = 1\r");
+    EXPECT_NE(t.ReadUntil(">>> ").find("[fresh state"), std::string::npos);
+  }  // SIGKILL: no save
+  Outcome o = Cli({"run", "--json", "--keep-state", "--session", "crash", "--workspace-root",
+                   (dir_ / "ws").string(), "-c", "print('x' in globals())"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(o.out);
+  EXPECT_EQ(j["stdout"], "False\n");
+  EXPECT_EQ(j["metadata"]["state"], "fresh");
+  EXPECT_NE(j["metadata"]["state_reason"].get<std::string>().find("ended without saving it"),
+            std::string::npos)
+      << j["metadata"]["state_reason"];
+}
+
 TEST_F(CliTest, ReplNeedsASession) {
   Outcome o = Cli({"repl"});
   EXPECT_EQ(o.status, 2);
