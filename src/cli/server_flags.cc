@@ -1,5 +1,7 @@
 #include "cli/server_flags.h"
 
+#include "snakecage/executor.h"
+
 #include <unistd.h>
 
 #include <string>
@@ -73,6 +75,10 @@ StatusOr<std::unique_ptr<SandboxService>> CreateServerService(
   ServiceOptions options;
   options.limits = std::move(limits);
   options.logger = std::move(logger);
+  // The server's own executor, gone with the service before the command
+  // returns: kept states' globals are saved then (live_interpreters.h), and
+  // the next server on this root restores them.
+  options.executor = std::make_shared<Executor>();
   if (flags.workspace_root) {
     options.workspace_root = *flags.workspace_root;
   } else {

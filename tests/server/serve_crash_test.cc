@@ -76,9 +76,9 @@ class ServeCrashTest : public ::testing::Test {
     ADD_FAILURE() << "the server did not start";
     return 0;
   }
-  void Kill() {
+  void Kill(int sig = SIGKILL) {
     if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
+    ::kill(pid_, sig);
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
@@ -195,6 +195,38 @@ TEST_F(ServeCrashTest, EverySessionReadsWholeAfterTheServerIsKilled) {
   EXPECT_GT(files_checked, static_cast<size_t>(kKills));
   std::printf("checked %zu sessions and %zu files over %d kills\n", sessions_checked,
               files_checked, kKills);
+}
+
+// A server stopped with SIGTERM saves its sessions' kept Python state; the
+// next server on the same root restores it. One stopped with SIGKILL saves
+// nothing, and the next says the state was lost.
+TEST_F(ServeCrashTest, KeptStateOutlivesAStopButNotAKill) {
+  auto execute = [](int port, const std::string& id, const std::string& code) {
+    httplib::Client c("127.0.0.1", port);
+    auto res = c.Post("/v1/execute",
+                      Json{{"session_id", id}, {"code", code}, {"keep_state", true}}.dump(),
+                      "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    return res ? Json::parse(res->body) : Json();
+  };
+  int port = Start();
+  ASSERT_NE(port, 0);
+  httplib::Client c("127.0.0.1", port);
+  const std::string id = Json::parse(c.Post("/v1/sessions", "{}", "application/json")->body)["session_id"];
+  EXPECT_EQ(execute(port, id, "total = 40")["metadata"]["state"], "fresh");
+  Kill(SIGTERM);
+  port = Start();
+  Json restored = execute(port, id, "total += 2\nprint(total)");
+  EXPECT_EQ(restored["stdout"], "42\n");
+  EXPECT_EQ(restored["metadata"]["state"], "restored") << restored.dump();
+  Kill(SIGKILL);
+  port = Start();
+  Json lost = execute(port, id, "print('total' in globals())");
+  EXPECT_EQ(lost["stdout"], "False\n");
+  EXPECT_EQ(lost["metadata"]["state"], "fresh");
+  EXPECT_NE(lost["metadata"]["state_reason"].get<std::string>().find("ended without saving it"),
+            std::string::npos)
+      << lost.dump();
 }
 
 }  // namespace
