@@ -1,6 +1,8 @@
 #include "cli/bench_kept_state.h"
 
 #include <chrono>
+#include <fstream>
+#include <thread>
 #include <string>
 #include <string_view>
 
@@ -37,7 +39,24 @@ StatusOr<ExecutionResult> RunExpecting(Executor& executor, const ExecutionPolicy
   return r;
 }
 
-StatusOr<uint64_t> LivePrivateBytes(Executor& executor) {
+// The process state letter of `pid` ('Z' for a zombie), or 0 when it is gone.
+char StateOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return 0;
+  const size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() ? stat[paren + 2] : 0;
+}
+
+// The idle live interpreter's private memory. After a commit the previous
+// live interpreter (`previous`, or -1) exits on its own; until it has, the
+// pages the two share are not private to either, so this waits for it.
+StatusOr<uint64_t> LivePrivateBytes(Executor& executor, pid_t previous) {
+  for (int i = 0; previous > 0 && i < 2000; ++i) {
+    const char state = StateOf(previous);
+    if (state == 0 || state == 'Z') break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   const std::vector<pid_t> pids = executor.LiveInterpreterPids();
   if (pids.size() != 1 || pids[0] <= 0) {
     return Internal("bench: kept state: expected one live interpreter, found " +
@@ -62,7 +81,7 @@ StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
   if (auto r = RunExpecting(executor, *policy, "x = 0", 0, StateOutcome::kFresh); !r.ok()) {
     return r.status();
   }
-  StatusOr<uint64_t> empty = LivePrivateBytes(executor);
+  StatusOr<uint64_t> empty = LivePrivateBytes(executor, -1);
   if (!empty.ok()) return empty.status();
   out.idle_private_bytes_empty = *empty;
 
@@ -95,11 +114,12 @@ StatusOr<KeptStateMeasures> TimeKeptState(Executor& executor,
                     std::to_string(warmup + runs) + " commits");
   }
   if (Status s = stage("big = [None] * " + std::to_string(kListBytes / 4)); !s.ok()) return s;
+  const std::vector<pid_t> before = executor.LiveInterpreterPids();
   if (auto r = RunExpecting(executor, *policy, "the 10 MB list", 0, StateOutcome::kCommitted);
       !r.ok()) {
     return r.status();
   }
-  StatusOr<uint64_t> loaded = LivePrivateBytes(executor);
+  StatusOr<uint64_t> loaded = LivePrivateBytes(executor, before.empty() ? -1 : before[0]);
   if (!loaded.ok()) return loaded.status();
   out.idle_private_bytes_10mb = *loaded;
 

@@ -1,12 +1,14 @@
 // The `snakecage` subcommands, each returning the process exit status.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/policy_flags.h"
 #include "snakecage/status.h"
+#include "snakecage/telemetry.h"
 
 namespace snakecage::cli {
 
@@ -18,6 +20,9 @@ int UsageError(const std::string& message);
 // Prints the status's message; kExitUsage for InvalidArgument, NotFound and
 // AlreadyExists (the caller named something wrong), else kExitHostFailure.
 int ExitFor(const Status& s);
+
+// --log-file: the JSON-lines logger appending to `path`, or null without one.
+StatusOr<std::shared_ptr<TelemetryLogger>> OpenLogFile(const std::optional<std::string>& path);
 
 struct RunFlags {
   bool json = false;

@@ -121,4 +121,9 @@ Status ApplyPolicyFlags(const PolicyFlags& flags, Builder& policy) {
   return Status::Ok();
 }
 
+StatusOr<ExecutionPolicy> PolicyFileOrDefaults(const std::optional<std::string>& file) {
+  if (!file) return ExecutionPolicy();
+  return LoadPolicy(*file);
+}
+
 }  // namespace snakecage::cli

@@ -31,4 +31,7 @@ void AddPolicyFlags(CLI::App& command, PolicyFlags& flags);
 // flag and the bad value.
 Status ApplyPolicyFlags(const PolicyFlags& flags, ExecutionPolicyBuilder& policy);
 
+// --policy: the file's policy (errors name it), or the defaults without one.
+StatusOr<ExecutionPolicy> PolicyFileOrDefaults(const std::optional<std::string>& file);
+
 }  // namespace snakecage::cli

@@ -102,27 +102,19 @@ bool IsBlank(const std::string& s) {
 }  // namespace
 
 int ReplCommand(const ReplFlags& flags) {
-  ExecutionPolicy base;
-  if (flags.policy) {
-    StatusOr<ExecutionPolicy> loaded = LoadPolicy(*flags.policy);
-    if (!loaded.ok()) return ExitFor(loaded.status());
-    base = *loaded;
-  }
-  ExecutionPolicyBuilder builder(base);
+  StatusOr<ExecutionPolicy> base = PolicyFileOrDefaults(flags.policy);
+  if (!base.ok()) return ExitFor(base.status());
+  ExecutionPolicyBuilder builder(*base);
   if (Status s = ApplyPolicyFlags(flags.policy_fields, builder); !s.ok()) return ExitFor(s);
   StatusOr<ExecutionPolicy> policy = builder.keep_state(true).Build();
   if (!policy.ok()) return ExitFor(policy.status());
   if (Status s = CheckSessionId(flags.session); !s.ok()) return ExitFor(s);
-  std::shared_ptr<TelemetryLogger> logger;
-  if (flags.log_file) {
-    auto opened = JsonLinesLogger::Open(*flags.log_file);
-    if (!opened.ok()) return ExitFor(opened.status());
-    logger = std::move(*opened);
-  }
+  StatusOr<std::shared_ptr<TelemetryLogger>> logger = OpenLogFile(flags.log_file);
+  if (!logger.ok()) return ExitFor(logger.status());
   SandboxOptions options;
   options.policy = *policy;
   options.session_id = flags.session;
-  options.logger = logger;
+  options.logger = *logger;
   options.workspace_root = flags.workspace_root ? *flags.workspace_root : "workspace";
   // Its own executor: when it goes (at Ctrl-D), the state's globals are
   // saved beside the workspace, and the next repl or run --keep-state of

@@ -57,14 +57,10 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   // Everything is checked before anything is created on disk.
   StatusOr<std::string> code = ReadCode(flags);
   if (!code.ok()) return ExitFor(code.status());
-  ExecutionPolicy base;
-  if (flags.policy) {
-    StatusOr<ExecutionPolicy> loaded = LoadPolicy(*flags.policy);
-    if (!loaded.ok()) return ExitFor(loaded.status());
-    base = *loaded;
-  }
-  ExecutionPolicyBuilder builder(base);
-  if (Status s = ApplyFlags(flags, guest_args, base, builder); !s.ok()) return ExitFor(s);
+  StatusOr<ExecutionPolicy> base = PolicyFileOrDefaults(flags.policy);
+  if (!base.ok()) return ExitFor(base.status());
+  ExecutionPolicyBuilder builder(*base);
+  if (Status s = ApplyFlags(flags, guest_args, *base, builder); !s.ok()) return ExitFor(s);
   if (flags.keep_state) {
     if (!flags.session) return UsageError("--keep-state needs --session (state is kept in a session)");
     builder.keep_state(true);
@@ -74,17 +70,13 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   if (flags.session) {
     if (Status s = CheckSessionId(*flags.session); !s.ok()) return ExitFor(s);
   }
-  std::shared_ptr<TelemetryLogger> logger;
-  if (flags.log_file) {
-    auto opened = JsonLinesLogger::Open(*flags.log_file);
-    if (!opened.ok()) return ExitFor(opened.status());
-    logger = std::move(*opened);
-  }
+  StatusOr<std::shared_ptr<TelemetryLogger>> logger = OpenLogFile(flags.log_file);
+  if (!logger.ok()) return ExitFor(logger.status());
 
   SandboxOptions options;
   options.policy = *policy;
   options.session_id = flags.session;
-  options.logger = logger;
+  options.logger = *logger;
   // This run's own executor: when it goes (before this returns), a kept
   // state's globals are saved beside the workspace for the next run.
   if (policy->keep_state()) options.executor = std::make_shared<Executor>();

@@ -13,11 +13,9 @@ namespace snakecage::cli {
 
 StatusOr<ServerLimits> ServerLimitsFrom(const ServerFlags& f) {
   ServerLimits limits;
-  if (f.policy) {
-    StatusOr<ExecutionPolicy> p = LoadPolicy(*f.policy);
-    if (!p.ok()) return p.status();
-    limits.policy = *p;
-  }
+  StatusOr<ExecutionPolicy> policy = PolicyFileOrDefaults(f.policy);
+  if (!policy.ok()) return policy.status();
+  limits.policy = *policy;
   limits.max_timeout_seconds = limits.policy.timeout_seconds().value_or(30);
   if (f.max_timeout) {
     auto v = ParseSeconds("--max-timeout", *f.max_timeout);

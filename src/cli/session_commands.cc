@@ -61,13 +61,9 @@ int SessionCommand(SessionAction action, const SessionFlags& f) {
     if (!hours.ok()) return ExitFor(hours.status());
     older_than_hours = *hours;
   }
-  std::shared_ptr<TelemetryLogger> logger;
-  if (f.log_file) {
-    auto opened = JsonLinesLogger::Open(*f.log_file);
-    if (!opened.ok()) return ExitFor(opened.status());
-    logger = std::move(*opened);
-  }
-  SessionStore store(f.workspace_root.value_or("workspace"), logger);
+  StatusOr<std::shared_ptr<TelemetryLogger>> logger = OpenLogFile(f.log_file);
+  if (!logger.ok()) return ExitFor(logger.status());
+  SessionStore store(f.workspace_root.value_or("workspace"), *logger);
 
   switch (action) {
     case SessionAction::kList: {
@@ -167,6 +163,13 @@ int SessionCommand(SessionAction action, const SessionFlags& f) {
     }
   }
   return kExitHostFailure;
+}
+
+StatusOr<std::shared_ptr<TelemetryLogger>> OpenLogFile(const std::optional<std::string>& path) {
+  if (!path) return std::shared_ptr<TelemetryLogger>();
+  auto opened = JsonLinesLogger::Open(*path);
+  if (!opened.ok()) return opened.status();
+  return std::shared_ptr<TelemetryLogger>(std::move(*opened));
 }
 
 int UsageError(const std::string& message) {

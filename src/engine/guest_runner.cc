@@ -251,6 +251,17 @@ void OnCellEnd(void* arg, int32_t exit_code) {
 
 }  // namespace
 
+ExecutionContext::ExecutionContext(const ExecutionPolicy& policy,
+                                   std::unique_ptr<TimeoutGuard> timeout,
+                                   std::chrono::steady_clock::time_point started)
+    : policy_(policy),
+      cancel_(std::make_shared<wasi::CancelToken>()),
+      deadline_(DeadlineOf(policy, started)),
+      timeout_(std::move(timeout)),
+      started_(started),
+      denials_(std::make_shared<std::vector<PathDenial>>()),
+      denials_total_(std::make_shared<uint64_t>(0)) {}
+
 std::optional<std::chrono::steady_clock::time_point> ExecutionContext::DeadlineOf(
     const ExecutionPolicy& policy, std::chrono::steady_clock::time_point started) {
   if (!policy.timeout_seconds()) return std::nullopt;
@@ -273,12 +284,8 @@ std::function<void(std::string_view, std::string_view)> ExecutionContext::Denial
 StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
     const ExecutionPolicy& policy, std::unique_ptr<TimeoutGuard> timeout,
     std::chrono::steady_clock::time_point started) {
-  std::unique_ptr<ExecutionContext> ctx(new ExecutionContext(policy));
-  ctx->started_ = started;
-  ctx->timeout_ = std::move(timeout);
-  ctx->cancel_ = std::make_shared<wasi::CancelToken>();
-  ctx->denials_ = std::make_shared<std::vector<PathDenial>>();
-  ctx->denials_total_ = std::make_shared<uint64_t>(0);
+  std::unique_ptr<ExecutionContext> ctx(
+      new ExecutionContext(policy, std::move(timeout), started));
 
   wasi::WasiConfig config;
   config.argv = policy.argv();
@@ -294,7 +301,6 @@ StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::Create(
   config.stderr_max_bytes = policy.stderr_max_bytes();
   config.writable_max_bytes = policy.workspace_max_bytes();
   config.cancel = ctx->cancel_;
-  ctx->deadline_ = DeadlineOf(policy, started);
   config.deadline = ctx->deadline_;
   config.on_path_denied = DenialRecorder(*ctx);
   StatusOr<std::unique_ptr<wasi::WasiHost>> host = wasi::WasiHost::Create(std::move(config));
@@ -318,13 +324,8 @@ StatusOr<std::unique_ptr<ExecutionContext>> ExecutionContext::NextCell(
         "mounts: a kept-state cell must mount what its session's interpreter mounts "
         "(mount_host_dir, mount_data_dir, additional_readonly_mounts and their guest paths)");
   }
-  std::unique_ptr<ExecutionContext> ctx(new ExecutionContext(policy));
-  ctx->started_ = started;
-  ctx->timeout_ = std::move(timeout);
-  ctx->cancel_ = std::make_shared<wasi::CancelToken>();
-  ctx->denials_ = std::make_shared<std::vector<PathDenial>>();
-  ctx->denials_total_ = std::make_shared<uint64_t>(0);
-  ctx->deadline_ = DeadlineOf(policy, started);
+  std::unique_ptr<ExecutionContext> ctx(
+      new ExecutionContext(policy, std::move(timeout), started));
   wasi::CellConfig cell;
   cell.argv = policy.argv();
   cell.env = policy.env();

@@ -84,7 +84,8 @@ class ExecutionContext {
   uint64_t denials_total() const { return *denials_total_; }
 
  private:
-  ExecutionContext(const ExecutionPolicy& policy) : policy_(policy) {}
+  ExecutionContext(const ExecutionPolicy& policy, std::unique_ptr<TimeoutGuard> timeout,
+                   std::chrono::steady_clock::time_point started);
   static std::optional<std::chrono::steady_clock::time_point> DeadlineOf(
       const ExecutionPolicy& policy, std::chrono::steady_clock::time_point started);
   static std::function<void(std::string_view, std::string_view)> DenialRecorder(
