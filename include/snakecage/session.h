@@ -181,6 +181,13 @@ class SessionStore {
   // with recursive=true (an empty one too). Logs session.file.delete.
   Status DeletePath(std::string_view id, std::string_view path, bool recursive = false);
 
+  // Removes everything in the workspace, each top-level entry by its own
+  // name through DeletePath (nothing is followed). The caller holds the
+  // session's execution lock (LockForExecution) so that no execution runs
+  // meanwhile. The session's Python state is the executor's
+  // (Executor::DropState).
+  Status EmptyWorkspace(std::string_view id);
+
   // Removes the whole session. Idempotent: OK when it does not exist. Waits
   // for a running execution to finish. Logs session.deleted when something
   // was removed.

@@ -63,7 +63,7 @@ struct SessionFlags {
   std::string older_than_hours;
 };
 
-enum class SessionAction { kList, kFiles, kRead, kWrite, kRm, kDelete, kPrune };
+enum class SessionAction { kList, kFiles, kRead, kWrite, kRm, kReset, kDelete, kPrune };
 
 // `snakecage session ACTION ...`
 int SessionCommand(SessionAction action, const SessionFlags& flags);

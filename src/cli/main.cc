@@ -96,6 +96,10 @@ int Main(int argc, char** argv) {
   rm->add_option("path", s.path, "Path relative to the workspace")->required();
   rm->add_flag("--recursive", s.recursive, "Delete a directory and everything in it");
   common(rm);
+  CLI::App* reset = session->add_subcommand(
+      "reset", "Empty a session's workspace and drop its kept Python state");
+  reset->add_option("id", s.id, "Session id")->required();
+  common(reset);
   CLI::App* del = session->add_subcommand("delete", "Delete a whole session (idempotent)");
   del->add_option("id", s.id, "Session id")->required();
   common(del);
@@ -207,6 +211,7 @@ int Main(int argc, char** argv) {
   if (read->parsed()) return SessionCommand(SessionAction::kRead, s);
   if (write->parsed()) return SessionCommand(SessionAction::kWrite, s);
   if (rm->parsed()) return SessionCommand(SessionAction::kRm, s);
+  if (reset->parsed()) return SessionCommand(SessionAction::kReset, s);
   if (del->parsed()) return SessionCommand(SessionAction::kDelete, s);
   if (prune->parsed()) return SessionCommand(SessionAction::kPrune, s);
   return UsageError("unknown command");

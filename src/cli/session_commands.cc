@@ -24,6 +24,7 @@
 #include "cli/cli_args.h"
 #include "cli/commands.h"
 #include "base/base64.h"
+#include "snakecage/executor.h"
 #include "snakecage/session.h"
 
 namespace snakecage::cli {
@@ -122,6 +123,17 @@ int SessionCommand(SessionAction action, const SessionFlags& f) {
     case SessionAction::kRm: {
       if (Status s = store.DeletePath(f.id, f.path, f.recursive); !s.ok()) return ExitFor(s);
       if (f.json) Print({{"session_id", f.id}, {"path", f.path}, {"deleted", true}});
+      return 0;
+    }
+    case SessionAction::kReset: {
+      // As a server's reset_session: an empty workspace, no Python state
+      // (a live one belongs to a process of its own; its saved globals are
+      // deleted here).
+      StatusOr<SessionLock> lock = store.LockForExecution(f.id);
+      if (!lock.ok()) return ExitFor(lock.status());
+      if (Status s = store.EmptyWorkspace(f.id); !s.ok()) return ExitFor(s);
+      Executor().DropState(store.WorkspacePath(f.id));
+      if (f.json) Print({{"session_id", f.id}, {"reset", true}});
       return 0;
     }
     case SessionAction::kDelete: {

@@ -399,6 +399,7 @@ bool LiveInterpreters::Drop(const std::filesystem::path& workspace) {
   std::shared_ptr<Session> s;
   std::error_code ec;
   const bool had_saved = std::filesystem::remove(SavedStatePath(workspace), ec);
+  std::filesystem::remove(LiveMarkerPath(workspace), ec);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = sessions_.find(key);

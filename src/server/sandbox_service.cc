@@ -437,20 +437,7 @@ StatusOr<SessionSummary> SandboxService::ResetSession(std::string_view client_id
   if (!lock.ok()) return lock.status();
   // A reset session has no Python state either.
   executor_->DropState(store_.WorkspacePath(session_id));
-  // Each top-level entry by its own name (one path component), removed by
-  // the store beneath the workspace; nothing is followed.
-  std::error_code ec;
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(store_.WorkspacePath(session_id), ec)) {
-    names.push_back(entry.path().filename().string());
-  }
-  if (ec) {
-    return Internal("cannot list the workspace of session '" + std::string(session_id) +
-                    "': " + ec.message());
-  }
-  for (const std::string& name : names) {
-    if (Status s = store_.DeletePath(session_id, name, /*recursive=*/true); !s.ok()) return s;
-  }
+  if (Status s = store_.EmptyWorkspace(session_id); !s.ok()) return s;
   StatusOr<SessionMetadata> m = store_.ReadMetadata(session_id);
   if (!m.ok()) return m.status();
   return Summarise(*m);

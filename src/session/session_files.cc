@@ -232,6 +232,22 @@ Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::
       .status();
 }
 
+Status SessionStore::EmptyWorkspace(std::string_view id) {
+  std::error_code ec;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(WorkspacePath(id), ec)) {
+    names.push_back(entry.path().filename().string());
+  }
+  if (ec) {
+    return Internal("cannot list the workspace of session '" + std::string(id) +
+                    "': " + ec.message());
+  }
+  for (const std::string& name : names) {
+    if (Status s = DeletePath(id, name, /*recursive=*/true); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 Status SessionStore::DeletePath(std::string_view id, std::string_view path, bool recursive) {
   if (Status s = CheckSessionId(id); !s.ok()) return s;
   if (Status s = CheckOperationPath(*logger_, id, "delete", path); !s.ok()) return s;

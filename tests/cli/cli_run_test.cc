@@ -71,6 +71,13 @@ TEST_F(CliTest, KeepStateCarriesGlobalsFromOneRunToTheNext) {
   // Saved beside the workspace, never in it.
   EXPECT_TRUE(fs::exists(dir_ / "ws" / "nb" / "workspace.snakecage-state"));
   EXPECT_EQ(third["files_created"], nlohmann::ordered_json::array());
+  // session reset: an empty workspace and no state.
+  Outcome reset = Cli({"session", "reset", "nb", "--workspace-root", root, "--json"});
+  EXPECT_EQ(reset.status, 0) << reset.err;
+  EXPECT_FALSE(fs::exists(dir_ / "ws" / "nb" / "workspace.snakecage-state"));
+  nlohmann::ordered_json after = run("print('rows' in globals())");
+  EXPECT_EQ(after["stdout"], "False\n");
+  EXPECT_EQ(after["metadata"]["state"], "fresh");
   Outcome alone = Cli({"run", "--keep-state", "-c", "x = 1"});
   EXPECT_EQ(alone.status, 2);
   EXPECT_NE(alone.err.find("--keep-state needs --session"), std::string::npos) << alone.err;
