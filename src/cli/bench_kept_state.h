@@ -26,6 +26,9 @@ namespace snakecage::cli {
 struct KeptStateMeasures {
   std::vector<double> commit_ms;
   std::vector<double> rollback_ms;
+  // ExecutionResult::duration_ms of the commits: from the live interpreter
+  // taking the request (before its fork) to the end of the cell's guest run.
+  std::vector<double> commit_in_child_ms;
   uint64_t idle_private_bytes_empty = 0;
   uint64_t idle_private_bytes_10mb = 0;
   std::vector<double> evict_ms;    // SaveState with 100 small globals
