@@ -95,7 +95,8 @@ json BuildTools() {
       "number of executions.",
       Schema(json::object(), {}), Annotations(true, false, true));
   add("reset_session", "Reset a session",
-      "Delete every file in a session's workspace but keep the session and its id.",
+      "Delete every file in a session's workspace and its kept Python variables (keep_state), "
+      "but keep the session and its id.",
       Schema({{"session_id", Property("string", kSessionIdDescription)}}, {"session_id"}),
       Annotations(false, true, true));
   add("list_files", "List files",
