@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 namespace snakecage::executor {
 namespace {
@@ -26,6 +29,35 @@ TEST(ChildReportTest, AWholeResultDecodesToTheSameResult) {
   ASSERT_TRUE(report.result.has_value());
   EXPECT_FALSE(report.error.has_value());
   EXPECT_EQ(ExecutionResultToJson(*report.result), ExecutionResultToJson(r));
+}
+
+TEST(ChildReportTest, ASaveCellsStateComesWithItsResultAndMustBeBase64) {
+  ExecutionResult r;
+  r.state_dropped = {"Point", "gen"};
+  nlohmann::ordered_json j{{"result", ExecutionResultToJson(r)}, {"saved_state", "AAEC/w=="}};
+  ChildReport report = DecodeChildReport(j.dump());
+  ASSERT_TRUE(report.result.has_value());
+  EXPECT_EQ(report.result->state_dropped, (std::vector<std::string>{"Point", "gen"}));
+  EXPECT_EQ(report.saved_state, std::string("\x00\x01\x02\xff", 4));
+  j["saved_state"] = "not base64!";
+  ChildReport bad = DecodeChildReport(j.dump());
+  EXPECT_FALSE(bad.result.has_value());
+  ASSERT_TRUE(bad.error.has_value());
+  EXPECT_EQ(bad.error->message(), "executor: the execution's process sent a malformed saved_state");
+}
+
+// The fuzz target's seeds that hold a whole result must still decode to one:
+// a field added to the wire without them would leave the fuzzer starting
+// from malformed results only.
+TEST(ChildReportTest, TheFuzzSeedsOfWholeResultsDecode) {
+  for (const char* name : {"result_ok", "result_trapped", "saved_state"}) {
+    std::ifstream in(std::string(SNAKECAGE_CHILD_REPORT_CORPUS) + "/" + name);
+    ASSERT_TRUE(in) << name;
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    ChildReport report = DecodeChildReport(bytes);
+    EXPECT_TRUE(report.result.has_value())
+        << name << ": " << (report.error ? report.error->message() : "nothing");
+  }
 }
 
 TEST(ChildReportTest, AnErrorAlwaysSaysWhyAndKeepsOnlyNotFound) {
