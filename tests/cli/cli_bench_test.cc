@@ -125,6 +125,8 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
     const double native = j["native_subprocess_ms"]["median"].get<double>();
     EXPECT_NEAR(j["ratios"]["mcp_stdio_vs_native_median"].get<double>(),
                 j["mcp_stdio_ms"]["median"].get<double>() / native, 1e-9);
+    EXPECT_NEAR(j["ratios"]["kept_state_commit_vs_native_median"].get<double>(),
+                j["kept_state_commit_ms"]["median"].get<double>() / native, 1e-9);
   }
 
   EXPECT_TRUE(fs::is_empty(dir_ / "tmp")) << "the bench left its workspaces behind";
