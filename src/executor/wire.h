@@ -26,8 +26,12 @@
 // live interpreter -> executor (about cells after the first):
 //   {"op": "started", "id": N, "pid": P}   the cell's process exists
 //   {"op": "exited", "id": N, "status": S} it ended without committing
-// The result pipe carries the cell's result as above. A cell that commits
-// sends no "exited": its process is the live interpreter from then on.
+// Each "run" is read by the cell's process, forked ahead of it (a spare),
+// which then tells its live interpreter (zygote_child.h); a "run" that came
+// while a failed cell was ending is read by the live interpreter, which
+// forks for it. The result pipe carries the cell's result as above. A cell
+// that commits sends no "exited": its process is the live interpreter from
+// then on.
 // Closing the executor's end drops the state: every process holding the
 // other end exits.
 // Lesson pipe, child -> zygote (only children asked for one, after the

@@ -78,6 +78,10 @@ class SignalTimeout final : public TimeoutGuard {
   static inline uint64_t* interrupt_ = nullptr;
 };
 
+// What a cell's process writes on its holder pipe (zygote_child.h).
+constexpr char kTook = 'T';       // + the request's id: a spare took it
+constexpr char kCommitted = 'C';  // the cell succeeded; this process holds the state now
+
 // What a kept-state cell's request asks it to do (wire.h, "kind").
 CellKind KindOf(const Json& request) {
   const std::string kind = request.value("kind", "script");
@@ -178,7 +182,7 @@ void ExecutionChild::CheckMemoryCap(const ExecutionPolicy& policy) {
   ExecutionResult r = ResultUnder(policy);
   RecordTrap(r, TrapReason::kMemoryLimit,
              "the interpreter needs " + std::to_string(pages * kWasmPageBytes) +
-                 (commit_fd_.valid() ? " bytes for the session's kept state; memory_bytes is "
+                 (holder_fd_.valid() ? " bytes for the session's kept state; memory_bytes is "
                                      : " bytes after start-up; memory_bytes is ") +
                  std::to_string(policy.memory_bytes()));
   r.memory_peak_pages = static_cast<uint32_t>(pages);
@@ -195,64 +199,115 @@ ExecutionContext* ExecutionChild::EndCell(ExecutionResult cell, uint64_t* interr
   // Commit. This cell's timer must not fire in the live interpreter.
   const itimerval off{};
   setitimer(ITIMER_REAL, &off, nullptr);
-  if (commit_fd_.valid()) {
-    // The live interpreter this process was forked from exits on this byte;
-    // it comes before the result, so before the executor's next request.
-    const char committed = 1;
-    (void)!write(commit_fd_.get(), &committed, 1);
-    commit_fd_.Reset();
+  if (holder_fd_.valid()) {
+    // The live interpreter this process was forked from exits on this byte.
+    // It comes before the result, so before the executor's next request:
+    // that process never takes a request meant for this one.
+    const char committed = kCommitted;
+    (void)!write(holder_fd_.get(), &committed, 1);
+    holder_fd_.Reset();
   }
   SendResult(std::move(cell));
   return ServeCells(interrupt);
 }
 
+namespace {
+
+// Reads exactly `size` bytes (fewer only at EOF or on an error).
+size_t ReadFully(int fd, void* data, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = read(fd, static_cast<char*>(data) + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
+// True when the executor has closed its end of the live socket.
+bool ExecutorGone(int live_socket) {
+  pollfd p{live_socket, POLLIN, 0};
+  while (poll(&p, 1, 0) < 0 && errno == EINTR) {
+  }
+  return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+void WaitFor(pid_t pid, int* status) {
+  while (waitpid(pid, status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
 ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
-  // A request that came while the previous cell's process was still ending
-  // (its result was out, so the executor sent the next one): served next.
+  // A spare cell, forked before the request, takes it from the socket
+  // itself: the fork is off the request's path. A request that came while
+  // a failed cell was ending (its result was out, so the executor sent the
+  // next one) was read here: a process is forked for it. So is each
+  // request after a spare ended without taking one.
   std::optional<Json> early;
   UniqueFd early_result;
+  bool spares_fail = false;
   for (;;) {
     std::optional<Json> request = std::move(early);
     UniqueFd result = std::move(early_result);
     early.reset();
-    if (!request) {
+    if (!request && spares_fail) {
       int received = -1;
       StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
       if (!message.ok()) _exit(0);  // the executor dropped the state
-      request = std::move(*message);
       result.Reset(received);
+      // Anything else is a late "kill" for a cell that has ended.
+      if (message->value("op", "") != "run" || !result.valid()) continue;
+      request = std::move(*message);
     }
-    const uint64_t id = request->value("id", uint64_t{0});
-    // Anything else is a late "kill" for a cell that has ended.
-    if (request->value("op", "") != "run" || !result.valid()) continue;
     const auto started = std::chrono::steady_clock::now();
-    int commit[2];
-    if (pipe2(commit, O_CLOEXEC) != 0) {
-      WriteAll(result.get(), Json{{"error", std::string("pipe2: ") + std::strerror(errno)},
-                                  {"code", "internal"}}
-                                 .dump());
-      continue;
-    }
-    UniqueFd commit_read(commit[0]);
-    UniqueFd commit_write(commit[1]);
-    const pid_t pid = fork();
+    int holder[2] = {-1, -1};
+    const bool piped = pipe2(holder, O_CLOEXEC) == 0;
+    const int pipe_errno = errno;
+    UniqueFd holder_read(holder[0]);
+    UniqueFd holder_write(holder[1]);
+    const pid_t pid = piped ? fork() : -1;
+    const int fork_errno = errno;
     if (pid == 0) {
-      commit_read.Reset();
-      commit_fd_ = std::move(commit_write);
+      holder_read.Reset();
+      holder_fd_ = std::move(holder_write);
+      if (!request) return SpareTakesCell(interrupt);
       result_fd_ = std::move(result);
       return BeginCell(*request, started, interrupt);
     }
-    commit_write.Reset();
+    holder_write.Reset();
     if (pid < 0) {
-      WriteAll(result.get(), Json{{"error", std::string("fork: ") + std::strerror(errno)},
-                                  {"code", "internal"}}
-                                 .dump());
+      const std::string why = piped ? std::string("fork: ") + std::strerror(fork_errno)
+                                    : std::string("pipe2: ") + std::strerror(pipe_errno);
+      if (request) {
+        WriteAll(result.get(), Json{{"error", why}, {"code", "internal"}}.dump());
+      } else {
+        spares_fail = true;
+      }
       continue;
     }
     result.Reset();
+    uint64_t id = 0;
+    if (request) {
+      id = request->value("id", uint64_t{0});
+    } else {
+      // The spare owns the socket until it says which request it took.
+      char took[1 + sizeof id];
+      if (ReadFully(holder_read.get(), took, sizeof took) != sizeof took || took[0] != kTook) {
+        int status = 0;
+        WaitFor(pid, &status);
+        if (ExecutorGone(live_socket_.get())) _exit(0);
+        spares_fail = true;
+        continue;
+      }
+      std::memcpy(&id, took + 1, sizeof id);
+      spares_fail = false;
+    }
     (void)SendMessage(live_socket_.get(), {{"op", "started"}, {"id", id}, {"pid", pid}});
     for (;;) {
-      pollfd fds[2] = {{commit_read.get(), POLLIN, 0}, {live_socket_.get(), POLLIN, 0}};
+      pollfd fds[2] = {{holder_read.get(), POLLIN, 0}, {live_socket_.get(), POLLIN, 0}};
       // Once the next request is here, this cell's result is out: only its
       // end is left to wait for.
       if (poll(fds, early ? 1 : 2, -1) < 0) {
@@ -260,18 +315,15 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
         kill(pid, SIGKILL);
         _exit(1);
       }
-      // The commit pipe first: after a commit the socket's next request is
+      // The holder pipe first: after a commit the socket's next request is
       // the new live interpreter's.
       if (fds[0].revents != 0) {
         char committed = 0;
-        ssize_t n;
-        do {
-          n = read(commit_read.get(), &committed, 1);
-        } while (n < 0 && errno == EINTR);
-        if (n == 1) _exit(0);  // the cell's process holds the state now
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        if (ReadFully(holder_read.get(), &committed, 1) == 1 && committed == kCommitted) {
+          _exit(0);  // the cell's process holds the state now
         }
+        int status = 0;
+        WaitFor(pid, &status);
         (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
         break;
       }
@@ -285,12 +337,43 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
         }
         const std::string op = message->value("op", "");
         if (op == "kill" && message->value("id", uint64_t{0}) == id) kill(pid, SIGKILL);
-        if (op == "run") {
+        if (op == "run" && attached.valid()) {
           early = std::move(*message);
           early_result = std::move(attached);
         }
       }
     }
+  }
+}
+
+ExecutionContext* ExecutionChild::SpareTakesCell(uint64_t* interrupt) {
+  for (;;) {
+    // A spare whose live interpreter died goes too, so that the live
+    // socket closes and the executor learns the state is lost (a pipe's
+    // write end polls POLLERR once its reader is gone).
+    pollfd fds[2] = {{live_socket_.get(), POLLIN, 0}, {holder_fd_.get(), 0, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      _exit(1);
+    }
+    if (fds[1].revents != 0) _exit(0);
+    if (fds[0].revents == 0) continue;
+    int received = -1;
+    StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
+    if (!message.ok()) _exit(0);  // the executor dropped the state
+    UniqueFd result(received);
+    // Anything else is a late "kill" for a cell that has ended.
+    if (message->value("op", "") != "run" || !result.valid()) continue;
+    const auto started = std::chrono::steady_clock::now();
+    // The live interpreter reads the socket again from here on (a "kill"
+    // for this cell goes to it), and tells the executor this process's pid.
+    const uint64_t id = message->value("id", uint64_t{0});
+    char took[1 + sizeof id];
+    took[0] = kTook;
+    std::memcpy(took + 1, &id, sizeof id);
+    if (!WriteAll(holder_fd_.get(), std::string_view(took, sizeof took))) _exit(1);
+    result_fd_ = std::move(result);
+    return BeginCell(*message, started, interrupt);
   }
 }
 

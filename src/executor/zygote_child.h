@@ -20,10 +20,12 @@
 // and its result pipe follow. At the end of each cell, EndCell() either
 // ends the process (a failed cell: the state it changed is dropped with
 // it) or commits: it tells the process it was forked from (the previous
-// live interpreter, which then exits), sends the result and waits on the
-// live socket for the next cell. Each next cell runs in a process forked
-// there; the waiting process reports that child's end to the executor
-// unless the child commits.
+// live interpreter, which then exits), sends the result and serves the
+// next cells. Each next cell runs in a process forked from it ahead of the
+// request (a spare, which takes the request from the live socket itself,
+// so that the fork is off the request's path), or after it for a request
+// that came while a failed cell was ending. The live interpreter reports
+// that process's start, and its end unless it commits, to the executor.
 //
 // Thread-safety: one per process, used on the guest thread.
 #pragma once
@@ -78,9 +80,14 @@ class ExecutionChild {
  private:
   // Writes `result` (or why there is none) to the result pipe and closes it.
   void SendResult(StatusOr<ExecutionResult> result);
-  // In a live interpreter: waits for the next cell's request and forks its
-  // process; returns only in that process, with the cell's context.
+  // In a live interpreter: forks the next cell's process (a spare, which
+  // takes the next request from the live socket itself), reports its start
+  // and its end to the executor, and exits when it commits. Returns only in
+  // the cell's process, with the cell's context.
   ExecutionContext* ServeCells(uint64_t* interrupt);
+  // In a spare: waits for the next "run" on the live socket, tells the
+  // holder it took it, and returns the cell's context.
+  ExecutionContext* SpareTakesCell(uint64_t* interrupt);
   // In a cell's new process: the context of the cell `request` asks for.
   ExecutionContext* BeginCell(const nlohmann::ordered_json& request,
                               std::chrono::steady_clock::time_point started,
@@ -100,9 +107,11 @@ class ExecutionChild {
   std::unique_ptr<ExecutionContext> context_;
   std::string landlock_warning_;
   // Kept-state executions only: the live socket; and, in a cell's process
-  // forked from a live interpreter, the pipe that tells it of a commit.
+  // forked from a live interpreter (its holder), the pipe that tells the
+  // holder which request a spare took ('T' and the id) and of a commit
+  // ('C').
   UniqueFd live_socket_;
-  UniqueFd commit_fd_;
+  UniqueFd holder_fd_;
   std::string hook_outcome_;  // what a test hook saw, appended to stderr
 };
 

@@ -406,6 +406,66 @@ TEST_F(LiveInterpretersTest, AFailedRestoredExecutionKeepsTheSaveForTheNext) {
   EXPECT_TRUE(StateIs(next, StateOutcome::kRestored));
 }
 
+// The processes whose parent is `pid` (from /proc/*/stat).
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat) || stat.rfind(')') == std::string::npos) continue;
+    std::istringstream rest(stat.substr(stat.rfind(')') + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == pid && state != "Z") out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+bool Alive(pid_t pid) { return kill(pid, 0) == 0; }
+
+// The next cell's process is forked ahead of the request (off its path):
+// after each commit the live interpreter has one child, waiting. It takes
+// the next request and becomes the live interpreter when that commits; it
+// goes with the state, and with its live interpreter.
+TEST_F(LiveInterpretersTest, ASpareCellWaitsAheadOfEachRequestAndGoesWithTheState) {
+  ASSERT_TRUE(Run("x = 1").success());
+  auto spare_of = [](pid_t live) {
+    std::vector<pid_t> children;
+    for (int i = 0; i < 500 && children.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      children = ChildrenOf(live);
+    }
+    return children;
+  };
+  const pid_t first = executor_->LiveInterpreterPids().at(0);
+  const std::vector<pid_t> spare = spare_of(first);
+  ASSERT_EQ(spare.size(), 1u);
+  ASSERT_TRUE(Run("x += 1").success());
+  // The spare ran that cell and holds the state now.
+  EXPECT_EQ(executor_->LiveInterpreterPids(), spare);
+  const std::vector<pid_t> next = spare_of(spare[0]);
+  ASSERT_EQ(next.size(), 1u);
+  // A rollback keeps the live interpreter; a new spare waits.
+  ASSERT_FALSE(Run("x += 1\nraise ValueError").success());
+  EXPECT_EQ(executor_->LiveInterpreterPids(), spare);
+  const std::vector<pid_t> after_rollback = spare_of(spare[0]);
+  ASSERT_EQ(after_rollback.size(), 1u);
+  EXPECT_NE(after_rollback, next);
+  EXPECT_EQ(Run("print(x)").stdout_text, "2\n");
+  const pid_t live = executor_->LiveInterpreterPids().at(0);
+  const std::vector<pid_t> last = spare_of(live);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_TRUE(executor_->DropState(workspace_));
+  for (int i = 0; i < 500 && (Alive(live) || Alive(last[0])); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // Reaped by the zygote (their subreaper), so gone, not zombies.
+  EXPECT_FALSE(Alive(live));
+  EXPECT_FALSE(Alive(last[0]));
+}
+
 TEST_F(LiveInterpretersTest, DropStateDeletesTheSavedGlobalsToo) {
   {
     Executor first(Options());
