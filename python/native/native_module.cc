@@ -118,15 +118,31 @@ class CollectEvents {
 // (pthread_atfork below), so a child never inherits it locked.
 std::mutex executor_mu;
 
+namespace this_process {
+pid_t owner = 0;
+std::shared_ptr<Executor>* executor = nullptr;  // never destroyed: see top
+}  // namespace this_process
+
 std::shared_ptr<Executor> ExecutorOfThisProcess() {
-  static pid_t owner = 0;
-  static std::shared_ptr<Executor>* executor = nullptr;  // never destroyed: see top
   std::lock_guard<std::mutex> lock(executor_mu);
-  if (executor == nullptr || owner != getpid()) {
-    executor = new std::shared_ptr<Executor>(std::make_shared<Executor>());
-    owner = getpid();
+  if (this_process::executor == nullptr || this_process::owner != getpid()) {
+    this_process::executor = new std::shared_ptr<Executor>(std::make_shared<Executor>());
+    this_process::owner = getpid();
   }
-  return *executor;
+  return *this_process::executor;
+}
+
+std::shared_ptr<Executor> ExistingExecutorOfThisProcess() {
+  std::lock_guard<std::mutex> lock(executor_mu);
+  if (this_process::executor == nullptr || this_process::owner != getpid()) return nullptr;
+  return *this_process::executor;
+}
+
+// A deleted session's kept Python state (auto_persist_globals) goes with it.
+void DropStateOf(const std::string& root, const std::string& id) {
+  if (std::shared_ptr<Executor> executor = ExistingExecutorOfThisProcess()) {
+    executor->DropState(SessionStore(root).WorkspacePath(id));
+  }
 }
 
 void RegisterForkHandlers() {
@@ -418,13 +434,24 @@ PYBIND11_MODULE(_native, m) {
     return WithStoreStatus(root, [&](SessionStore& s) { return s.DeletePath(id, path, recursive); });
   });
   m.def("delete_session", [](const std::string& root, const std::string& id) {
-    return WithStoreStatus(root, [&](SessionStore& s) { return s.DeleteSession(id); });
+    return WithStoreStatus(root, [&](SessionStore& s) {
+      Status deleted = s.DeleteSession(id);
+      if (deleted.ok()) DropStateOf(root, id);
+      return deleted;
+    });
   });
   m.def("prune_sessions", [](const std::string& root, double older_than_seconds, bool dry_run) {
     auto older = std::chrono::duration_cast<std::chrono::system_clock::duration>(
         std::chrono::duration<double>(older_than_seconds));
     return WithStore(
-        root, [&](SessionStore& s) { return s.PruneSessions(older, dry_run); },
+        root,
+        [&](SessionStore& s) {
+          StatusOr<PruneReport> report = s.PruneSessions(older, dry_run);
+          if (report.ok() && !dry_run) {
+            for (const std::string& id : report->deleted) DropStateOf(root, id);
+          }
+          return report;
+        },
         [](const PruneReport& r) { return PruneJson(r); });
   });
 }

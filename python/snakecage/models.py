@@ -84,7 +84,9 @@ class ExecutionPolicy(Model):
         self._check(probe_host_paths=True)
 
     # The policy as the library reads it (PolicyToJson's form).
-    def _library_json(self, *, probe_host_paths: bool = False) -> str:
+    # keep_state: the session's Python state kept between executions (the
+    # sandbox's auto_persist_globals).
+    def _library_json(self, *, probe_host_paths: bool = False, keep_state: bool = False) -> str:
         mounts = []
         for i, mount in enumerate(self.additional_readonly_mounts):
             if not (isinstance(mount, (list, tuple)) and len(mount) == 2):
@@ -114,9 +116,7 @@ class ExecutionPolicy(Model):
             "env": env,
             "timeout_seconds": self.timeout_seconds,
             "preserve_logs": self.preserve_logs,
-            # Python state kept between executions is not offered here yet
-            # (auto_persist_globals keeps JSON globals in a file).
-            "keep_state": False,
+            "keep_state": keep_state,
             "additional_readonly_mounts": mounts,
         }
         try:

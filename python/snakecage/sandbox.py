@@ -103,10 +103,10 @@ class PythonSandbox(BaseSandbox):
         JSON is made again only when a field changed (compared with a deep
         copy of the fields it was made from: the policy's lists and dicts can
         be changed in place)."""
-        fields = self.policy.__dict__
+        fields = dict(self.policy.__dict__, _keep_state=bool(self.auto_persist_globals))
         if fields == self._policy_fields and self._checked_policy_json is not None:
             return self._checked_policy_json
-        text = self.policy._library_json()
+        text = self.policy._library_json(keep_state=bool(self.auto_persist_globals))
         if text != self._checked_policy_json:
             try:
                 _native.check_policy(text)
@@ -151,6 +151,10 @@ def _result_from(r: Dict[str, Any], policy: ExecutionPolicy, storage: StorageAda
     if m["error_guidance"] is not None:
         metadata["error_guidance"] = get_error_guidance(error_type_of(m, r["stderr"]),
                                                         guidance=m["error_guidance"])
+    if m["state"] is not None:  # auto_persist_globals: what happened to the kept state
+        metadata["state"] = m["state"]
+        metadata["state_reason"] = m["state_reason"]
+        metadata["state_dropped"] = m["state_dropped"]
     return SandboxResult(
         success=r["success"], stdout=r["stdout"], stderr=r["stderr"], exit_code=r["exit_code"],
         fuel_consumed=r["fuel_consumed"], memory_used_bytes=r["memory_used_bytes"],

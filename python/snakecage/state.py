@@ -1,9 +1,15 @@
 """Globals kept between executions of one session (auto_persist_globals).
 
-The state is a JSON file in the workspace, `.session_state.json`: after each
-execution the globals that JSON can hold are saved; before the next they
-are restored. The helpers are text transforms of the submitted code, run
-inside the guest (the host never evaluates the guest's data).
+A sandbox with auto_persist_globals runs its session's executions in the
+library's kept state (`keep_state`): a live interpreter holds every global,
+import and object from one execution to the next, and a failed execution
+is rolled back. On top of that, as the contract asks, the globals that JSON
+can hold are saved after each successful execution in a file in the
+workspace, `.session_state.json`, and restored from it before the next: so
+they come back even when the interpreter that held them is gone (the Python
+process that ran it ended). The helpers are text transforms of the
+submitted code, run inside the guest (the host never evaluates the guest's
+data); they leave no names of their own behind.
 """
 
 from __future__ import annotations
@@ -30,12 +36,16 @@ def filter_serializable_globals(globals_dict: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def load_state_code(state_file: str = f"/app/{STATE_FILE_NAME}") -> str:
-    """Guest code that restores the saved globals, if any."""
+    """Guest code that restores the saved globals, if any, that the
+    interpreter does not hold already (a kept state's own objects stay
+    themselves)."""
     return (
         "import json as _sc_json, os as _sc_os\n"
         f"if _sc_os.path.exists({state_file!r}):\n"
         f"    with open({state_file!r}, encoding='utf-8') as _sc_f:\n"
-        "        globals().update(_sc_json.load(_sc_f))\n"
+        "        globals().update({_k: _v for _k, _v in _sc_json.load(_sc_f).items()\n"
+        "                          if _k not in globals()})\n"
+        "    del _sc_f\n"
         "del _sc_json, _sc_os\n"
     )
 
@@ -53,6 +63,7 @@ def save_state_code(state_file: str = f"/app/{STATE_FILE_NAME}") -> str:
         "             if not _k.startswith('_') and _sc_keep(_v)}\n"
         f"with open({state_file!r}, 'w', encoding='utf-8') as _sc_f:\n"
         "    _sc_json.dump(_sc_state, _sc_f)\n"
+        "del _sc_json, _sc_keep, _sc_state, _sc_f\n"
     )
 
 

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from snakecage import (ExecutionPolicy, PolicyValidationError, SandboxResult, create_sandbox)
+from snakecage import (ExecutionPolicy, PolicyValidationError, SandboxResult, create_sandbox,
+                       delete_session_workspace)
 
 ALWAYS = {"memory_pages", "stdout_truncated", "stderr_truncated", "exit_code", "trapped",
           "session_id", "fuel_analysis"}
@@ -233,3 +234,54 @@ def test_auto_persist_globals_keeps_json_values_between_executions(root):
     r = sandbox.execute("counter += 1\nprint(counter, names)")
     assert r.stdout == "42 ['a']\n", r.stderr
     assert (sandbox.workspace / ".session_state.json").is_file()
+    assert r.metadata["state"] == "committed", r.metadata
+
+
+def test_auto_persist_globals_keeps_what_json_cannot_and_rolls_back_a_failure(root):
+    sandbox = create_sandbox(workspace_root=root, auto_persist_globals=True)
+    first = sandbox.execute(
+        "import collections\n"
+        "def double(v):\n    return 2 * v\n"
+        "class Box:\n    def __init__(self, v):\n        self.v = v\n"
+        "box = Box(20)\n"
+        "pair = (1, 2)\n"
+        "alias = shared = [1]\n"
+        "counts = collections.Counter('aab')\n")
+    assert first.success, first.stderr
+    assert first.metadata["state"] == "fresh", first.metadata
+    r = sandbox.execute("alias.append(2)\n"
+                        "print(double(box.v), pair, shared, counts['a'], type(box).__name__)")
+    assert r.stdout == "40 (1, 2) [1, 2] 2 Box\n", r.stderr
+    assert r.metadata["state"] == "committed", r.metadata
+    # A failed execution changes nothing of the state; its files stay.
+    failed = sandbox.execute("box.v = 0\ndel double\nopen('/app/kept.txt', 'w').write('x')\n"
+                             "raise ValueError('no')")
+    assert not failed.success and "ValueError: no" in failed.stderr
+    assert failed.metadata["state"] == "rolled_back", failed.metadata
+    assert "ValueError" not in failed.metadata["state_reason"]
+    assert "exited with status 1" in failed.metadata["state_reason"], failed.metadata
+    after = sandbox.execute("print(double(box.v), open('/app/kept.txt').read())")
+    assert after.stdout == "40 x\n", after.stderr
+    # The helpers leave no names of their own.
+    names = sandbox.execute("print(sorted(n for n in globals() if n.startswith('_sc')))")
+    assert names.stdout == "[]\n", names.stderr
+
+
+def test_auto_persist_globals_state_goes_with_a_deleted_session(root):
+    sandbox = create_sandbox(workspace_root=root, auto_persist_globals=True)
+    assert sandbox.execute("x = 1").success
+    delete_session_workspace(sandbox.session_id, workspace_root=root)
+    again = create_sandbox(workspace_root=root, session_id=sandbox.session_id,
+                           auto_persist_globals=True)
+    r = again.execute("print('x' in globals())")
+    assert r.stdout == "False\n", r.stderr
+    assert r.metadata["state"] == "fresh", r.metadata
+    assert "no kept state" in r.metadata["state_reason"], r.metadata
+
+
+def test_without_auto_persist_globals_there_is_no_state(root):
+    sandbox = create_sandbox(workspace_root=root)
+    assert sandbox.execute("x = 1").success
+    r = sandbox.execute("print('x' in globals())")
+    assert r.stdout == "False\n"
+    assert "state" not in r.metadata
