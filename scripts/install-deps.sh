@@ -24,8 +24,9 @@ packages=(
   wabt
   # host libraries
   libseccomp-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
-  # the HTTP server (snakecage serve)
-  libcpp-httplib-dev
+  # the HTTP server (snakecage serve); nginx in front of several of them
+  # (examples/nginx, tests/server/cluster_test.cc)
+  libcpp-httplib-dev nginx
   libgtest-dev libgmock-dev libbenchmark-dev
   # apt-get source; dpkg-shlibdeps for the .deb's dependencies (make package)
   dpkg-dev xz-utils

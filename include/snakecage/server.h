@@ -158,9 +158,16 @@ class SandboxService {
   // session, limits, host failure); what the guest did is the result.
   StatusOr<SandboxResult> ExecuteCode(std::string_view client_id, const ExecuteRequest& request);
 
-  // A new session with a random id. ResourceExhausted ("session limit
-  // reached: ...") when max_sessions exist.
-  StatusOr<SessionSummary> CreateSession(std::string_view client_id);
+  // A new session with a random id, or with `session_id` when given: an id
+  // the client chose, so that a proxy in front of several servers can route
+  // the session by it before it exists (README, "Several nodes"). An
+  // existing session with that id is returned as it is; *created (if
+  // given) says which. ResourceExhausted ("session limit reached: ...")
+  // when max_sessions exist; InvalidArgument ("session_id: ...") for an id
+  // CheckSessionId refuses.
+  StatusOr<SessionSummary> CreateSession(std::string_view client_id,
+                                         std::optional<std::string> session_id = std::nullopt,
+                                         bool* created = nullptr);
   // Deletes the session and its files. NotFound when it does not exist.
   Status DestroySession(std::string_view client_id, std::string_view session_id);
   // Sessions under the root, sorted by id (fresh per-execution sessions

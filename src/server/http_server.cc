@@ -182,6 +182,55 @@ void HttpServer::Wait() {
   if (thread_.joinable()) thread_.join();
 }
 
+void HttpServer::Execute(const httplib::Request& req, httplib::Response& res,
+                         std::optional<std::string> path_session) {
+  Slot slot(in_flight_, options_.max_concurrency);
+  if (!slot.held()) {
+    res.set_header("Retry-After", "1");
+    ReplyError(res, 503, "saturated: " + std::to_string(options_.max_concurrency) +
+                             " executions in flight");
+    return;
+  }
+  auto body = BodyObject(req, res);
+  if (!body) return;
+  if (path_session ? !OnlyKeys(*body, {"code", "timeout_seconds", "keep_state"}, res)
+                   : !OnlyKeys(*body, {"code", "session_id", "timeout_seconds", "keep_state"},
+                               res)) {
+    return;
+  }
+  ExecuteRequest request;
+  if (!body->contains("code") || !(*body)["code"].is_string()) {
+    ReplyError(res, 400, "code: must be a string");
+    return;
+  }
+  request.code = (*body)["code"].get<std::string>();
+  request.session_id = path_session;
+  if (body->contains("session_id") && !(*body)["session_id"].is_null()) {
+    if (!(*body)["session_id"].is_string()) {
+      ReplyError(res, 400, "session_id: must be a string");
+      return;
+    }
+    request.session_id = (*body)["session_id"].get<std::string>();
+  }
+  if (body->contains("timeout_seconds") && !(*body)["timeout_seconds"].is_null()) {
+    if (!(*body)["timeout_seconds"].is_number()) {
+      ReplyError(res, 400, "timeout_seconds: must be a number");
+      return;
+    }
+    request.timeout_seconds = (*body)["timeout_seconds"].get<double>();
+  }
+  if (body->contains("keep_state") && !(*body)["keep_state"].is_null()) {
+    if (!(*body)["keep_state"].is_boolean()) {
+      ReplyError(res, 400, "keep_state: must be a boolean");
+      return;
+    }
+    request.keep_state = (*body)["keep_state"].get<bool>();
+  }
+  StatusOr<SandboxResult> result = service_->ExecuteCode(req.remote_addr, request);
+  if (!result.ok()) return ReplyStatus(res, result.status());
+  Reply(res, 200, SandboxResultToJson(*result));
+}
+
 void HttpServer::Routes() {
   httplib::Server& http = *http_;
 
@@ -230,53 +279,29 @@ void HttpServer::Routes() {
   });
 
   http.Post("/v1/execute", [this](const httplib::Request& req, httplib::Response& res) {
-    Slot slot(in_flight_, options_.max_concurrency);
-    if (!slot.held()) {
-      res.set_header("Retry-After", "1");
-      ReplyError(res, 503, "saturated: " + std::to_string(options_.max_concurrency) +
-                               " executions in flight");
-      return;
-    }
-    auto body = BodyObject(req, res);
-    if (!body || !OnlyKeys(*body, {"code", "session_id", "timeout_seconds", "keep_state"}, res)) {
-      return;
-    }
-    ExecuteRequest request;
-    if (!body->contains("code") || !(*body)["code"].is_string()) {
-      ReplyError(res, 400, "code: must be a string");
-      return;
-    }
-    request.code = (*body)["code"].get<std::string>();
-    if (body->contains("session_id") && !(*body)["session_id"].is_null()) {
-      if (!(*body)["session_id"].is_string()) {
-        ReplyError(res, 400, "session_id: must be a string");
-        return;
-      }
-      request.session_id = (*body)["session_id"].get<std::string>();
-    }
-    if (body->contains("timeout_seconds") && !(*body)["timeout_seconds"].is_null()) {
-      if (!(*body)["timeout_seconds"].is_number()) {
-        ReplyError(res, 400, "timeout_seconds: must be a number");
-        return;
-      }
-      request.timeout_seconds = (*body)["timeout_seconds"].get<double>();
-    }
-    if (body->contains("keep_state") && !(*body)["keep_state"].is_null()) {
-      if (!(*body)["keep_state"].is_boolean()) {
-        ReplyError(res, 400, "keep_state: must be a boolean");
-        return;
-      }
-      request.keep_state = (*body)["keep_state"].get<bool>();
-    }
-    StatusOr<SandboxResult> result = service_->ExecuteCode(req.remote_addr, request);
-    if (!result.ok()) return ReplyStatus(res, result.status());
-    Reply(res, 200, SandboxResultToJson(*result));
+    Execute(req, res, std::nullopt);
+  });
+  // The same, for the session in the path: a proxy in front of several
+  // nodes routes by it (README, "Several nodes").
+  http.Post(R"(/v1/sessions/([^/]+)/execute)", [this](const httplib::Request& req,
+                                                      httplib::Response& res) {
+    Execute(req, res, req.matches[1].str());
   });
 
   http.Post("/v1/sessions", [this](const httplib::Request& req, httplib::Response& res) {
     StatusOr<SessionSummary> s = service_->CreateSession(req.remote_addr);
     if (!s.ok()) return ReplyStatus(res, s.status());
     Reply(res, 201, SessionSummaryToJson(*s));
+  });
+  // A session with the id the client chose (so that a proxy can route it
+  // before it exists): 201 when made, 200 when it existed.
+  http.Put(R"(/v1/sessions/([^/]+))", [this](const httplib::Request& req,
+                                             httplib::Response& res) {
+    bool created = false;
+    StatusOr<SessionSummary> s =
+        service_->CreateSession(req.remote_addr, req.matches[1].str(), &created);
+    if (!s.ok()) return ReplyStatus(res, s.status());
+    Reply(res, created ? 201 : 200, SessionSummaryToJson(*s));
   });
   http.Get("/v1/sessions", [this](const httplib::Request& req, httplib::Response& res) {
     auto sessions = service_->ListSessions(req.remote_addr);

@@ -43,6 +43,8 @@
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace snakecage::server {
@@ -82,6 +84,10 @@ class HttpServer {
  private:
   HttpServer() = default;
   void Routes();
+  // POST /v1/execute (`path_session` none: the body may name the session)
+  // and POST /v1/sessions/ID/execute (the path names it; the body may not).
+  void Execute(const httplib::Request& req, httplib::Response& res,
+               std::optional<std::string> path_session);
 
   HttpServerOptions options_;
   SandboxService* service_ = nullptr;

@@ -363,10 +363,33 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
   return result;
 }
 
-StatusOr<SessionSummary> SandboxService::CreateSession(std::string_view client_id) {
+StatusOr<SessionSummary> SandboxService::CreateSession(std::string_view client_id,
+                                                       std::optional<std::string> session_id,
+                                                       bool* created) {
+  if (created != nullptr) *created = false;
   if (Status s = Admit(client_id); !s.ok()) return s;
+  if (session_id) {
+    if (Status s = CheckSessionId(*session_id); !s.ok()) {
+      return InvalidArgument("session_id: " + s.message());
+    }
+  }
   MaybeSweep();
   std::lock_guard create_lock(create_mu_);
+  if (session_id) {
+    {
+      std::lock_guard lock(mu_);
+      if (ephemeral_.contains(*session_id)) {
+        return Status(StatusCode::kAlreadyExists,
+                      "session_id: '" + *session_id + "' is a one-off execution's session");
+      }
+    }
+    StatusOr<SessionMetadata> existing = store_.ReadMetadata(*session_id);
+    if (existing.ok()) {
+      Touch(*session_id);
+      return Summarise(*existing);
+    }
+    if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+  }
   StatusOr<std::vector<SessionInfo>> sessions = store_.ListSessions();
   if (!sessions.ok()) return sessions.status();
   size_t count = 0;
@@ -383,8 +406,9 @@ StatusOr<SessionSummary> SandboxService::CreateSession(std::string_view client_i
                       std::to_string(limits_.max_sessions) +
                       " (max_sessions); destroy one with destroy_session");
   }
-  StatusOr<OpenedSession> opened = store_.OpenOrCreate(NewSessionId());
+  StatusOr<OpenedSession> opened = store_.OpenOrCreate(session_id ? *session_id : NewSessionId());
   if (!opened.ok()) return opened.status();
+  if (created != nullptr) *created = opened->created;
   Touch(opened->metadata.session_id);
   return Summarise(opened->metadata);
 }

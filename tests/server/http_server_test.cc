@@ -263,6 +263,43 @@ TEST_F(HttpServerTest, SessionsAndFiles) {
   EXPECT_EQ(client_->Delete("/v1/sessions/no-such-session")->status, 404);
 }
 
+// The routes a proxy can route by session (README, "Several nodes"): a
+// session with an id the client chose, and its execute route.
+TEST_F(HttpServerTest, ASessionCanBeNamedByTheClientAndRunByItsPath) {
+  StartServer();
+  const std::string id = "client-chosen-1";
+  auto made = client_->Put(("/v1/sessions/" + id).c_str(), "", "application/json");
+  ASSERT_TRUE(made);
+  EXPECT_EQ(made->status, 201) << made->body;
+  EXPECT_EQ(Parse(made)["session_id"], id);
+  auto again = client_->Put(("/v1/sessions/" + id).c_str(), "", "application/json");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;  // it exists: returned as it is
+  auto bad = client_->Put("/v1/sessions/..", "", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_NE(bad->body.find("session_id: "), std::string::npos) << bad->body;
+
+  auto ran = PostJson("/v1/sessions/" + id + "/execute",
+                      {{"code", "open('/app/a.txt', 'w').write('x')\nprint(2 + 2)"}});
+  ASSERT_TRUE(ran);
+  EXPECT_EQ(ran->status, 200) << ran->body;
+  EXPECT_EQ(Parse(ran)["stdout"], "4\n");
+  EXPECT_EQ(Parse(ran)["files_created"], Json::array({"a.txt"}));
+  // It ran in that session: its file is there.
+  auto file = client_->Get(("/v1/sessions/" + id + "/files/a.txt").c_str());
+  ASSERT_TRUE(file);
+  EXPECT_EQ(file->status, 200) << file->body;
+  // The path names the session; the body may not name another.
+  auto two = PostJson("/v1/sessions/" + id + "/execute", {{"code", "1"}, {"session_id", "x"}});
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->status, 400) << two->body;
+  EXPECT_NE(two->body.find("session_id"), std::string::npos) << two->body;
+  auto missing = PostJson("/v1/sessions/nope/execute", {{"code", "1"}});
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404) << missing->body;
+}
+
 TEST_F(HttpServerTest, SaturationIs503) {
   HttpServerOptions http;
   http.max_concurrency = 1;

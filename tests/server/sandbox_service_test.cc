@@ -230,6 +230,30 @@ TEST_F(SandboxServiceTest, SessionCapRefusesTheNextSessionUntilOneIsDestroyed) {
   EXPECT_TRUE(s->CreateSession("c").ok());
 }
 
+TEST_F(SandboxServiceTest, ASessionWithAClientChosenIdIsMadeOnceAndCounted) {
+  ServerLimits limits = RoomyLimits();
+  limits.max_sessions = 1;
+  auto s = Make(limits);
+  bool created = false;
+  auto made = s->CreateSession("c", std::string("mine"), &created);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  EXPECT_TRUE(created);
+  EXPECT_EQ(made->session_id, "mine");
+  // Asked again, even at the cap: the same session, not made again.
+  auto again = s->CreateSession("c", std::string("mine"), &created);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->created_at, made->created_at);
+  auto other = s->CreateSession("c", std::string("other"), &created);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_FALSE(created);
+  auto bad = s->CreateSession("c", std::string("a/b"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message().rfind("session_id: ", 0), 0u) << bad.status().message();
+}
+
 TEST_F(SandboxServiceTest, RateLimitIsATokenBucketPerClient) {
   ServerLimits limits = RoomyLimits();
   limits.rate_limit_per_minute = 3;
