@@ -258,6 +258,10 @@ void HttpServer::Routes() {
       ReplyError(res, 404, "no route " + req.method + " " + req.path);
     } else if (res.status == 413) {
       ReplyError(res, 413, "body: larger than the server's limit");
+    } else if (res.status == 400 && (req.method == "POST" || req.method == "PUT") &&
+               !req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      ReplyError(res, 400, "body: a " + req.method +
+                               " needs a Content-Length header (0 for an empty body)");
     } else {
       ReplyError(res, res.status, "HTTP " + std::to_string(res.status));
     }

@@ -1,6 +1,10 @@
 // `snakecage serve`'s HTTP server with real requests on loopback: every
 // endpoint, the error statuses, authentication, limits, saturation, metrics,
 // MCP over Streamable HTTP, and a bounded load test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -275,6 +279,33 @@ TEST_F(HttpServerTest, ASessionCanBeNamedByTheClientAndRunByItsPath) {
   auto again = client_->Put(("/v1/sessions/" + id).c_str(), "", "application/json");
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 200) << again->body;  // it exists: returned as it is
+  // A PUT without Content-Length (curl -X PUT with no body) is told why.
+  {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(server_->port()));
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const std::string request = "PUT /v1/sessions/" + id + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    std::string answer;
+    char buf[4096];
+    // Until the whole answer (its Content-Length) is in.
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+      answer.append(buf, n);
+      const size_t end = answer.find("\r\n\r\n");
+      const size_t length = answer.find("Content-Length: ");
+      if (end != std::string::npos && length != std::string::npos &&
+          answer.size() >= end + 4 + std::stoul(answer.substr(length + 16))) {
+        break;
+      }
+    }
+    close(fd);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_NE(answer.find("body: a PUT needs a Content-Length header"), std::string::npos)
+        << answer;
+  }
   auto bad = client_->Put("/v1/sessions/..", "", "application/json");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400) << bad->body;
