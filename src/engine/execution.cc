@@ -47,7 +47,18 @@ Status WriteUserCode(const std::filesystem::path& workspace, std::string_view co
     return Internal("mount_host_dir: cannot open " + workspace.string() + ": " +
                     std::strerror(errno));
   }
-  int fd = openat(dir, "user_code.py", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+  // A new file each time, never the old one truncated: the guest may have
+  // made user_code.py a hard link to another of its files (truncating would
+  // empty that one too), and on ext4 truncating a file that was written
+  // makes its close start writeback, which the next execution's truncate
+  // then waits for (about 0.3 ms a request, measured).
+  if (unlinkat(dir, "user_code.py", 0) != 0 && errno != ENOENT) {
+    const int err = errno;
+    close(dir);
+    return Internal("cannot replace " + (workspace / "user_code.py").string() + ": " +
+                    std::strerror(err));
+  }
+  int fd = openat(dir, "user_code.py", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                   0644);
   int saved = errno;
   close(dir);

@@ -447,6 +447,27 @@ TEST_F(ExecutorTest, LandlockRefusesHostFilesOutsideTheGrants) {
   EXPECT_NE(Run("pass", p).stderr_text.find("inside.txt: opened"), std::string::npos);
 }
 
+// The guest may leave user_code.py a hard link to, or a symlink at, another
+// file; staging the next execution's code replaces the name and never
+// writes through it.
+TEST_F(ExecutorTest, StagingCodeNeverWritesThroughWhatTheGuestLeftAtItsName) {
+  ExecutionResult linked = Run(
+      "import os\n"
+      "open('/app/keep.txt', 'w').write('keep me')\n"
+      "os.remove('/app/user_code.py')\n"
+      "os.link('/app/keep.txt', '/app/user_code.py')\n");
+  ASSERT_TRUE(linked.success()) << linked.stderr_text;
+  ASSERT_EQ(fs::hard_link_count(dir_.path() / "ws" / "keep.txt"), 2u);
+  ExecutionResult next = Run("print(open('/app/keep.txt').read())\n"
+                             "import os\n"
+                             "os.remove('/app/user_code.py')\n"
+                             "os.symlink('/app/keep.txt', '/app/user_code.py')\n");
+  EXPECT_EQ(next.stdout_text, "keep me\n") << next.stderr_text;
+  ExecutionResult last = Run("print(open('/app/keep.txt').read())");
+  EXPECT_EQ(last.stdout_text, "keep me\n") << last.stderr_text;
+  EXPECT_FALSE(fs::is_symlink(dir_.path() / "ws" / "user_code.py"));
+}
+
 TEST_F(ExecutorTest, MissingWorkspaceIsAStatusNotAResult) {
   StatusOr<ExecutionPolicy> policy = policy_.Build();
   ASSERT_TRUE(policy.ok());
