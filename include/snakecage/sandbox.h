@@ -144,6 +144,10 @@ struct SandboxOptions {
   std::shared_ptr<TelemetryLogger> logger;
   // false: session_id must be a UUID (see CheckSessionId).
   bool allow_non_uuid = true;
+  // The session is made for one execution and deleted after it (the
+  // server's executions that name no session): making it is not flushed to
+  // disk (no fsync), which would outlast it by nothing.
+  bool one_off_session = false;
   // Runs the executions (zygotes, kernel confinement); null means
   // Executor::Default(), shared by the whole process.
   std::shared_ptr<Executor> executor;

@@ -216,8 +216,10 @@ class SandboxService {
   Status RequireSession(std::string_view session_id);
   void Touch(std::string_view session_id);
   StatusOr<SessionSummary> Summarise(const SessionMetadata& m);
+  // `one_off`: the session exists for this execution only (see
+  // SandboxOptions::one_off_session).
   StatusOr<SandboxResult> RunInSession(const std::string& session_id, std::string_view code,
-                                       const ExecutionPolicy& policy);
+                                       const ExecutionPolicy& policy, bool one_off = false);
 
   ServerLimits limits_;
   std::shared_ptr<Executor> executor_;

@@ -125,8 +125,11 @@ class SessionStore {
   // Creates the session (and the root, if missing) or opens the existing
   // one. Logs session.created + session.metadata.created, or
   // session.retrieved, decided by whether the session existed before this
-  // call. The id is checked before anything on disk is touched.
-  StatusOr<OpenedSession> OpenOrCreate(std::string_view id, bool allow_non_uuid = true);
+  // call. The id is checked before anything on disk is touched. A new
+  // session's metadata is flushed to disk (fsync) before it is renamed into
+  // place, unless `durable` is false (a session that lives for one request).
+  StatusOr<OpenedSession> OpenOrCreate(std::string_view id, bool allow_non_uuid = true,
+                                       bool durable = true);
 
   // The session's metadata. NotFound when there is no such session.
   StatusOr<SessionMetadata> ReadMetadata(std::string_view id) const;

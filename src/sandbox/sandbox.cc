@@ -140,7 +140,8 @@ StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options) {
   std::shared_ptr<TelemetryLogger> logger =
       options.logger ? options.logger : std::make_shared<NullLogger>();
   SessionStore store(options.workspace_root, logger);
-  StatusOr<OpenedSession> opened = store.OpenOrCreate(id, options.allow_non_uuid);
+  StatusOr<OpenedSession> opened =
+      store.OpenOrCreate(id, options.allow_non_uuid, /*durable=*/!options.one_off_session);
   if (!opened.ok()) return opened.status();
   StatusOr<ExecutionPolicy> policy =
       ExecutionPolicyBuilder(options.policy).mount_host_dir(opened->workspace_path).Build();

@@ -270,8 +270,10 @@ StatusOr<SessionSummary> SandboxService::Summarise(const SessionMetadata& m) {
 
 StatusOr<SandboxResult> SandboxService::RunInSession(const std::string& session_id,
                                                      std::string_view code,
-                                                     const ExecutionPolicy& policy) {
+                                                     const ExecutionPolicy& policy,
+                                                     bool one_off) {
   SandboxOptions options;
+  options.one_off_session = one_off;
   options.policy = policy;
   options.session_id = session_id;
   options.workspace_root = store_.root();
@@ -342,7 +344,7 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
     ++running_[id];
     last_used_.insert_or_assign(id, Now());
   }
-  StatusOr<SandboxResult> result = RunInSession(id, request.code, *policy);
+  StatusOr<SandboxResult> result = RunInSession(id, request.code, *policy, /*one_off=*/fresh);
   Status cleanup;
   if (fresh) cleanup = store_.DeleteSession(id);
   {

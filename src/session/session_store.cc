@@ -155,7 +155,8 @@ std::filesystem::path SessionStore::WorkspacePath(std::string_view id) const {
   return root_ / id / kWorkspaceDir;
 }
 
-StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool allow_non_uuid) {
+StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool allow_non_uuid,
+                                                   bool durable) {
   if (Status s = CheckSessionId(id, allow_non_uuid); !s.ok()) return s;
   if (Status s = session::EnsureRoot(root_); !s.ok()) return s;
   StatusOr<UniqueFd> root_fd = session::OpenRoot(root_);
@@ -214,7 +215,8 @@ StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool all
     lock.Reset();
     const std::string now = FormatIsoUtc(now_());
     SessionMetadata m{name, now, now, kSessionMetadataVersion, 0};
-    if (Status s = session::WriteMetadataAt(stage.get(), m, staging_path, /*sync=*/true); !s.ok())
+    if (Status s = session::WriteMetadataAt(stage.get(), m, staging_path, /*sync=*/durable);
+        !s.ok())
       return abandon(s);
 
     int rc = ::renameat2(root_fd->get(), staging.c_str(), root_fd->get(), name.c_str(),
