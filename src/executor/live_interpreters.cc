@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,10 +47,11 @@ std::string ConfinementOf(const ExecutionPolicy& p) {
 
 // Waits up to `timeout` (forever when negative) for the message {"op": op,
 // "id": id} on the live socket, dropping others (an earlier cell's late
-// "exited"). NotFound when the socket closed (every process of the
-// interpreter is gone); Internal on a timeout.
+// "exited"). The descriptor that came with it goes to *fd (when given).
+// NotFound when the socket closed (every process of the interpreter is
+// gone); Internal on a timeout.
 StatusOr<Json> AwaitMessage(int socket, const std::string& op, uint64_t id,
-                            std::chrono::milliseconds timeout) {
+                            std::chrono::milliseconds timeout, UniqueFd* fd = nullptr) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     int wait_ms = -1;
@@ -62,13 +65,17 @@ StatusOr<Json> AwaitMessage(int socket, const std::string& op, uint64_t id,
     const int rc = poll(&p, 1, wait_ms);
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) continue;
-    int stray = -1;
-    StatusOr<Json> message = ReceiveMessage(socket, &stray);
-    if (stray >= 0) close(stray);
+    int received = -1;
+    StatusOr<Json> message = ReceiveMessage(socket, &received);
+    UniqueFd attached(received);
     if (!message.ok()) return message.status();
-    if (message->value("op", "") == op && message->value("id", uint64_t{0}) == id) return message;
+    if (message->value("op", "") == op && message->value("id", uint64_t{0}) == id) {
+      if (fd != nullptr) *fd = std::move(attached);
+      return message;
+    }
   }
 }
+
 
 // Reads what is waiting on the live socket (messages about earlier cells)
 // without blocking. False when the socket has closed: the interpreter died.
@@ -265,6 +272,32 @@ std::optional<LiveInterpreters::Victim> LiveInterpreters::PickRoom(const Session
   return Victim{lru, std::move(run)};
 }
 
+// A kept-state cell's process as the executor knows it: its "started"
+// message, with the pidfd to kill it through (a pidfd names that one
+// process, never one that reused its pid).
+struct LiveInterpreters::CellProcess {
+  std::optional<StatusOr<Json>> started;
+  UniqueFd pidfd;
+
+  // Waits for "started" (once); false when it did not come.
+  bool Await(int socket, uint64_t id) {
+    if (!started) started = AwaitMessage(socket, "started", id, kStartedWait, &pidfd);
+    return started->ok();
+  }
+};
+
+void LiveInterpreters::KillCell(Session& s, uint64_t id, CellProcess& cell) {
+  if (s.socket.valid() && cell.Await(s.socket.get(), id) && cell.pidfd.valid()) {
+    (void)syscall(SYS_pidfd_send_signal, cell.pidfd.get(), SIGKILL, nullptr, 0);
+    return;
+  }
+  // No process took the request (or none can be named): nothing but the
+  // request itself, queued on the socket, holds its result pipe. Dropping
+  // the socket ends the live interpreter, and with it the wait.
+  std::lock_guard<std::mutex> lock(mu_);
+  Evict(s, "its live interpreter did not start the execution's process");
+}
+
 Status LiveInterpreters::Save(Session& s) {
   if (!s.policy) return Internal("no execution's policy to save under");
   StatusOr<ExecutionPolicy> policy =
@@ -287,9 +320,10 @@ Status LiveInterpreters::Save(Session& s) {
   ReadEnd end;
   // The pickled globals come base64-encoded: at most about 4/3 of memory.
   const uint64_t max_bytes = MaxChildReportBytes(*policy) + 2 * policy->memory_bytes();
-  const std::string data = ReadResult(
-      result_read.get(), KillAt(*policy, started, kill_grace_), max_bytes,
-      [&] { (void)SendMessage(s.socket.get(), {{"op", "kill"}, {"id", id}}); }, &end);
+  CellProcess cell;
+  const std::string data =
+      ReadResult(result_read.get(), KillAt(*policy, started, kill_grace_), max_bytes,
+                 [&] { KillCell(s, id, cell); }, &end);
   ChildReport report = DecodeChildReport(data);
   if (!report.result || !report.saved_state) {
     return Internal(report.error ? report.error->message() : "the save cell sent no state");
@@ -531,9 +565,10 @@ StatusOr<ExecutionResult> LiveInterpreters::RunInLive(Session& s, const Executio
                         sent.message() + ")");
   }
   ReadEnd end;
-  const std::string data = ReadResult(
-      result_read.get(), KillAt(policy, started, kill_grace_), MaxChildReportBytes(policy),
-      [&] { (void)SendMessage(s.socket.get(), {{"op", "kill"}, {"id", id}}); }, &end);
+  CellProcess cell;
+  const std::string data =
+      ReadResult(result_read.get(), KillAt(policy, started, kill_grace_),
+                 MaxChildReportBytes(policy), [&] { KillCell(s, id, cell); }, &end);
   result_read.Reset();
   ChildReport report = DecodeChildReport(data);
   if (report.result) {
@@ -543,9 +578,9 @@ StatusOr<ExecutionResult> LiveInterpreters::RunInLive(Session& s, const Executio
       // The cell's process holds the state now.
       r.state = StateOutcome::kCommitted;
       r.state_reason = "it succeeded in the session's state, which now holds what it did";
-      StatusOr<Json> forked = AwaitMessage(s.socket.get(), "started", id, kStartedWait);
+      const bool forked = s.socket.valid() && cell.Await(s.socket.get(), id);
       std::lock_guard<std::mutex> lock(mu_);
-      s.pid = forked.ok() ? forked->value("pid", -1) : -1;
+      s.pid = forked ? (*cell.started)->value("pid", -1) : -1;
     } else {
       r.state = StateOutcome::kRolledBack;
       r.state_reason = FailureOf(r) + "; the session's state is as it was before this execution";
@@ -554,7 +589,10 @@ StatusOr<ExecutionResult> LiveInterpreters::RunInLive(Session& s, const Executio
   }
   // No whole result: the cell's process died or was killed; its live
   // interpreter says how, unless it died too.
-  StatusOr<Json> exited = AwaitMessage(s.socket.get(), "exited", id, std::chrono::milliseconds(-1));
+  StatusOr<Json> exited =
+      s.socket.valid()
+          ? AwaitMessage(s.socket.get(), "exited", id, std::chrono::milliseconds(-1))
+          : StatusOr<Json>(NotFound("the live interpreter was dropped"));
   std::optional<int> wait_status;
   if (exited.ok()) wait_status = exited->value("status", 0);
   StatusOr<ExecutionResult> r =

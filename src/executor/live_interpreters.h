@@ -123,6 +123,11 @@ class LiveInterpreters {
   // The save cell: the globals written to SavedStatePath. REQUIRES: the
   // session is the caller's (busy, its run lock held).
   Status Save(Session& s);
+  // A cell's process, as its "started" message names it (the .cc file).
+  struct CellProcess;
+  // SIGKILLs the process of cell `id` through its pidfd; when no process
+  // took the request, drops the live interpreter instead (Evict).
+  void KillCell(Session& s, uint64_t id, CellProcess& cell);
   void DropIdle();
 
   const size_t max_live_;

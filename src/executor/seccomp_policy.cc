@@ -198,11 +198,13 @@ constexpr AllowedSyscall kLiveAdditions[] = {
     {"set_robust_list", R::kAny},  // glibc's fork re-registers it in the child
     {"wait4", R::kAny},
     // The live socket: a request and its result pipe (SCM_RIGHTS) come in,
-    // "started"/"exited" go out. The socket is connected; no socket can be
-    // made or connected (socket, socketpair, connect stay absent).
+    // "started" (with the cell's pidfd: the executor kills a cell, never the
+    // live interpreter) and "exited" go out. The socket is connected; no
+    // socket can be made or connected (socket, socketpair, connect stay
+    // absent), and no signal sent (kill stays absent).
     {"recvmsg", R::kAny},
     {"sendmsg", R::kAny},
-    {"kill", R::kSigkillOnly},
+    {"pidfd_open", R::kNoFlags},
     {"pipe2", R::kAny},
     {"setitimer", R::kAny},
 };
@@ -243,9 +245,8 @@ int AddRule(scmp_filter_ctx ctx, int nr, SeccompArgRule rule) {
     case R::kForkOnly:
       return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
                               Arg(0, SCMP_CMP_EQ, kForkCloneFlags, 0));
-    case R::kSigkillOnly:
-      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-                              Arg(1, SCMP_CMP_EQ, SIGKILL, 0));
+    case R::kNoFlags:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, Arg(1, SCMP_CMP_EQ, 0, 0));
   }
   return -EINVAL;
 }

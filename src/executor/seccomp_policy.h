@@ -35,7 +35,7 @@ enum class SeccompArgRule {
   kPrlimitReadSelf,   // prlimit64: pid == 0 and new_limit == NULL
   kLinkatNoEmptyPath, // linkat: (flags & AT_EMPTY_PATH) == 0
   kForkOnly,          // clone: flags exactly those of glibc's fork()
-  kSigkillOnly,       // kill: sig == SIGKILL
+  kNoFlags,           // pidfd_open: flags == 0
 };
 
 // Which children a program is for.
@@ -56,12 +56,12 @@ struct AllowedSyscall {
 std::span<const AllowedSyscall> SeccompAllowList();
 
 // What a live interpreter needs besides: forking the child that runs each
-// cell (clone with fork's flags only), waiting for it (wait4), killing it
-// when the executor asks (kill with SIGKILL only; Landlock's signal scope,
-// where the kernel has it, keeps that to the interpreter's own
-// descendants), the pipe its child tells it about a commit on (pipe2), the
-// cell's timer (setitimer), and messages on its live socket (recvmsg,
-// sendmsg: a connected socket; none can be made).
+// cell (clone with fork's flags only), waiting for it (wait4), a pidfd of
+// it for the executor, which kills a cell through it (pidfd_open, no
+// flags; the live interpreter itself sends no signal), the pipe its child
+// tells it about a commit on (pipe2), the cell's timer (setitimer), and
+// messages on its live socket (recvmsg, sendmsg: a connected socket; none
+// can be made).
 std::span<const AllowedSyscall> SeccompLiveAdditions();
 
 // Compiles the profile's allow-list with libseccomp for the native

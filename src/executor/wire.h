@@ -22,16 +22,15 @@
 // executor -> live interpreter:
 //   {"op": "run", "id": N, "policy": PolicyToJson(...), "kind": K}   + SCM_RIGHTS [result pipe]
 //     K: "script" (or absent), "save" or "restore" (engine/guest_hooks.h CellKind)
-//   {"op": "kill", "id": N}                               SIGKILL that cell's process
 // live interpreter -> executor (about cells after the first):
-//   {"op": "started", "id": N, "pid": P}   the cell's process exists
+//   {"op": "started", "id": N, "pid": P}  + SCM_RIGHTS [the cell's pidfd]
+//                                          the cell's process exists; the
+//                                          executor SIGKILLs it through the pidfd
 //   {"op": "exited", "id": N, "status": S} it ended without committing
 // Each "run" is read by the cell's process, forked ahead of it (a spare),
-// which then tells its live interpreter (zygote_child.h); a "run" that came
-// while a failed cell was ending is read by the live interpreter, which
-// forks for it. The result pipe carries the cell's result as above. A cell
-// that commits sends no "exited": its process is the live interpreter from
-// then on.
+// which then tells its live interpreter (zygote_child.h). The result pipe
+// carries the cell's result as above. A cell that commits sends no
+// "exited": its process is the live interpreter from then on.
 // Closing the executor's end drops the state: every process holding the
 // other end exits.
 // Lesson pipe, child -> zygote (only children asked for one, after the

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -80,7 +81,7 @@ class SignalTimeout final : public TimeoutGuard {
 
 // What a cell's process writes on its holder pipe (zygote_child.h).
 constexpr char kTook = 'T';       // + the request's id: a spare took it
-constexpr char kCommitted = 'C';  // the cell succeeded; this process holds the state now
+constexpr char kCommitted = 'C';  // the cell succeeded; its process holds the state now
 
 // What a kept-state cell's request asks it to do (wire.h, "kind").
 CellKind KindOf(const Json& request) {
@@ -199,16 +200,16 @@ ExecutionContext* ExecutionChild::EndCell(ExecutionResult cell, uint64_t* interr
   // Commit. This cell's timer must not fire in the live interpreter.
   const itimerval off{};
   setitimer(ITIMER_REAL, &off, nullptr);
-  if (holder_fd_.valid()) {
-    // The live interpreter this process was forked from exits on this byte.
-    // It comes before the result, so before the executor's next request:
-    // that process never takes a request meant for this one.
-    const char committed = kCommitted;
-    (void)!write(holder_fd_.get(), &committed, 1);
-    holder_fd_.Reset();
-  }
+  // The live interpreter this process was forked from learns of the
+  // commit before the result goes (so before the executor's next request):
+  // from here on its state is stale. It exits once this process closes the
+  // pipe, after the result and after forking the next spare, so that its
+  // exit is not in their way.
+  const char committed = kCommitted;
+  UniqueFd holder = std::move(holder_fd_);
+  if (holder.valid()) (void)!write(holder.get(), &committed, 1);
   SendResult(std::move(cell));
-  return ServeCells(interrupt);
+  return ServeCells(interrupt, std::move(holder));
 }
 
 namespace {
@@ -240,25 +241,22 @@ void WaitFor(pid_t pid, int* status) {
 
 }  // namespace
 
-ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
+ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previous_holder) {
   // A spare cell, forked before the request, takes it from the socket
-  // itself: the fork is off the request's path. A request that came while
-  // a failed cell was ending (its result was out, so the executor sent the
-  // next one) was read here: a process is forked for it. So is each
-  // request after a spare ended without taking one.
-  std::optional<Json> early;
-  UniqueFd early_result;
+  // itself: the fork is off the request's path. Only after a spare ended
+  // without taking one does this process read the request and fork for it.
+  // While a cell runs this process does not read the socket: the executor
+  // kills the cell through the pidfd sent with "started", and the next
+  // request waits there for the next cell's process.
   bool spares_fail = false;
   for (;;) {
-    std::optional<Json> request = std::move(early);
-    UniqueFd result = std::move(early_result);
-    early.reset();
-    if (!request && spares_fail) {
+    std::optional<Json> request;
+    UniqueFd result;
+    if (spares_fail) {
       int received = -1;
       StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
       if (!message.ok()) _exit(0);  // the executor dropped the state
       result.Reset(received);
-      // Anything else is a late "kill" for a cell that has ended.
       if (message->value("op", "") != "run" || !result.valid()) continue;
       request = std::move(*message);
     }
@@ -272,11 +270,14 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
     const int fork_errno = errno;
     if (pid == 0) {
       holder_read.Reset();
+      previous_holder.Reset();
       holder_fd_ = std::move(holder_write);
       if (!request) return SpareTakesCell(interrupt);
       result_fd_ = std::move(result);
       return BeginCell(*request, started, interrupt);
     }
+    // The previous live interpreter exits on this (EOF on its pipe).
+    previous_holder.Reset();
     holder_write.Reset();
     if (pid < 0) {
       const std::string why = piped ? std::string("fork: ") + std::strerror(fork_errno)
@@ -305,44 +306,24 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt) {
       std::memcpy(&id, took + 1, sizeof id);
       spares_fail = false;
     }
-    (void)SendMessage(live_socket_.get(), {{"op", "started"}, {"id", id}, {"pid", pid}});
-    for (;;) {
-      pollfd fds[2] = {{holder_read.get(), POLLIN, 0}, {live_socket_.get(), POLLIN, 0}};
-      // Once the next request is here, this cell's result is out: only its
-      // end is left to wait for.
-      if (poll(fds, early ? 1 : 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        kill(pid, SIGKILL);
-        _exit(1);
+    // The cell's pidfd goes with "started": it is the executor's way to
+    // kill this cell, and only this cell (a pid could be reused).
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    (void)SendMessage(live_socket_.get(), {{"op", "started"}, {"id", id}, {"pid", pid}},
+                      pidfd.get());
+    pidfd.Reset();
+    char committed = 0;
+    if (ReadFully(holder_read.get(), &committed, 1) == 1 && committed == kCommitted) {
+      // The cell's process holds the state now. Its pipe closes once it
+      // has sent its result and forked its spare, or when it dies: either
+      // way this state is stale, and this process goes.
+      while (ReadFully(holder_read.get(), &committed, 1) == 1) {
       }
-      // The holder pipe first: after a commit the socket's next request is
-      // the new live interpreter's.
-      if (fds[0].revents != 0) {
-        char committed = 0;
-        if (ReadFully(holder_read.get(), &committed, 1) == 1 && committed == kCommitted) {
-          _exit(0);  // the cell's process holds the state now
-        }
-        int status = 0;
-        WaitFor(pid, &status);
-        (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
-        break;
-      }
-      if (!early && fds[1].revents != 0) {
-        int received = -1;
-        StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
-        UniqueFd attached(received);
-        if (!message.ok()) {  // the executor went away
-          kill(pid, SIGKILL);
-          _exit(0);
-        }
-        const std::string op = message->value("op", "");
-        if (op == "kill" && message->value("id", uint64_t{0}) == id) kill(pid, SIGKILL);
-        if (op == "run" && attached.valid()) {
-          early = std::move(*message);
-          early_result = std::move(attached);
-        }
-      }
+      _exit(0);
     }
+    int status = 0;
+    WaitFor(pid, &status);
+    (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
   }
 }
 
@@ -365,8 +346,8 @@ ExecutionContext* ExecutionChild::SpareTakesCell(uint64_t* interrupt) {
     // Anything else is a late "kill" for a cell that has ended.
     if (message->value("op", "") != "run" || !result.valid()) continue;
     const auto started = std::chrono::steady_clock::now();
-    // The live interpreter reads the socket again from here on (a "kill"
-    // for this cell goes to it), and tells the executor this process's pid.
+    // The live interpreter tells the executor this process's pid (and
+    // pidfd) from here on.
     const uint64_t id = message->value("id", uint64_t{0});
     char took[1 + sizeof id];
     took[0] = kTook;
@@ -392,6 +373,7 @@ ExecutionContext* ExecutionChild::BeginCell(const Json& request,
   context_ = std::move(*ctx);
   context_->set_cell_kind(KindOf(request));
   CheckMemoryCap(*policy);
+  RunTestHook(*policy);
   if (armed != nullptr && context_->deadline()) {
     armed->Start(*context_->deadline(), interrupt, nullptr);
   }

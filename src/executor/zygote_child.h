@@ -20,12 +20,14 @@
 // and its result pipe follow. At the end of each cell, EndCell() either
 // ends the process (a failed cell: the state it changed is dropped with
 // it) or commits: it tells the process it was forked from (the previous
-// live interpreter, which then exits), sends the result and serves the
-// next cells. Each next cell runs in a process forked from it ahead of the
-// request (a spare, which takes the request from the live socket itself,
-// so that the fork is off the request's path), or after it for a request
-// that came while a failed cell was ending. The live interpreter reports
-// that process's start, and its end unless it commits, to the executor.
+// live interpreter), sends the result, forks the next spare and closes its
+// pipe to that process, which then exits. Each next cell runs in a process
+// forked from the live interpreter ahead of the request (a spare, which
+// takes the request from the live socket itself, so that the fork is off
+// the request's path). The live interpreter reports that process's start
+// (with a pidfd the executor kills it through) and its end unless it
+// commits, to the executor; it reads nothing from the socket while a cell
+// runs.
 //
 // Thread-safety: one per process, used on the guest thread.
 #pragma once
@@ -81,10 +83,12 @@ class ExecutionChild {
   // Writes `result` (or why there is none) to the result pipe and closes it.
   void SendResult(StatusOr<ExecutionResult> result);
   // In a live interpreter: forks the next cell's process (a spare, which
-  // takes the next request from the live socket itself), reports its start
-  // and its end to the executor, and exits when it commits. Returns only in
-  // the cell's process, with the cell's context.
-  ExecutionContext* ServeCells(uint64_t* interrupt);
+  // takes the next request from the live socket itself), then tells
+  // `previous_holder` (the live interpreter this one was forked from, if
+  // any) that the state is here now; reports the cell's start (with its
+  // pidfd) and its end to the executor, and exits when the cell commits.
+  // Returns only in the cell's process, with the cell's context.
+  ExecutionContext* ServeCells(uint64_t* interrupt, UniqueFd previous_holder);
   // In a spare: waits for the next "run" on the live socket, tells the
   // holder it took it, and returns the cell's context.
   ExecutionContext* SpareTakesCell(uint64_t* interrupt);

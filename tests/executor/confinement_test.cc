@@ -426,32 +426,36 @@ TEST(SeccompPolicyTest, TableHasNoForbiddenCallAndCompiles) {
   EXPECT_GT(program->instruction_count(), names.size());
 }
 
-// A live interpreter (keep_state) may fork the process of each cell, wait
-// for it, SIGKILL it and arm a timer; nothing else that the execution
-// profile forbids becomes possible.
-TEST_F(ConfinementTest, TheLiveInterpreterProfileAllowsForkAndSigkillOnly) {
+// A live interpreter (keep_state) may fork the process of each cell, open
+// a pidfd of it (for the executor, which kills cells through it), wait for
+// it and arm a timer; it sends no signal, and nothing else that the
+// execution profile forbids becomes possible.
+TEST_F(ConfinementTest, TheLiveInterpreterProfileAllowsForkAndAPidfdOnly) {
   StatusOr<SeccompProgram> live = SeccompProgram::Compile(SeccompProfile::kLiveInterpreter);
   ASSERT_TRUE(live.ok()) << live.status().message();
   const ChildResult allowed = RunChild([&](int out) {
     if (!ConfineChild(spec_, *live).ok()) return kConfineFailed;
     const itimerval off{};
     Emit(out, "setitimer=%s\n", Outcome(setitimer(ITIMER_REAL, &off, nullptr)));
+    int gate[2];
+    Emit(out, "pipe2=%s\n", Outcome(pipe2(gate, O_CLOEXEC)));
     const pid_t pid = fork();
     if (pid == 0) {
-      for (;;) {  // until killed (clock_nanosleep is allowed; pause is not)
-        timespec t{3600, 0};
-        nanosleep(&t, nullptr);
-      }
+      char c;
+      (void)!read(gate[0], &c, 1);  // until the parent holds its pidfd
+      _exit(7);
     }
     Emit(out, "fork=%s\n", Outcome(pid));
-    Emit(out, "kill=%s\n", Outcome(kill(pid, SIGKILL)));
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    Emit(out, "pidfd_open=%s\n", Outcome(pidfd));
+    (void)!write(gate[1], "x", 1);
     int status = 0;
-    Emit(out, "wait=%s signal=%d\n", Outcome(waitpid(pid, &status, 0)),
-         WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    Emit(out, "wait=%s exit=%d\n", Outcome(waitpid(pid, &status, 0)),
+         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     return 0;
   });
   EXPECT_EQ(Describe(allowed.status), Exited(0)) << allowed.output;
-  EXPECT_EQ(allowed.output, "setitimer=OK\nfork=OK\nkill=OK\nwait=OK signal=9\n");
+  EXPECT_EQ(allowed.output, "setitimer=OK\npipe2=OK\nfork=OK\npidfd_open=OK\nwait=OK exit=7\n");
 
   const std::pair<const char*, void (*)()> forbidden[] = {
       {"pthread_create", [] {
@@ -464,7 +468,10 @@ TEST_F(ConfinementTest, TheLiveInterpreterProfileAllowsForkAndSigkillOnly) {
          args.exit_signal = SIGCHLD;
          (void)syscall(SYS_clone3, &args, sizeof args);
        }},
+      {"kill_sigkill", [] { (void)kill(getpid(), SIGKILL); }},
       {"kill_sigterm", [] { (void)kill(getpid(), SIGTERM); }},
+      {"pidfd_open_flags", [] { (void)syscall(SYS_pidfd_open, getpid(), 04000); }},
+      {"pidfd_send_signal", [] { (void)syscall(SYS_pidfd_send_signal, 0, SIGKILL, nullptr, 0); }},
       {"socket", [] { (void)socket(AF_UNIX, SOCK_STREAM, 0); }},
       {"execve", [] {
          char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
@@ -485,7 +492,7 @@ TEST(SeccompPolicyTest, TheLiveAdditionsAreFewAndNamed) {
   std::vector<std::string> names;
   for (const AllowedSyscall& entry : SeccompLiveAdditions()) names.push_back(entry.name);
   EXPECT_EQ(names, (std::vector<std::string>{"clone", "set_robust_list", "wait4", "recvmsg",
-                                             "sendmsg", "kill", "pipe2", "setitimer"}));
+                                             "sendmsg", "pidfd_open", "pipe2", "setitimer"}));
 }
 
 // ---- each layer on its own -----------------------------------------------------

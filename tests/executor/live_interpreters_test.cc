@@ -157,6 +157,28 @@ INSTANTIATE_TEST_SUITE_P(
         Failure{"Timeout", "import time\ntime.sleep(30)", TrapReason::kTimeout, 0}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// A cell hung in host code (where the guest's own timer cannot stop it) is
+// killed by the executor, through the pidfd its live interpreter sent, at
+// its timeout and the grace; the state is as it was.
+TEST_F(LiveInterpretersTest, ACellHungInHostCodeIsKilledAtItsTimeoutAndRolledBack) {
+  ASSERT_TRUE(Run("x = 'kept'").success());
+  const std::vector<pid_t> live = executor_->LiveInterpreterPids();
+  ExecutionPolicyBuilder hung = policy_;
+  hung.timeout_seconds(0.5).set_env("SNAKECAGE_TEST_HOOK", "block");
+  const auto start = std::chrono::steady_clock::now();
+  ExecutionResult r = Run("x = 'changed'", hung);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(r.trap_reason, TrapReason::kTimeout) << r.trap_message;
+  EXPECT_TRUE(StateIs(r, StateOutcome::kRolledBack));
+  EXPECT_LT(seconds, 5.0);  // killed at 0.5 s + 0.3 s grace, not left hanging
+  // The live interpreter itself is untouched.
+  EXPECT_EQ(executor_->LiveInterpreterPids(), live);
+  ExecutionResult after = Run("print(x)");
+  EXPECT_EQ(after.stdout_text, "kept\n") << after.stderr_text;
+  EXPECT_TRUE(StateIs(after, StateOutcome::kCommitted));
+}
+
 TEST_F(LiveInterpretersTest, AKilledExecutionIsRolledBack) {
   ASSERT_TRUE(Run("x = 'kept'").success());
   const std::vector<pid_t> live = executor_->LiveInterpreterPids();
