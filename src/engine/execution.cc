@@ -9,6 +9,7 @@
 //      process-wide lock. Start-up is shown StartupArgv/StartupEnv, the
 //      user's code the whole argv and environment (engine/startup.h).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -41,41 +42,53 @@ Status CheckWorkspace(const ExecutionPolicy& policy) {
   return Status::Ok();
 }
 
+// Opens user_code.py in `dir` for writing the new code: the file already
+// there when it is a regular file of its own (so the inode is reused: on
+// ext4 without a journal every new inode is a search past the recently
+// deleted ones), else a new file. Never writes through a hard link or a
+// symlink the guest left at that name. Returns the descriptor or -errno.
+int OpenUserCode(int dir) {
+  int fd = openat(dir, "user_code.py", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) return fd;
+    close(fd);
+  }
+  if (unlinkat(dir, "user_code.py", 0) != 0 && errno != ENOENT) return -errno;
+  fd = openat(dir, "user_code.py", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  return fd >= 0 ? fd : -errno;
+}
+
 Status WriteUserCode(const std::filesystem::path& workspace, std::string_view code) {
   int dir = open(workspace.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) {
     return Internal("mount_host_dir: cannot open " + workspace.string() + ": " +
                     std::strerror(errno));
   }
-  // A new file each time, never the old one truncated: the guest may have
-  // made user_code.py a hard link to another of its files (truncating would
-  // empty that one too), and on ext4 truncating a file that was written
-  // makes its close start writeback, which the next execution's truncate
-  // then waits for (about 0.3 ms a request, measured).
-  if (unlinkat(dir, "user_code.py", 0) != 0 && errno != ENOENT) {
-    const int err = errno;
-    close(dir);
-    return Internal("cannot replace " + (workspace / "user_code.py").string() + ": " +
-                    std::strerror(err));
-  }
-  int fd = openat(dir, "user_code.py", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                  0644);
-  int saved = errno;
+  const int fd = OpenUserCode(dir);
   close(dir);
   if (fd < 0) {
     return Internal("cannot write " + (workspace / "user_code.py").string() + ": " +
-                    std::strerror(saved));
+                    std::strerror(-fd));
   }
+  // Written over from the start, then cut to its length: truncating a file
+  // to zero first would make ext4 start its writeback on close, which the
+  // next execution's truncation would wait for.
   size_t off = 0;
   while (off < code.size()) {
-    ssize_t n = write(fd, code.data() + off, code.size() - off);
+    ssize_t n = pwrite(fd, code.data() + off, code.size() - off, static_cast<off_t>(off));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      saved = errno;
+      const int saved = errno;
       close(fd);
       return Internal("cannot write user_code.py: " + std::string(std::strerror(saved)));
     }
     off += static_cast<size_t>(n);
+  }
+  if (ftruncate(fd, static_cast<off_t>(code.size())) != 0) {
+    const int saved = errno;
+    close(fd);
+    return Internal("cannot write user_code.py: " + std::string(std::strerror(saved)));
   }
   close(fd);
   return Status::Ok();
