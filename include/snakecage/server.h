@@ -235,7 +235,8 @@ class SandboxService {
   std::map<std::string, Bucket, std::less<>> buckets_;
   std::map<std::string, std::chrono::system_clock::time_point, std::less<>> last_used_;
   std::map<std::string, int, std::less<>> running_;  // executions in flight per session
-  std::set<std::string, std::less<>> ephemeral_;      // fresh per-execution sessions
+  std::set<std::string, std::less<>> ephemeral_;      // one-off sessions, running or pooled
+  std::vector<std::string> one_off_pool_;             // one-off sessions emptied for reuse
   std::optional<std::chrono::system_clock::time_point> last_sweep_;
   std::optional<nlohmann::ordered_json> guest_facts_;
   std::mutex create_mu_;  // serialises CreateSession's count-then-create

@@ -278,7 +278,7 @@ std::string ExecutionSummary(const SandboxResult& r, bool fresh) {
     if (!m.state_dropped.empty()) t += "names not kept: " + JoinList(m.state_dropped) + "\n";
   }
   if (fresh) {
-    t += "workspace: fresh, deleted after this run\n";
+    t += "workspace: fresh, emptied after this run\n";
   } else {
     t += "session: " + r.session_id + "\n";
     if (!r.files_created.empty()) t += "files created: " + JoinList(r.files_created) + "\n";

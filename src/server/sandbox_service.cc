@@ -20,6 +20,13 @@
 namespace snakecage {
 namespace {
 
+// One-off sessions (executions that name none) are the server's own: their
+// ids start with this, which CreateSession refuses, and a server deletes
+// those it finds under the root when it starts (an earlier one crashed).
+constexpr std::string_view kOneOffPrefix = ".one-off-";
+// One-off sessions kept, emptied, for the next one-off executions.
+constexpr size_t kMaxPooledOneOffSessions = 16;
+
 using Seconds = std::chrono::duration<double>;
 
 std::string FormatNumber(double v) {
@@ -120,9 +127,19 @@ StatusOr<std::unique_ptr<SandboxService>> SandboxService::Create(ServiceOptions 
                            " is not a directory");
   }
   std::unique_ptr<SandboxService> service(new SandboxService(std::move(options)));
-  // What a crash of an earlier server left under the root.
+  // What a crash of an earlier server left under the root: half-made or
+  // half-deleted sessions, and its one-off sessions.
   if (StatusOr<size_t> swept = service->store_.SweepLeftovers(); !swept.ok()) {
     return swept.status();
+  }
+  // By name: its metadata may be anything a crash left.
+  std::vector<std::string> one_off;
+  for (const auto& entry : std::filesystem::directory_iterator(service->store_.root(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with(kOneOffPrefix)) one_off.push_back(name);
+  }
+  for (const std::string& name : one_off) {
+    if (Status s = service->store_.DeleteSession(name); !s.ok()) return s;
   }
   return service;
 }
@@ -135,7 +152,9 @@ SandboxService::SandboxService(ServiceOptions options)
                            : SessionStore::Clock([] { return std::chrono::system_clock::now(); })),
       store_(std::filesystem::absolute(options.workspace_root), logger_, clock_) {}
 
-SandboxService::~SandboxService() = default;
+SandboxService::~SandboxService() {
+  for (const std::string& id : one_off_pool_) (void)store_.DeleteSession(id);
+}
 
 double SandboxService::default_timeout_seconds() const {
   return limits_.policy.timeout_seconds().value_or(limits_.max_timeout_seconds);
@@ -321,9 +340,14 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
   std::string id;
   bool fresh = !request.session_id.has_value();
   if (fresh) {
-    id = NewSessionId();
     std::lock_guard lock(mu_);
-    ephemeral_.insert(id);
+    if (!one_off_pool_.empty()) {
+      id = std::move(one_off_pool_.back());  // emptied after its last use
+      one_off_pool_.pop_back();
+    } else {
+      id = std::string(kOneOffPrefix) + NewSessionId();
+      ephemeral_.insert(id);
+    }
     ++running_[id];
   } else {
     id = *request.session_id;
@@ -345,12 +369,29 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
     last_used_.insert_or_assign(id, Now());
   }
   StatusOr<SandboxResult> result = RunInSession(id, request.code, *policy, /*one_off=*/fresh);
+  // A one-off session is emptied and kept for the next one-off execution
+  // (the guest sees only its workspace, now empty): making and deleting
+  // its directories and files for each execution was most of what a fresh
+  // execution cost beyond a session's (on ext4 without a journal each new
+  // inode is a search past those deleted lately). With its logs kept, or
+  // the pool full, or anything left in it, it is deleted.
   Status cleanup;
-  if (fresh) cleanup = store_.DeleteSession(id);
+  bool pooled = false;
+  if (fresh) {
+    bool room = false;
+    {
+      std::lock_guard lock(mu_);
+      room = one_off_pool_.size() < kMaxPooledOneOffSessions;
+    }
+    pooled = room && !policy->preserve_logs() && store_.EmptyWorkspace(id).ok();
+    if (!pooled) cleanup = store_.DeleteSession(id);
+  }
   {
     std::lock_guard lock(mu_);
     if (--running_[id] == 0) running_.erase(id);
-    if (fresh) {
+    if (pooled) {
+      one_off_pool_.push_back(id);
+    } else if (fresh) {
       ephemeral_.erase(id);
     } else {
       last_used_.insert_or_assign(id, Now());
@@ -373,6 +414,10 @@ StatusOr<SessionSummary> SandboxService::CreateSession(std::string_view client_i
   if (session_id) {
     if (Status s = CheckSessionId(*session_id); !s.ok()) {
       return InvalidArgument("session_id: " + s.message());
+    }
+    if (session_id->starts_with(kOneOffPrefix)) {
+      return InvalidArgument("session_id: ids that start with '" + std::string(kOneOffPrefix) +
+                             "' are the server's own (its one-off sessions)");
     }
   }
   MaybeSweep();

@@ -194,7 +194,7 @@ TEST_F(McpHandlerTest, ExecuteCodeReturnsStructuredResultAndReadableText) {
   std::string text = Text(r);
   EXPECT_TRUE(text.starts_with("stdout:\nhi\nstderr:\nwarn\nresult: success (exit code 0); fuel "))
       << text;
-  EXPECT_NE(text.find("workspace: fresh, deleted after this run"), std::string::npos) << text;
+  EXPECT_NE(text.find("workspace: fresh, emptied after this run"), std::string::npos) << text;
 }
 
 TEST_F(McpHandlerTest, KeepStateRunsCellsLikeANotebook) {

@@ -30,6 +30,15 @@ std::vector<std::string> SessionDirs(const fs::path& root) {
   return out;
 }
 
+// The one-off sessions among them (the server's own, kept emptied).
+std::vector<std::string> OneOffDirs(const fs::path& root) {
+  std::vector<std::string> out;
+  for (const std::string& name : SessionDirs(root)) {
+    if (name.starts_with(".one-off-")) out.push_back(name);
+  }
+  return out;
+}
+
 ExecuteRequest Req(std::string code, std::optional<std::string> session = std::nullopt,
                    std::optional<double> timeout = std::nullopt) {
   ExecuteRequest r;
@@ -55,18 +64,59 @@ class SandboxServiceTest : public ::testing::Test {
   FakeClock clock_;
 };
 
-TEST_F(SandboxServiceTest, ExecuteWithoutSessionRunsInAFreshSessionDeletedAfterwards) {
+// An execution that names no session runs in a one-off session of the
+// server's: never listed, emptied afterwards and kept for the next one,
+// which sees nothing of it; deleted with the server.
+TEST_F(SandboxServiceTest, ExecuteWithoutSessionRunsInAOneOffSessionEmptiedForTheNext) {
   auto s = Make();
-  auto r = s->ExecuteCode("c", Req("import os\nprint(2 + 2, os.listdir('/app'))"));
+  auto r = s->ExecuteCode("c", Req("import os\nos.mkdir('/app/d')\n"
+                                   "open('/app/d/secret.txt', 'w').write('x')\n"
+                                   "print(2 + 2, sorted(os.listdir('/app')))"));
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_TRUE(r->success);
-  EXPECT_EQ(r->stdout_text, "4 ['user_code.py']\n");
-  EXPECT_EQ(r->workspace_path, "");  // deleted: not reported
+  EXPECT_EQ(r->stdout_text, "4 ['d', 'user_code.py']\n");
+  EXPECT_EQ(r->workspace_path, "");  // the server's own: not reported
   EXPECT_EQ(r->session_id, "");
-  EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{});
+  const std::vector<std::string> one_off = OneOffDirs(root());
+  ASSERT_EQ(one_off.size(), 1u);
+  EXPECT_EQ(SessionDirs(root()), one_off);
+  EXPECT_TRUE(fs::is_empty(root() / one_off[0] / "workspace"));
   auto listed = s->ListSessions("c");
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
+  // The next one-off execution reuses it and sees nothing of the last one.
+  auto next = s->ExecuteCode("c2", Req("import os\nprint(sorted(os.listdir('/app')))"));
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->stdout_text, "['user_code.py']\n");
+  EXPECT_TRUE(next->files_created.empty());
+  EXPECT_EQ(OneOffDirs(root()), one_off);
+  // Nobody else can name it, or make a session with such an id.
+  auto named = s->ExecuteCode("c", Req("print(1)", one_off[0]));
+  ASSERT_FALSE(named.ok());
+  EXPECT_EQ(named.status().code(), StatusCode::kNotFound);
+  auto made = s->CreateSession("c", std::string(".one-off-mine"));
+  ASSERT_FALSE(made.ok());
+  EXPECT_EQ(made.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(made.status().message().find("the server's own"), std::string::npos);
+  s.reset();
+  EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{});
+}
+
+// One a crashed server left behind is deleted by the next at its start.
+TEST_F(SandboxServiceTest, StartingDeletesTheOneOffSessionsOfACrashedServer) {
+  {
+    auto s = Make();
+    ASSERT_TRUE(s->ExecuteCode("c", Req("print(1)")).ok());
+    ASSERT_TRUE(s->CreateSession("c", std::string("kept")).ok());
+    // As if it had crashed: its one-off session stays on disk.
+    const std::vector<std::string> one_off = OneOffDirs(root());
+    ASSERT_EQ(one_off.size(), 1u);
+    fs::copy(root() / one_off[0], root() / ".one-off-left-by-a-crash",
+             fs::copy_options::recursive);
+  }
+  ASSERT_EQ(OneOffDirs(root()), std::vector<std::string>{".one-off-left-by-a-crash"});
+  auto s = Make();
+  EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{"kept"});
 }
 
 // A server starting over a root an earlier one crashed in sweeps what that
@@ -469,7 +519,7 @@ TEST_F(SandboxServiceTest, CapabilitiesComeFromTheGuestAndTheLimits) {
   auto again = s->GetCapabilities("c");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, *caps);
-  EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{});
+  EXPECT_EQ(SessionDirs(root()), OneOffDirs(root()));
 }
 
 TEST(ServerLimitsTest, ValidateNamesTheField) {

@@ -73,8 +73,10 @@ try {
   check(r.content[0].type === "text" && r.content[0].text.includes("stdout:\n42\n") &&
         r.content[0].text.includes("result: success"), "text content shows stdout and the result",
         r.content[0].text);
-  check(readdirSync(root).filter((n) => !n.startsWith("+")).length === 0,
-        "the fresh session was deleted afterwards", readdirSync(root));
+  check(readdirSync(root).filter((n) => !n.startsWith("+") && !n.startsWith(".one-off-")).length === 0 &&
+        readdirSync(root).filter((n) => n.startsWith(".one-off-"))
+          .every((n) => readdirSync(`${root}/${n}/workspace`).length === 0),
+        "the one-off session was emptied afterwards and no session is left", readdirSync(root));
 
   r = await client.callTool({ name: "execute_code",
                               arguments: { code: "import sys\nprint('bad', file=sys.stderr)\nsys.exit(3)" } });
