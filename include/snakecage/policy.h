@@ -25,6 +25,10 @@
 
 namespace snakecage {
 
+// The script StageUserCode writes in the workspace (execution.h), and the
+// default argv runs: <guest_mount_path>/user_code.py.
+inline constexpr std::string_view kUserCodeFileName = "user_code.py";
+
 // A host directory the guest sees read-only at `guest`.
 struct ReadOnlyMount {
   std::filesystem::path host;  // an existing directory (absolute once built)

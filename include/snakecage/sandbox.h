@@ -144,9 +144,10 @@ struct SandboxOptions {
   std::shared_ptr<TelemetryLogger> logger;
   // false: session_id must be a UUID (see CheckSessionId).
   bool allow_non_uuid = true;
-  // The session is made for one execution and deleted after it (the
-  // server's executions that name no session): making it is not flushed to
-  // disk (no fsync), which would outlast it by nothing.
+  // The session is made for one execution and emptied or deleted after it
+  // (the server's executions that name no session): making it is not
+  // flushed to disk (no fsync), and its executions are not recorded in its
+  // metadata unless its logs are kept; both would outlast it by nothing.
   bool one_off_session = false;
   // Runs the executions (zygotes, kernel confinement); null means
   // Executor::Default(), shared by the whole process.
@@ -184,6 +185,7 @@ class PythonSandbox {
   std::string session_id_;
   std::filesystem::path workspace_path_;
   bool session_created_;
+  bool one_off_session_ = false;  // SandboxOptions::one_off_session
   SessionStore store_;
   std::shared_ptr<TelemetryLogger> logger_;
   std::shared_ptr<Executor> executor_;

@@ -185,11 +185,11 @@ class SessionStore {
   Status DeletePath(std::string_view id, std::string_view path, bool recursive = false);
 
   // Removes everything in the workspace, each top-level entry by its own
-  // name through DeletePath (nothing is followed). The caller holds the
-  // session's execution lock (LockForExecution) so that no execution runs
-  // meanwhile. The session's Python state is the executor's
-  // (Executor::DropState).
-  Status EmptyWorkspace(std::string_view id);
+  // name through DeletePath (nothing is followed), except a top-level entry
+  // named `keep`, if given. The caller holds the session's execution lock
+  // (LockForExecution) so that no execution runs meanwhile. The session's
+  // Python state is the executor's (Executor::DropState).
+  Status EmptyWorkspace(std::string_view id, std::string_view keep = {});
 
   // Removes the whole session. Idempotent: OK when it does not exist. Waits
   // for a running execution to finish. Logs session.deleted when something

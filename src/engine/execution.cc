@@ -48,14 +48,15 @@ Status CheckWorkspace(const ExecutionPolicy& policy) {
 // deleted ones), else a new file. Never writes through a hard link or a
 // symlink the guest left at that name. Returns the descriptor or -errno.
 int OpenUserCode(int dir) {
-  int fd = openat(dir, "user_code.py", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+  const char* const kUserCode = kUserCodeFileName.data();  // a literal: NUL-terminated
+  int fd = openat(dir, kUserCode, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd >= 0) {
     struct stat st;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1) return fd;
     close(fd);
   }
-  if (unlinkat(dir, "user_code.py", 0) != 0 && errno != ENOENT) return -errno;
-  fd = openat(dir, "user_code.py", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (unlinkat(dir, kUserCode, 0) != 0 && errno != ENOENT) return -errno;
+  fd = openat(dir, kUserCode, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   return fd >= 0 ? fd : -errno;
 }
 
@@ -68,7 +69,7 @@ Status WriteUserCode(const std::filesystem::path& workspace, std::string_view co
   const int fd = OpenUserCode(dir);
   close(dir);
   if (fd < 0) {
-    return Internal("cannot write " + (workspace / "user_code.py").string() + ": " +
+    return Internal("cannot write " + (workspace / kUserCodeFileName).string() + ": " +
                     std::strerror(-fd));
   }
   // Written over from the start, then cut to its length: truncating a file

@@ -87,7 +87,7 @@ ExecutionPolicy::ExecutionPolicy()
 std::vector<std::string> ExecutionPolicy::DefaultArgv(std::string_view guest_mount) {
   std::string script(guest_mount);
   if (script != "/") script += '/';
-  script += "user_code.py";
+  script += kUserCodeFileName;
   return {"python", script};
 }
 

@@ -7,7 +7,7 @@
 //   4. run it through the executor (a zygote's confined child);
 //   5. snapshot again and diff: files created / modified / deleted;
 //   6. record the execution in the session's metadata, keep the output when
-//      preserve_logs is set;
+//      preserve_logs is set (a one-off session records only then);
 //   7. log security.path_denied (capped) and execution.complete.
 //
 // Telemetry fields (logger "snakecage.sandbox", "snakecage.security"):
@@ -148,10 +148,12 @@ StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options) {
   if (!policy.ok()) return policy.status();
   std::shared_ptr<Executor> executor =
       options.executor ? options.executor : Executor::Default();
-  return std::unique_ptr<PythonSandbox>(new PythonSandbox(std::move(*policy), id,
-                                                          opened->workspace_path, opened->created,
-                                                          std::move(store), logger,
-                                                          std::move(executor)));
+  std::unique_ptr<PythonSandbox> sandbox(new PythonSandbox(std::move(*policy), id,
+                                                           opened->workspace_path,
+                                                           opened->created, std::move(store),
+                                                           logger, std::move(executor)));
+  sandbox->one_off_session_ = options.one_off_session;
+  return sandbox;
 }
 
 StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
@@ -181,13 +183,17 @@ StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
   SandboxResult result = ResultFrom(std::move(*run), session::DiffSnapshots(*before, *after), session_id_,
                                     workspace_path_);
 
-  StatusOr<SessionMetadata> meta = store_.RecordExecution(session_id_);
-  if (!meta.ok()) return fail(meta.status());
-  if (policy_.preserve_logs()) {
-    if (Status s = store_.SaveExecutionLogs(session_id_, meta->execution_count, result.stdout_text,
-                                            result.stderr_text);
-        !s.ok()) {
-      return fail(s);
+  // A one-off session's record would be read by nobody (it is emptied or
+  // deleted next), unless its logs are kept, which are numbered by it.
+  if (!one_off_session_ || policy_.preserve_logs()) {
+    StatusOr<SessionMetadata> meta = store_.RecordExecution(session_id_);
+    if (!meta.ok()) return fail(meta.status());
+    if (policy_.preserve_logs()) {
+      if (Status s = store_.SaveExecutionLogs(session_id_, meta->execution_count,
+                                              result.stdout_text, result.stderr_text);
+          !s.ok()) {
+        return fail(s);
+      }
     }
   }
 

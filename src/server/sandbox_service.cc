@@ -383,7 +383,8 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
       std::lock_guard lock(mu_);
       room = one_off_pool_.size() < kMaxPooledOneOffSessions;
     }
-    pooled = room && !policy->preserve_logs() && store_.EmptyWorkspace(id).ok();
+    // Its user_code.py stays: the next execution writes over it first.
+    pooled = room && !policy->preserve_logs() && store_.EmptyWorkspace(id, kUserCodeFileName).ok();
     if (!pooled) cleanup = store_.DeleteSession(id);
   }
   {

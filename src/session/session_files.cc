@@ -232,7 +232,7 @@ Status SessionStore::WriteFile(std::string_view id, std::string_view path, std::
       .status();
 }
 
-Status SessionStore::EmptyWorkspace(std::string_view id) {
+Status SessionStore::EmptyWorkspace(std::string_view id, std::string_view keep) {
   std::error_code ec;
   std::vector<std::string> names;
   for (const auto& entry : std::filesystem::directory_iterator(WorkspacePath(id), ec)) {
@@ -243,6 +243,7 @@ Status SessionStore::EmptyWorkspace(std::string_view id) {
                     "': " + ec.message());
   }
   for (const std::string& name : names) {
+    if (!keep.empty() && name == keep) continue;
     if (Status s = DeletePath(id, name, /*recursive=*/true); !s.ok()) return s;
   }
   return Status::Ok();

