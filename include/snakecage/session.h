@@ -56,6 +56,11 @@ struct SessionMetadata {
   uint64_t execution_count = 0;
 };
 
+// Sessions whose id starts with this are a server's own one-off sessions
+// (executions that name no session; SandboxService): ListSessions leaves
+// them out, and a server refuses to create one for a client.
+inline constexpr std::string_view kOneOffSessionPrefix = ".one-off-";
+
 // OK when `id` is 1-128 characters of [A-Za-z0-9._-] and not "." or "..";
 // with allow_non_uuid=false it must also be a canonical lower-case UUID
 // (8-4-4-4-12 hex digits). The error message quotes the id.
@@ -155,7 +160,8 @@ class SessionStore {
                            std::string_view stdout_text, std::string_view stderr_text);
 
   // Sessions under the root, sorted by id. Entries that are not sessions
-  // (no valid id, no metadata) are left out. A missing root is no sessions.
+  // (no valid id, no metadata) and one-off sessions (kOneOffSessionPrefix)
+  // are left out. A missing root is no sessions.
   StatusOr<std::vector<SessionInfo>> ListSessions() const;
 
   // Files (regular files and symlinks, not directories) in the workspace as

@@ -21,10 +21,10 @@ namespace snakecage {
 namespace {
 
 // One-off sessions (executions that name none) are the server's own: their
-// ids start with this, which CreateSession refuses, and a server deletes
-// those it finds under the root when it starts (an earlier one crashed).
-constexpr std::string_view kOneOffPrefix = ".one-off-";
-// One-off sessions kept, emptied, for the next one-off executions.
+// ids start with kOneOffSessionPrefix, which CreateSession refuses, and a
+// server deletes those it finds under the root when it starts (an earlier
+// one crashed). This many are kept, emptied, for the next one-off
+// executions.
 constexpr size_t kMaxPooledOneOffSessions = 16;
 
 using Seconds = std::chrono::duration<double>;
@@ -136,7 +136,7 @@ StatusOr<std::unique_ptr<SandboxService>> SandboxService::Create(ServiceOptions 
   std::vector<std::string> one_off;
   for (const auto& entry : std::filesystem::directory_iterator(service->store_.root(), ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with(kOneOffPrefix)) one_off.push_back(name);
+    if (name.starts_with(kOneOffSessionPrefix)) one_off.push_back(name);
   }
   for (const std::string& name : one_off) {
     if (Status s = service->store_.DeleteSession(name); !s.ok()) return s;
@@ -345,7 +345,7 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
       id = std::move(one_off_pool_.back());  // emptied after its last use
       one_off_pool_.pop_back();
     } else {
-      id = std::string(kOneOffPrefix) + NewSessionId();
+      id = std::string(kOneOffSessionPrefix) + NewSessionId();
       ephemeral_.insert(id);
     }
     ++running_[id];
@@ -384,7 +384,8 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
       room = one_off_pool_.size() < kMaxPooledOneOffSessions;
     }
     // Its user_code.py stays: the next execution writes over it first.
-    pooled = room && !policy->preserve_logs() && store_.EmptyWorkspace(id, kUserCodeFileName).ok();
+    pooled = room && !policy->preserve_logs() &&
+             store_.EmptyWorkspace(id, kUserCodeFileName).ok();
     if (!pooled) cleanup = store_.DeleteSession(id);
   }
   {
@@ -416,21 +417,15 @@ StatusOr<SessionSummary> SandboxService::CreateSession(std::string_view client_i
     if (Status s = CheckSessionId(*session_id); !s.ok()) {
       return InvalidArgument("session_id: " + s.message());
     }
-    if (session_id->starts_with(kOneOffPrefix)) {
-      return InvalidArgument("session_id: ids that start with '" + std::string(kOneOffPrefix) +
+    if (session_id->starts_with(kOneOffSessionPrefix)) {
+      return InvalidArgument("session_id: ids that start with '" +
+                             std::string(kOneOffSessionPrefix) +
                              "' are the server's own (its one-off sessions)");
     }
   }
   MaybeSweep();
   std::lock_guard create_lock(create_mu_);
   if (session_id) {
-    {
-      std::lock_guard lock(mu_);
-      if (ephemeral_.contains(*session_id)) {
-        return Status(StatusCode::kAlreadyExists,
-                      "session_id: '" + *session_id + "' is a one-off execution's session");
-      }
-    }
     StatusOr<SessionMetadata> existing = store_.ReadMetadata(*session_id);
     if (existing.ok()) {
       Touch(*session_id);

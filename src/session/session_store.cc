@@ -383,7 +383,7 @@ StatusOr<std::vector<SessionInfo>> SessionStore::ListSessions() const {
     return Internal("cannot list session root " + QuotePath(root_) + ": " + ErrnoText(-rc));
   }
   for (const std::string& name : names) {
-    if (!CheckSessionId(name).ok()) continue;
+    if (!CheckSessionId(name).ok() || name.starts_with(kOneOffSessionPrefix)) continue;
     StatusOr<UniqueFd> session_fd = session::OpenSessionDir(root_, root_fd->get(), name);
     if (!session_fd.ok()) continue;
     StatusOr<SessionMetadata> m = session::ReadMetadataAt(session_fd->get(), name, root_ / name);

@@ -332,6 +332,8 @@ TEST_F(SessionStoreTest, ListSessionsSkipsWhatIsNotASession) {
   EXPECT_TRUE(empty->empty());
   ASSERT_TRUE(store.OpenOrCreate("bbb").ok());
   ASSERT_TRUE(store.OpenOrCreate("aaa").ok());
+  // A server's one-off session: a session on disk, but not one to list.
+  ASSERT_TRUE(store.OpenOrCreate(std::string(kOneOffSessionPrefix) + "x").ok());
   fs::create_directory(root / "no-metadata");
   fs::create_directory(root / "+staging-0123");
   fs::create_directory(root / "not valid");
