@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -49,6 +50,11 @@ StatusOr<ProcessMemory> ReadSmapsRollup(pid_t pid) {
 }
 
 StatusOr<uint64_t> GroupPrivateBytes(const std::vector<pid_t>& group) {
+  // Mappings larger than this are address-space reservations (such as
+  // AddressSanitizer's shadow, terabytes of it): left out, as reading
+  // their page map would take hours.
+  constexpr uint64_t kMaxScannedMappingBytes = 64ull << 30;
+  constexpr uint64_t kEntriesPerRead = 1 << 16;
   constexpr uint64_t kPresent = 1ull << 63;
   constexpr uint64_t kPfnMask = (1ull << 55) - 1;
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
@@ -67,22 +73,25 @@ StatusOr<uint64_t> GroupPrivateBytes(const std::vector<pid_t>& group) {
       uint64_t begin = 0, end = 0;
       char perms[5] = {};
       if (std::sscanf(line.c_str(), "%" SCNx64 "-%" SCNx64 " %4s", &begin, &end, perms) != 3 ||
-          perms[0] != 'r') {
-        continue;  // nothing readable is resident there (the guard regions)
+          perms[0] != 'r' || end - begin > kMaxScannedMappingBytes) {
+        continue;  // nothing readable is resident there, or a reservation
       }
-      entries.resize((end - begin) / page);
-      const ssize_t want = static_cast<ssize_t>(entries.size() * sizeof(uint64_t));
-      if (pread(pagemap.get(), entries.data(), want, static_cast<off_t>(begin / page * 8)) !=
-          want) {
-        continue;  // [vsyscall] and the like
-      }
-      for (uint64_t e : entries) {
-        if ((e & kPresent) == 0) continue;
-        if ((e & kPfnMask) == 0) {
-          return Internal("bench: memory: page frame numbers read as zero (this needs "
-                          "CAP_SYS_ADMIN)");
+      for (uint64_t at = begin; at < end;) {
+        entries.resize(std::min<uint64_t>((end - at) / page, kEntriesPerRead));
+        const ssize_t want = static_cast<ssize_t>(entries.size() * sizeof(uint64_t));
+        if (pread(pagemap.get(), entries.data(), want, static_cast<off_t>(at / page * 8)) !=
+            want) {
+          break;  // [vsyscall] and the like
         }
-        ++mapped[e & kPfnMask];
+        for (uint64_t e : entries) {
+          if ((e & kPresent) == 0) continue;
+          if ((e & kPfnMask) == 0) {
+            return Internal("bench: memory: page frame numbers read as zero (this needs "
+                            "CAP_SYS_ADMIN)");
+          }
+          ++mapped[e & kPfnMask];
+        }
+        at += entries.size() * page;
       }
     }
   }

@@ -24,7 +24,8 @@ StatusOr<ProcessMemory> ReadSmapsRollup(pid_t pid);
 // page counted once, however many of them map it): what the group as a
 // whole would give back if it ended. Reads each one's /proc/PID/pagemap
 // and /proc/kpagecount, so it needs CAP_SYS_ADMIN (page frame numbers read
-// as zero otherwise: Internal then says so).
+// as zero otherwise: Internal then says so). Mappings over 64 GiB
+// (reservations such as AddressSanitizer's shadow) are left out.
 StatusOr<uint64_t> GroupPrivateBytes(const std::vector<pid_t>& group);
 
 // The processes whose parent is `pid` now (from /proc/*/stat).

@@ -82,6 +82,7 @@ class SignalTimeout final : public TimeoutGuard {
 // What a cell's process writes on its holder pipe (zygote_child.h).
 constexpr char kTook = 'T';       // + the request's id: a spare took it
 constexpr char kCommitted = 'C';  // the cell succeeded; its process holds the state now
+constexpr char kEnding = 'F';     // the cell failed (or was a save): its process is ending
 
 // What a kept-state cell's request asks it to do (wire.h, "kind").
 CellKind KindOf(const Json& request) {
@@ -101,6 +102,7 @@ ExecutionChild::ExecutionChild(const ChildSettings& settings, UniqueFd lesson_fd
 }
 
 void ExecutionChild::Fail(const Status& status) {
+  TellHolderItEnds();
   WriteAll(result_fd_.get(),
            Json{{"error", status.message()}, {"code", std::string(StatusCodeName(status.code()))}}
                .dump());
@@ -249,9 +251,30 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
   // kills the cell through the pidfd sent with "started", and the next
   // request waits there for the next cell's process.
   bool spares_fail = false;
+  // A failed cell's process that said it is ending: reaped, and reported,
+  // once the next spare is forked (so the next request need not wait for
+  // that process's exit).
+  struct Ending {
+    pid_t pid;
+    uint64_t id;
+    UniqueFd holder_read;
+  };
+  std::optional<Ending> ending;
+  const auto report_end = [&](pid_t pid, uint64_t id, int holder_read) {
+    char rest;
+    while (ReadFully(holder_read, &rest, 1) == 1) {
+    }
+    int status = 0;
+    WaitFor(pid, &status);
+    (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
+  };
   for (;;) {
     std::optional<Json> request;
     UniqueFd result;
+    if (ending && spares_fail) {
+      report_end(ending->pid, ending->id, ending->holder_read.get());
+      ending.reset();
+    }
     if (spares_fail) {
       int received = -1;
       StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
@@ -271,6 +294,7 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     if (pid == 0) {
       holder_read.Reset();
       previous_holder.Reset();
+      if (ending) ending->holder_read.Reset();
       holder_fd_ = std::move(holder_write);
       if (!request) return SpareTakesCell(interrupt);
       result_fd_ = std::move(result);
@@ -279,6 +303,10 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     // The previous live interpreter exits on this (EOF on its pipe).
     previous_holder.Reset();
     holder_write.Reset();
+    if (ending) {
+      report_end(ending->pid, ending->id, ending->holder_read.get());
+      ending.reset();
+    }
     if (pid < 0) {
       const std::string why = piped ? std::string("fork: ") + std::strerror(fork_errno)
                                     : std::string("pipe2: ") + std::strerror(pipe_errno);
@@ -312,18 +340,21 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     (void)SendMessage(live_socket_.get(), {{"op", "started"}, {"id", id}, {"pid", pid}},
                       pidfd.get());
     pidfd.Reset();
-    char committed = 0;
-    if (ReadFully(holder_read.get(), &committed, 1) == 1 && committed == kCommitted) {
+    char said = 0;
+    const bool heard = ReadFully(holder_read.get(), &said, 1) == 1;
+    if (heard && said == kCommitted) {
       // The cell's process holds the state now. Its pipe closes once it
       // has sent its result and forked its spare, or when it dies: either
       // way this state is stale, and this process goes.
-      while (ReadFully(holder_read.get(), &committed, 1) == 1) {
+      while (ReadFully(holder_read.get(), &said, 1) == 1) {
       }
       _exit(0);
     }
-    int status = 0;
-    WaitFor(pid, &status);
-    (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
+    if (heard && said == kEnding) {
+      ending = Ending{pid, id, std::move(holder_read)};
+      continue;
+    }
+    report_end(pid, id, holder_read.get());  // it died
   }
 }
 
@@ -397,7 +428,14 @@ void ExecutionChild::SendResult(StatusOr<ExecutionResult> result) {
   result_fd_.Reset();
 }
 
+void ExecutionChild::TellHolderItEnds() {
+  if (!holder_fd_.valid()) return;
+  const char ending = kEnding;
+  (void)!write(holder_fd_.get(), &ending, 1);
+}
+
 void ExecutionChild::Finish(StatusOr<ExecutionResult> result) {
+  TellHolderItEnds();
   SendResult(std::move(result));
   SendLesson();
   _exit(0);

@@ -101,6 +101,10 @@ class ExecutionChild {
   void CheckMemoryCap(const ExecutionPolicy& policy);
   // Writes `status` to the result pipe and exits.
   [[noreturn]] void Fail(const Status& status);
+  // In a cell forked from a live interpreter: tells it that this process
+  // ends without committing, before the result goes, so that it forks the
+  // next cell's spare without waiting for this process's exit.
+  void TellHolderItEnds();
   void RunTestHook(const ExecutionPolicy& policy);
   void SendLesson();
 
@@ -112,8 +116,8 @@ class ExecutionChild {
   std::string landlock_warning_;
   // Kept-state executions only: the live socket; and, in a cell's process
   // forked from a live interpreter (its holder), the pipe that tells the
-  // holder which request a spare took ('T' and the id) and of a commit
-  // ('C').
+  // holder which request a spare took ('T' and the id), then of a commit
+  // ('C') or of an end without one ('F').
   UniqueFd live_socket_;
   UniqueFd holder_fd_;
   std::string hook_outcome_;  // what a test hook saw, appended to stderr

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -453,11 +454,17 @@ bool Alive(pid_t pid) { return kill(pid, 0) == 0; }
 // goes with the state, and with its live interpreter.
 TEST_F(LiveInterpretersTest, ASpareCellWaitsAheadOfEachRequestAndGoesWithTheState) {
   ASSERT_TRUE(Run("x = 1").success());
-  auto spare_of = [](pid_t live) {
+  // The live interpreter's children once `gone` (a failed cell's process,
+  // which may take a while to exit) is no longer among them.
+  auto spare_of = [](pid_t live, pid_t gone = -1) {
     std::vector<pid_t> children;
-    for (int i = 0; i < 500 && children.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    for (int i = 0; i < 1000; ++i) {
       children = ChildrenOf(live);
+      if (!children.empty() &&
+          std::find(children.begin(), children.end(), gone) == children.end()) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return children;
   };
@@ -472,7 +479,7 @@ TEST_F(LiveInterpretersTest, ASpareCellWaitsAheadOfEachRequestAndGoesWithTheStat
   // A rollback keeps the live interpreter; a new spare waits.
   ASSERT_FALSE(Run("x += 1\nraise ValueError").success());
   EXPECT_EQ(executor_->LiveInterpreterPids(), spare);
-  const std::vector<pid_t> after_rollback = spare_of(spare[0]);
+  const std::vector<pid_t> after_rollback = spare_of(spare[0], next[0]);
   ASSERT_EQ(after_rollback.size(), 1u);
   EXPECT_NE(after_rollback, next);
   EXPECT_EQ(Run("print(x)").stdout_text, "2\n");
