@@ -374,7 +374,7 @@ ExecutionContext* ExecutionChild::SpareTakesCell(uint64_t* interrupt) {
     StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
     if (!message.ok()) _exit(0);  // the executor dropped the state
     UniqueFd result(received);
-    // Anything else is a late "kill" for a cell that has ended.
+    // The executor sends only "run" here; anything else is ignored.
     if (message->value("op", "") != "run" || !result.valid()) continue;
     const auto started = std::chrono::steady_clock::now();
     // The live interpreter tells the executor this process's pid (and
