@@ -287,6 +287,8 @@ static const char kStateHelpers[] =
     "            if isinstance(obj, (type, types.FunctionType)) and \\\n"
     "                    getattr(obj, '__module__', None) == '__main__':\n"
     "                raise pickle.PicklingError('defined in __main__')\n"
+    /* Pickle's own protocol, not a stub: NotImplemented from
+     * reducer_override means "pickle this object the usual way". */
     "            return NotImplemented\n"
     "    modules, kept, dropped = {}, {}, []\n"
     "    for name, value in list(g.items()):\n"

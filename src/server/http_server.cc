@@ -193,11 +193,10 @@ void HttpServer::Execute(const httplib::Request& req, httplib::Response& res,
   }
   auto body = BodyObject(req, res);
   if (!body) return;
-  if (path_session ? !OnlyKeys(*body, {"code", "timeout_seconds", "keep_state"}, res)
-                   : !OnlyKeys(*body, {"code", "session_id", "timeout_seconds", "keep_state"},
-                               res)) {
-    return;
-  }
+  const bool known_keys =
+      path_session ? OnlyKeys(*body, {"code", "timeout_seconds", "keep_state"}, res)
+                   : OnlyKeys(*body, {"code", "session_id", "timeout_seconds", "keep_state"}, res);
+  if (!known_keys) return;
   ExecuteRequest request;
   if (!body->contains("code") || !(*body)["code"].is_string()) {
     ReplyError(res, 400, "code: must be a string");
