@@ -4,8 +4,12 @@
  *
  * It differs from `python SCRIPT` in these ways, all for the sandbox:
  *   1. Between interpreter start-up and the user's script it calls the host
- *      import snakecage.user_code_begin(): the host starts the fuel budget
- *      there, so start-up is never charged to the user. When the script and
+ *      import snakecage.user_code_begin(run_user_code): the host starts the
+ *      fuel budget there, so start-up is never charged to the user, then
+ *      calls run_user_code, which runs the rest and ends the process. What
+ *      start-up leaves for it is in statics (g_start), not in main's locals,
+ *      so a snapshot of linear memory taken at user_code_begin resumes there
+ *      with none of main's frames (src/engine/startup_snapshot.h). When the script and
  *      its atexit handlers are done it calls snakecage.user_code_end(), so
  *      the (deterministic but irrelevant) cost of tearing down is not charged
  *      either.
@@ -66,7 +70,9 @@
 #define SNAKECAGE_IMPORT(name) \
   __attribute__((import_module("snakecage"), import_name(#name)))
 
-SNAKECAGE_IMPORT(user_code_begin) void snakecage_user_code_begin(void);
+/* `entry` is run_user_code: the host starts the fuel budget, then calls it
+ * (a snapshot of this moment resumes there too). Never returns. */
+SNAKECAGE_IMPORT(user_code_begin) void snakecage_user_code_begin(void (*entry)(void));
 SNAKECAGE_IMPORT(user_code_end) void snakecage_user_code_end(void);
 SNAKECAGE_IMPORT(missing_module) void snakecage_missing_module(const char *name, size_t len);
 SNAKECAGE_IMPORT(keeps_state) int snakecage_keeps_state(void);
@@ -550,6 +556,61 @@ static int run_script(const char *path, PyObject *filename) {
   return exitcode;
 }
 
+/* What start-up leaves for run_user_code(). Static, not main's locals: a
+ * start-up snapshot (engine/startup_snapshot.h) resumes in run_user_code()
+ * with none of main's frames, only linear memory and the stack pointer. */
+static struct {
+  const char *path;           /* the script */
+  PyObject *filename;         /* the same, as str */
+  OpenFileTypes open_file_types;
+  PyObject *refresh_fn, *save_fn, *restore_fn;
+  PyObject *state_path;       /* kSavedStateFile beside the script */
+  PyObject *random_state;     /* random's Random instance */
+  PyObject *startup_orig_argv;
+  Py_ssize_t n_options;       /* how much of startup_orig_argv start-up consumed */
+} g_start;
+
+/* Everything after user_code_begin(): the script (or the cells of a kept
+ * state), then the exit. Ends the process; never returns. */
+static void run_user_code(void) {
+  const char *path = g_start.path;
+  PyObject *filename = g_start.filename;
+  int exitcode;
+  if (snakecage_keeps_state()) {
+    for (int first = 1;; first = 0) {
+      const int kind = snakecage_cell_kind();
+      if (kind == kCellSave) {
+        exitcode = save_state_cell(g_start.save_fn);
+      } else {
+        exitcode = refresh_from_host(g_start.refresh_fn, g_start.startup_orig_argv,
+                                     g_start.n_options) < 0 ||
+                           (first && reseed_random(g_start.random_state) < 0)
+                       ? report_exception()
+                       : 0;
+        if (exitcode == 0 && kind == kCellRestore) {
+          exitcode = restore_state_cell(g_start.restore_fn, g_start.state_path);
+        }
+        if (exitcode == 0) exitcode = run_script(path, filename);
+      }
+      flush_open_files(&g_start.open_file_types);
+      flush_std_streams();
+      snakecage_cell_end(exitcode); /* returns in the next cell's process */
+    }
+  }
+  exitcode = refresh_from_host(g_start.refresh_fn, g_start.startup_orig_argv,
+                               g_start.n_options) < 0 ||
+                     reseed_random(g_start.random_state) < 0
+                 ? report_exception()
+                 : run_script(path, filename);
+  int atexit_status = run_atexit_handlers();
+  if (exitcode == 0) exitcode = atexit_status;
+  flush_open_files(&g_start.open_file_types);
+  flush_std_streams();
+
+  snakecage_user_code_end();
+  _Exit(exitcode);
+}
+
 int main(int argc, char **argv) {
   PyStatus status;
   PyConfig config;
@@ -598,25 +659,26 @@ int main(int argc, char **argv) {
 
   const char *path = PyUnicode_AsUTF8(filename);
   if (path == NULL) { PyErr_Print(); return 1; }
+  g_start.path = path;
+  g_start.filename = filename;
 
-  OpenFileTypes open_file_types;
-  if (find_open_file_types(&open_file_types) < 0) { PyErr_Print(); return 1; }
-  PyObject *refresh_fn = define_function(kRefreshFromHost, "refresh_from_host");
-  if (refresh_fn == NULL) { PyErr_Print(); return 1; }
-  PyObject *save_fn = define_function(kStateHelpers, "save_state");
-  PyObject *restore_fn = define_function(kStateHelpers, "restore_state");
-  if (save_fn == NULL || restore_fn == NULL) { PyErr_Print(); return 1; }
-  PyObject *state_path = NULL;
+  if (find_open_file_types(&g_start.open_file_types) < 0) { PyErr_Print(); return 1; }
+  g_start.refresh_fn = define_function(kRefreshFromHost, "refresh_from_host");
+  if (g_start.refresh_fn == NULL) { PyErr_Print(); return 1; }
+  g_start.save_fn = define_function(kStateHelpers, "save_state");
+  g_start.restore_fn = define_function(kStateHelpers, "restore_state");
+  if (g_start.save_fn == NULL || g_start.restore_fn == NULL) { PyErr_Print(); return 1; }
   {
     PyObject *os_path = PyImport_ImportModule("os.path");
     PyObject *dir = os_path ? PyObject_CallMethod(os_path, "dirname", "O", filename) : NULL;
-    state_path = dir ? PyObject_CallMethod(os_path, "join", "Os", dir, kSavedStateFile) : NULL;
+    g_start.state_path =
+        dir ? PyObject_CallMethod(os_path, "join", "Os", dir, kSavedStateFile) : NULL;
     Py_XDECREF(dir);
     Py_XDECREF(os_path);
-    if (state_path == NULL) { PyErr_Print(); return 1; }
+    if (g_start.state_path == NULL) { PyErr_Print(); return 1; }
   }
-  PyObject *random_state = find_random_state();
-  if (random_state == NULL) { PyErr_Print(); return 1; }
+  g_start.random_state = find_random_state();
+  if (g_start.random_state == NULL) { PyErr_Print(); return 1; }
   /* What start-up parsed: sys.orig_argv, and how much of it were options. */
   PyObject *startup_orig_argv = PySys_GetObject("orig_argv"); /* borrowed */
   PyObject *startup_argv = PySys_GetObject("argv");           /* borrowed */
@@ -626,8 +688,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   Py_INCREF(startup_orig_argv);
-  const Py_ssize_t n_options =
-      PyList_GET_SIZE(startup_orig_argv) - PyList_GET_SIZE(startup_argv);
+  g_start.startup_orig_argv = startup_orig_argv;
+  g_start.n_options = PyList_GET_SIZE(startup_orig_argv) - PyList_GET_SIZE(startup_argv);
 
   /* Everything start-up made moves to the collector's permanent generation:
    * never scanned again, so the user's collections (and the open-file scan
@@ -640,41 +702,9 @@ int main(int argc, char **argv) {
     Py_DECREF(gc);
   }
 
-  snakecage_user_code_begin();
-
-  int exitcode;
-  if (snakecage_keeps_state()) {
-    for (int first = 1;; first = 0) {
-      const int kind = snakecage_cell_kind();
-      if (kind == kCellSave) {
-        exitcode = save_state_cell(save_fn);
-      } else {
-        exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0 ||
-                           (first && reseed_random(random_state) < 0)
-                       ? report_exception()
-                       : 0;
-        if (exitcode == 0 && kind == kCellRestore) {
-          exitcode = restore_state_cell(restore_fn, state_path);
-        }
-        if (exitcode == 0) exitcode = run_script(path, filename);
-      }
-      flush_open_files(&open_file_types);
-      flush_std_streams();
-      snakecage_cell_end(exitcode); /* returns in the next cell's process */
-    }
-  }
-  exitcode = refresh_from_host(refresh_fn, startup_orig_argv, n_options) < 0 ||
-                     reseed_random(random_state) < 0
-                 ? report_exception()
-                 : run_script(path, filename);
-  int atexit_status = run_atexit_handlers();
-  if (exitcode == 0) exitcode = atexit_status;
-  flush_open_files(&open_file_types);
-  flush_std_streams();
-
-  snakecage_user_code_end();
-  Py_DECREF(filename);
-  _Exit(exitcode);
+  snakecage_user_code_begin(run_user_code);
+  fprintf(stderr, "snakecage: the host did not run the user's code\n");
+  return 1;
 
 fail:
   PyConfig_Clear(&config);

@@ -75,6 +75,15 @@ struct ExecutorOptions {
   size_t max_live_interpreters = 32;
   // A live interpreter unused this long is dropped.
   std::chrono::milliseconds live_idle_timeout{std::chrono::minutes(30)};
+  // Zygotes resume from the installation's start-up snapshot when it has
+  // one for their start-up (a few milliseconds instead of about 30); off,
+  // they start the interpreter. Results and fuel are the same either way.
+  bool startup_snapshots = true;
+  // Zygotes fork children ahead of requests (spares), and first run probe
+  // children that teach the spares which pages to touch. Off for an executor
+  // that runs a single execution (`snakecage run`): that work would only
+  // take CPU from it.
+  bool fork_ahead = true;
 };
 
 namespace executor {
@@ -127,6 +136,10 @@ class Executor {
   // memory can be read in /proc).
   std::vector<pid_t> ZygotePids() const;
   std::vector<pid_t> RunningChildren() const;
+  // How each running zygote's interpreter got ready: "snapshot" (resumed
+  // from the installation's start-up snapshot), or "started: " and why not
+  // (for tests and benchmarks).
+  std::vector<std::string> ZygoteStartups() const;
 
  private:
   StatusOr<std::shared_ptr<executor::Zygote>> ZygoteFor(const ExecutionPolicy& policy);

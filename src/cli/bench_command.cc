@@ -13,6 +13,10 @@
 //      /proc/PID/smaps_rollup (Private_Clean + Private_Dirty, Pss) and its
 //      zygote's Rss; medians over the samples;
 //   6. cold: RunPython() in this process, a fresh interpreter each run;
+//      then `snakecage run -c 'print(2+2)'` (this binary) as a subprocess,
+//      as native python3.11 is; then the first execution of a new executor
+//      (its zygote's start), resuming from the start-up snapshot and
+//      starting the interpreter;
 //   7. through the servers (bench_servers.h): HTTP /v1/execute with a fresh
 //      session and in an existing one, MCP tools/call over stdio;
 //   8. kept state (bench_kept_state.h): a committed and a rolled-back
@@ -90,6 +94,7 @@ constexpr uint64_t kTargetPrivateMemoryBytes = 10'000'000;  // 10 MB
 constexpr double kTargetHttpFreshMedianMs = 1.0;
 constexpr double kTargetHttpExistingMedianMs = 0.8;
 constexpr double kTargetMcpStdioMedianMs = 1.0;
+constexpr double kTargetColdCliMedianMs = 15.0;
 // From issue 14 (live sessions).
 constexpr double kTargetKeptStateMedianMs = 1.0;
 constexpr uint64_t kTargetIdleLiveOverheadBytes = 2'000'000;  // above what the state holds
@@ -164,7 +169,13 @@ Status CheckResult(const StatusOr<ExecutionResult>& r, std::string_view phase,
 
 // --- native -----------------------------------------------------------------
 
-StatusOr<Latency> TimeNative(uint64_t runs) {
+// `runs` runs of `program` with `args` (argv[0] included), stdout to
+// /dev/null, each timed from posix_spawn to waitpid; every one must exit 0.
+StatusOr<Latency> TimeSubprocess(std::string_view phase, const fs::path& program,
+                                 std::vector<std::string> args, uint64_t runs) {
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   std::vector<double> ms;
   ms.reserve(runs);
   for (uint64_t i = 0; i < runs; ++i) {
@@ -172,23 +183,52 @@ StatusOr<Latency> TimeNative(uint64_t runs) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    char arg0[] = "python3.11", arg1[] = "-I", arg2[] = "-c", arg3[] = "print(2+2)";
-    char* argv[] = {arg0, arg1, arg2, arg3, nullptr};
     pid_t pid = -1;
     const auto start = Clock::now();
-    const int rc = posix_spawn(&pid, kNativePython, &actions, nullptr, argv, environ);
+    const int rc = posix_spawn(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
-      return Internal(std::string("bench: native: cannot start ") + kNativePython + ": " +
-                      std::strerror(rc));
+      return Internal("bench: " + std::string(phase) + ": cannot start " + program.string() +
+                      ": " + std::strerror(rc));
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     ms.push_back(MsSince(start));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      return Internal(std::string("bench: native: ") + kNativePython +
-                      " -I -c 'print(2+2)' failed (wait status " + std::to_string(status) + ")");
+      return Internal("bench: " + std::string(phase) + ": " + program.string() +
+                      " failed (wait status " + std::to_string(status) + ")");
+    }
+  }
+  return Summarise(std::move(ms));
+}
+
+StatusOr<Latency> TimeNative(uint64_t runs) {
+  return TimeSubprocess("native", kNativePython, {"python3.11", "-I", "-c", "print(2+2)"}, runs);
+}
+
+// A new executor's first execution, `runs` times: its zygote starts (from
+// the start-up snapshot or not, as `snapshots` says), forking nothing
+// ahead, then runs print(2+2). The zygote must have started as asked.
+StatusOr<Latency> TimeZygoteStart(const ExecutionPolicy& policy, bool snapshots,
+                                  uint64_t runs) {
+  const std::string_view phase = snapshots ? "zygote start from the snapshot"
+                                           : "zygote start without the snapshot";
+  std::vector<double> ms;
+  ms.reserve(runs);
+  for (uint64_t i = 0; i < runs; ++i) {
+    ExecutorOptions options;
+    options.startup_snapshots = snapshots;
+    options.fork_ahead = false;
+    Executor executor(options);
+    const auto start = Clock::now();
+    StatusOr<ExecutionResult> r = executor.Run(policy);
+    ms.push_back(MsSince(start));
+    if (Status s = CheckResult(r, phase, kPrintExpected); !s.ok()) return s;
+    const std::vector<std::string> startups = executor.ZygoteStartups();
+    if (startups.size() != 1 || (startups[0] == "snapshot") != snapshots) {
+      return Internal("bench: " + std::string(phase) + ": the zygote started otherwise (" +
+                      (startups.empty() ? std::string("no zygote") : startups[0]) + ")");
     }
   }
   return Summarise(std::move(ms));
@@ -368,6 +408,8 @@ struct Report {
   size_t warm_pages = 0;  // pages each spare touches before its request
   std::optional<Latency> native;  // nullopt: no python3.11
   Latency cold;
+  Latency cold_cli;  // `snakecage run -c 'print(2+2)'`
+  Latency zygote_snapshot, zygote_started;  // a new executor's first execution
   Latency http_fresh, http_existing, mcp_stdio;
   Latency kept_commit, kept_commit_in_child, kept_rollback;
   uint64_t idle_live_private_empty = 0, idle_live_private_10mb = 0;
@@ -415,6 +457,9 @@ Json ToJson(const Report& r) {
   if (!r.native) j["native_note"] = std::string(kNativePython) + " not found: no native numbers";
   j["cold_ms"] = {{"median", r.cold.median}};
   j["cold_runs"] = r.settings.cold_runs;
+  j["cold_cli_run_ms"] = latency(r.cold_cli);
+  j["zygote_start_ms"] = {{"snapshot", latency(r.zygote_snapshot)},
+                          {"without_snapshot", latency(r.zygote_started)}};
   j["http_fresh_session_ms"] = latency(r.http_fresh);
   j["http_existing_session_ms"] = latency(r.http_existing);
   j["mcp_stdio_ms"] = latency(r.mcp_stdio);
@@ -427,6 +472,7 @@ Json ToJson(const Report& r) {
   j["kept_state_restore_100_globals_ms"] = latency(r.kept_restore);
   j["ratios"] = {{"warm_vs_native_median", Nullable(r.Ratio(r.warm.total.median))},
                  {"cold_vs_native_median", Nullable(r.Ratio(r.cold.median))},
+                 {"cold_cli_run_vs_native_median", Nullable(r.Ratio(r.cold_cli.median))},
                  {"http_fresh_session_vs_native_median", Nullable(r.Ratio(r.http_fresh.median))},
                  {"http_existing_session_vs_native_median",
                   Nullable(r.Ratio(r.http_existing.median))},
@@ -435,6 +481,7 @@ Json ToJson(const Report& r) {
                  {"kept_state_rollback_vs_native_median",
                   Nullable(r.Ratio(r.kept_rollback.median))}};
   j["targets"] = {{"warm_median_le_1ms", r.warm_met()},
+                  {"cold_cli_run_median_le_15ms", r.cold_cli.median <= kTargetColdCliMedianMs},
                   {"executions_per_second_ge_1000", r.throughput_met()},
                   {"private_memory_le_10mb", r.memory_met()},
                   {"http_fresh_session_median_le_1ms",
@@ -505,6 +552,14 @@ void PrintTable(const Report& r) {
       {"  its zygote's Rss", Mib(r.zygote_rss_bytes), "", "", "", ""},
       {"print(2+2), cold RunPython(), median", Ms(r.cold.median),
        native(r.native ? r.native->median : 0), ratio(r.cold.median), "", ""},
+      {"snakecage run -c 'print(2+2)', median", Ms(r.cold_cli.median),
+       native(r.native ? r.native->median : 0), ratio(r.cold_cli.median), "<= 15 ms",
+       met(r.cold_cli.median <= kTargetColdCliMedianMs)},
+      {"  p99", Ms(r.cold_cli.p99), "", "", "", ""},
+      {"zygote start + first execution, from the snapshot, median", Ms(r.zygote_snapshot.median),
+       "", "", "", ""},
+      {"  starting the interpreter instead, median", Ms(r.zygote_started.median), "", "", "",
+       ""},
       {"print(2+2), HTTP /v1/execute, fresh session, median", Ms(r.http_fresh.median),
        native(r.native ? r.native->median : 0), ratio(r.http_fresh.median), "<= 1 ms",
        met(r.http_fresh.median <= kTargetHttpFreshMedianMs)},
@@ -556,7 +611,8 @@ void PrintTable(const Report& r) {
             << r.settings.native_runs << " runs, posix_spawn + waitpid, stdout to /dev/null)";
   if (!r.native) std::cout << ": NOT FOUND, no native numbers or ratios";
   std::cout << "\ncold: RunPython() in this process, a fresh interpreter each run ("
-            << r.settings.cold_runs << " runs)\nmemory: median of " << r.settings.memory_samples
+            << r.settings.cold_runs << " runs); snakecage run as a subprocess, as native; a new "
+               "executor's first execution (its zygote forks nothing ahead)\nmemory: median of " << r.settings.memory_samples
             << " samples of /proc/PID/smaps_rollup (Private_Clean + Private_Dirty) of a child "
                "sleeping after print(2+2)\nin the child: ExecutionResult::duration_ms, from the "
                "zygote taking the request to the end of the guest's run\nservers: this "
@@ -660,10 +716,24 @@ int BenchCommand(const BenchFlags& flags) {
   if (!cold.ok()) return ExitFor(cold.status());
   report.cold = *cold;
 
-  // 7. through the servers
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return ExitFor(Internal("bench: cannot find this program: " + ec.message()));
+  StatusOr<Latency> cold_cli =
+      TimeSubprocess("cold snakecage run", self, {"snakecage", "run", "-c", "print(2+2)"},
+                     settings.cold_runs);
+  if (!cold_cli.ok()) return ExitFor(cold_cli.status());
+  report.cold_cli = *cold_cli;
+  StatusOr<ExecutionPolicy> start_policy = staged("zygote-start", kPrintCode);
+  if (!start_policy.ok()) return ExitFor(start_policy.status());
+  for (auto [snapshots, out] : {std::pair{true, &report.zygote_snapshot},
+                                std::pair{false, &report.zygote_started}}) {
+    StatusOr<Latency> start = TimeZygoteStart(*start_policy, snapshots, settings.cold_runs);
+    if (!start.ok()) return ExitFor(start.status());
+    *out = *start;
+  }
+
+  // 7. through the servers
   StatusOr<ServerLatencies> servers =
       TimeServers(self, dir.path(), kWarmupRuns, settings.executions);
   if (!servers.ok()) return ExitFor(servers.status());

@@ -77,9 +77,13 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   options.policy = *policy;
   options.session_id = flags.session;
   options.logger = *logger;
-  // This run's own executor: when it goes (before this returns), a kept
-  // state's globals are saved beside the workspace for the next run.
-  if (policy->keep_state()) options.executor = std::make_shared<Executor>();
+  // This run's own executor, for its one execution: its zygote forks no
+  // children ahead (they would only take CPU from this one). When it goes
+  // (before this returns), a kept state's globals are saved beside the
+  // workspace for the next run.
+  ExecutorOptions executor_options;
+  executor_options.fork_ahead = false;
+  options.executor = std::make_shared<Executor>(std::move(executor_options));
   ScopedTempDir temp_root;  // the workspace root of a run without a session
   if (flags.workspace_root) {
     options.workspace_root = *flags.workspace_root;
@@ -88,6 +92,8 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   } else {
     if (Status s = temp_root.Create("snakecage-run-"); !s.ok()) return ExitFor(s);
     options.workspace_root = temp_root.path();
+    // Deleted when this returns: flushing it to disk would outlast it by nothing.
+    options.one_off_session = true;
   }
   StatusOr<std::unique_ptr<PythonSandbox>> sandbox = CreateSandbox(std::move(options));
   if (!sandbox.ok()) return ExitFor(sandbox.status());

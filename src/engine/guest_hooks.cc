@@ -20,12 +20,13 @@ int64_t LoadFuel(const uint64_t* fuel) {
 
 extern "C" {
 
-void Z_snakecageZ_user_code_begin(struct Z_snakecage_instance_t* self) {
+void Z_snakecageZ_user_code_begin(struct Z_snakecage_instance_t* self, uint32_t entry) {
   snakecage::FuelAccount& a = *self->fuel;
   if (a.begun) return;  // called once by the guest's main; ignore repeats
-  if (a.on_begin != nullptr) a.on_begin(a.on_begin_arg);
+  if (a.on_begin != nullptr) a.on_begin(a.on_begin_arg, entry);
   a.begun = true;
   __atomic_store_n(a.fuel, a.budget, __ATOMIC_RELAXED);
+  if (a.run_user_code != nullptr) a.run_user_code(a.on_begin_arg, entry);
 }
 
 void Z_snakecageZ_user_code_end(struct Z_snakecage_instance_t* self) {

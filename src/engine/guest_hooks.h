@@ -2,9 +2,12 @@
 // where the user's code starts and ends, and what it died of
 // (guest/snakecage_main.c).
 //
-// user_code_begin(): the fuel budget starts here, so interpreter start-up is
-// never charged. user_code_end(): the script and its atexit handlers are
-// done; what follows (flushing, exit) is not charged either.
+// user_code_begin(entry): the fuel budget starts here, so interpreter
+// start-up is never charged; then the host runs the user's code by calling
+// `entry` (a function-table index: the guest's run_user_code), which ends
+// the process. A start-up snapshot (startup_snapshot.h) resumes at the same
+// call. user_code_end(): the script and its atexit handlers are done; what
+// follows (flushing, exit) is not charged either.
 // missing_module(ptr, len): the user's code ended with an uncaught
 // ModuleNotFoundError for the module named by the UTF-8 bytes at ptr.
 // keeps_state(): 1 when the execution keeps its state (a session's cell,
@@ -30,8 +33,11 @@ namespace snakecage {
 
 struct FuelAccount {
   uint64_t* fuel = nullptr;  // the guest's exported `snakecage_fuel` global
-  // Called at user_code_begin before the budget starts; may set `budget`.
-  void (*on_begin)(void* arg) = nullptr;
+  // Called at user_code_begin before the budget starts, with the guest's
+  // entry; may set `budget`.
+  void (*on_begin)(void* arg, uint32_t entry) = nullptr;
+  // Called once the budget has started: runs the guest's entry.
+  void (*run_user_code)(void* arg, uint32_t entry) = nullptr;
   void* on_begin_arg = nullptr;
   uint64_t budget = 0;
   bool begun = false;

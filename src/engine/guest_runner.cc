@@ -1,9 +1,12 @@
 // RunGuest(): instantiate, run _start, classify. Order of events:
 //   1. set the memory cap from the context's policy, instantiate a fresh
-//      guest, connect its WASI imports to the context's host, arm the
-//      context's timeout;
-//   2. run _start; at snakecage.user_code_begin the BeginHandler may swap
-//      the context (a zygote's child), then the fuel budget starts;
+//      guest (resuming from a start-up snapshot: put its memory and stack
+//      pointer in place), connect its WASI imports to the context's host,
+//      arm the context's timeout;
+//   2. run _start (or, resuming, go straight to user_code_begin); at
+//      snakecage.user_code_begin the BeginHandler may swap the context (a
+//      zygote's child), then the fuel budget starts and the host calls the
+//      guest's entry, which runs the user's code;
 //   3. classify how it ended under the context in force (first cause wins:
 //      what the WASI host recorded, then the timeout, then fuel exhaustion,
 //      then the wasm trap itself);
@@ -13,9 +16,13 @@
 // CellEndHandler gives the next cell's context, under which step 2 goes on.
 #include "engine/guest_runner.h"
 
+#include <alloca.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -196,7 +203,33 @@ struct BeginState {
   // memory.grow refusals before the current cell (the counter is the
   // process's; a cell reports its own).
   uint64_t refused_grows_before = 0;
+  // What the guest handed to user_code_begin, and whether the BeginHandler
+  // is running (when a snapshot may be taken).
+  uint32_t entry = 0;
+  bool in_begin_handler = false;
+  // The top of the guest thread's stack: the user's code starts
+  // kUserCodeStackOffset below it.
+  uintptr_t stack_top = 0;
 };
+
+// The BeginState of the RunGuest in progress (one per process).
+BeginState* g_begin = nullptr;
+
+// How far below the top of the guest thread's stack the user's code starts,
+// whatever is above it (start-up's frames, or a snapshot's resumption): far
+// more than those frames take, so the user's code has the same stack, to
+// the byte, however the guest started.
+constexpr uintptr_t kUserCodeStackOffset = 256 * 1024;
+
+uintptr_t StackTopOfThisThread() {
+  pthread_attr_t attr;
+  void* addr = nullptr;
+  size_t size = 0;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+  const bool ok = pthread_attr_getstack(&attr, &addr, &size) == 0;
+  pthread_attr_destroy(&attr);
+  return ok ? reinterpret_cast<uintptr_t>(addr) + size : 0;
+}
 
 void SwapContext(BeginState& s, ExecutionContext* next) {
   if (next == s.current) return;
@@ -205,12 +238,55 @@ void SwapContext(BeginState& s, ExecutionContext* next) {
   SetMemoryCap(next->policy());
 }
 
-void OnUserCodeBegin(void* arg) {
+void OnUserCodeBegin(void* arg, uint32_t entry) {
   BeginState& s = *static_cast<BeginState*>(arg);
-  if (*s.handler) SwapContext(s, (*s.handler)(*s.current, s.interrupt));
+  s.entry = entry;
+  if (*s.handler) {
+    s.in_begin_handler = true;
+    ExecutionContext* next = (*s.handler)(*s.current, s.interrupt);
+    s.in_begin_handler = false;
+    SwapContext(s, next);
+  }
   s.fuel->budget = s.current->policy().fuel_budget();
   s.cells->keeps_state = s.current->policy().keep_state() && *s.cell_handler;
   s.cells->kind = s.current->cell_kind();
+}
+
+// Calls the guest's entry, a function of type () -> () before metering:
+// (i64 fuel) -> (i64 fuel) after it, and the fuel global is where the
+// budget is when the call begins and where the rest goes when it returns.
+[[gnu::noinline]] void CallEntry(Z_snakecage_guest_instance_t* instance, uint32_t entry,
+                                 uint64_t* fuel) {
+  static const uint32_t kMetered = wasm_rt_register_func_type(1, 1, WASM_RT_I64, WASM_RT_I64);
+  static const uint32_t kUnmetered = wasm_rt_register_func_type(0, 0);
+  const wasm_rt_funcref_table_t& table = instance->w2c_T0;
+  if (entry >= table.size || table.data[entry].func == nullptr) {
+    wasm_rt_trap(WASM_RT_TRAP_CALL_INDIRECT);
+  }
+  const wasm_rt_funcref_t& f = table.data[entry];
+  if (f.func_type == kMetered) {
+    const uint64_t left = reinterpret_cast<uint64_t (*)(void*, uint64_t)>(f.func)(
+        f.module_instance, __atomic_load_n(fuel, __ATOMIC_RELAXED));
+    __atomic_store_n(fuel, left, __ATOMIC_RELAXED);
+  } else if (f.func_type == kUnmetered) {
+    reinterpret_cast<void (*)(void*)>(f.func)(f.module_instance);
+  } else {
+    wasm_rt_trap(WASM_RT_TRAP_CALL_INDIRECT);
+  }
+}
+
+// user_code_begin, once the budget has started: the entry runs
+// kUserCodeStackOffset below the top of the stack.
+void RunUserCode(void* arg, uint32_t entry) {
+  BeginState& s = *static_cast<BeginState*>(arg);
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const uintptr_t start = s.stack_top - kUserCodeStackOffset;
+  if (s.stack_top != 0 && here > start) {
+    // Frame addresses are 16-byte aligned, so this lands exactly.
+    auto* pad = static_cast<volatile char*>(alloca(here - start));
+    pad[0] = 0;
+  }
+  CallEntry(s.instance, entry, s.fuel->fuel);
 }
 
 // snakecage.cell_end: classifies the cell that ended, hands it to the
@@ -359,8 +435,66 @@ Status RunOnGuestThread(const std::function<void()>& fn) {
   return Status::Ok();
 }
 
+Status SnapshotAtUserCodeBegin(const std::filesystem::path& path, std::string_view identity) {
+  if (g_begin == nullptr || !g_begin->in_begin_handler) {
+    return Internal("startup snapshot: only a BeginHandler can take one");
+  }
+  StartupSnapshot snapshot;
+  snapshot.identity = std::string(identity);
+  snapshot.stack_pointer = g_begin->instance->w2c___stack_pointer;
+  snapshot.entry = g_begin->entry;
+  snapshot.memory_pages = GuestMemoryPages();
+  return WriteStartupSnapshot(path, snapshot, SNAKECAGE_LINEAR_MEMORY_BASE);
+}
+
+namespace {
+
+// The snapshot's memory and stack pointer, in place of start-up's.
+Status Restore(Z_snakecage_guest_instance_t& instance, const StartupSnapshot& snapshot) {
+  wasm_rt_memory_t& memory = instance.w2c_memory;
+  if (snapshot.memory_pages < memory.pages) {
+    return Internal("startup snapshot: smaller than the module's initial memory");
+  }
+  if (snapshot.memory_pages > memory.pages &&
+      wasm_rt_grow_memory(&memory, snapshot.memory_pages - memory.pages) == UINT32_MAX) {
+    return Internal("startup snapshot: its " + std::to_string(snapshot.memory_pages) +
+                    " pages of memory are above the memory cap");
+  }
+  size_t left = size_t{snapshot.memory_pages} * kWasmPageBytes;
+  uint8_t* to = SNAKECAGE_LINEAR_MEMORY_BASE;
+  off_t from = static_cast<off_t>(kSnapshotMemoryOffset);
+  if (snapshot.load == StartupSnapshot::Load::kMap) {
+    // Copy-on-write over the memory: a page is read from the file (the
+    // page cache) only when touched, and a page written becomes the
+    // process's own. The file never changes under the mapping: snapshots
+    // are replaced by rename.
+    if (mmap(to, left, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, snapshot.file.get(),
+             from) == MAP_FAILED) {
+      return Internal(std::string("startup snapshot: cannot map its memory: ") +
+                      std::strerror(errno));
+    }
+    left = 0;
+  }
+  while (left > 0) {
+    const ssize_t n = pread(snapshot.file.get(), to, left, from);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Internal(std::string("startup snapshot: cannot read its memory: ") +
+                      (n == 0 ? "the file is shorter than its header says" : std::strerror(errno)));
+    }
+    to += n;
+    from += n;
+    left -= static_cast<size_t>(n);
+  }
+  instance.w2c___stack_pointer = snapshot.stack_pointer;
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
-                                   AfterRun after, const CellEndHandler& at_cell_end) {
+                                   AfterRun after, const CellEndHandler& at_cell_end,
+                                   const StartupSnapshot* resume) {
   InitRuntimeOnce();
   SetMemoryCap(initial.policy());
 
@@ -385,13 +519,17 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
   begin.cells = &cells;
   begin.reports = &reports;
   begin.instance = &instance;
+  begin.stack_top = StackTopOfThisThread();
+  g_begin = &begin;
   fuel.on_begin = &OnUserCodeBegin;
+  fuel.run_user_code = &RunUserCode;
   fuel.on_begin_arg = &begin;
   cells = CellHooks{false, CellKind::kScript, &OnCellEnd, &begin};
   hooks = Z_snakecage_instance_t{&fuel, &reports, &cells, nullptr};
   GuestRun run;
 
   volatile bool instantiated = false;
+  Status restored;
   wasm_rt_trap_t trap = wasm_rt_impl_try();
   if (trap == WASM_RT_TRAP_NONE) {
     Z_snakecage_guest_instantiate(&instance, &hooks, &wasi_imports);
@@ -401,10 +539,22 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
     hooks.memory = wasi_imports.memory;
     fuel.fuel = Z_snakecage_guestZ_snakecage_fuel(&instance);
     begin.interrupt = Z_snakecage_guestZ_snakecage_interrupt(&instance);
-    if (initial.timeout() != nullptr && initial.deadline()) {
-      initial.timeout()->Start(*initial.deadline(), begin.interrupt, initial.cancel());
+    if (resume != nullptr) restored = Restore(instance, *resume);
+    if (restored.ok()) {
+      if (initial.timeout() != nullptr && initial.deadline()) {
+        initial.timeout()->Start(*initial.deadline(), begin.interrupt, initial.cancel());
+      }
+      if (resume != nullptr) {
+        Z_snakecageZ_user_code_begin(&hooks, resume->entry);  // as the guest's main would
+      } else {
+        Z_snakecage_guestZ__start(&instance);
+      }
     }
-    Z_snakecage_guestZ__start(&instance);
+  }
+  g_begin = nullptr;
+  if (!restored.ok()) {
+    Z_snakecage_guest_free(&instance);
+    return restored;
   }
   ExecutionContext& ctx = *begin.current;
   run.trap = trap;

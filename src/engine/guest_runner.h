@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "engine/guest_hooks.h"
+#include "engine/startup_snapshot.h"
 #include "snakecage/execution.h"
 #include "wasi/cancel_token.h"
 #include "wasi/wasi_host.h"
@@ -137,9 +139,24 @@ enum class AfterRun {
 // initial's timeout, runs _start, and classifies how it ended under the
 // context in force at the end. An instantiation the memory cap refuses is a
 // memory_limit trap; an address-space failure is Internal.
+//
+// With `resume`, the guest does not start: its memory and stack pointer
+// come from the snapshot, and it goes on at user_code_begin (the
+// BeginHandler is called as for a start-up). Internal when the snapshot
+// cannot be read into memory.
+//
+// Either way the user's code starts at the same native stack depth (a fixed
+// distance below the top of the guest thread's stack), so where a deep
+// recursion exhausts the stack does not depend on how the guest started.
 StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
                                    AfterRun after = AfterRun::kFreeInstance,
-                                   const CellEndHandler& at_cell_end = nullptr);
+                                   const CellEndHandler& at_cell_end = nullptr,
+                                   const StartupSnapshot* resume = nullptr);
+
+// Only from a BeginHandler: writes the guest as it stands at this
+// user_code_begin to `path`, a start-up snapshot for `identity`
+// (startup_snapshot.h).
+Status SnapshotAtUserCodeBegin(const std::filesystem::path& path, std::string_view identity);
 
 // The guest's current linear memory size in 64 KiB pages (0 before the
 // first instantiation). For a zygote's child checking its memory cap.

@@ -111,6 +111,8 @@ fs::path Installation::zygote_program() const {
 
 fs::path Installation::stdlib_dir() const { return data_dir() / "lib" / "python3.11"; }
 
+fs::path Installation::startup_snapshot_dir() const { return data_dir() / "snapshots"; }
+
 fs::path Installation::dist_packages_dir() const {
   return data_dir() / "packages" / "dist-packages";
 }

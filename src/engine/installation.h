@@ -8,6 +8,7 @@
 //   PREFIX/<libexecdir>/snakecage/snakecage-zygote
 //   PREFIX/<datadir>/snakecage/lib/python3.11    the standard library
 //   PREFIX/<datadir>/snakecage/packages/{dist-packages,zoneinfo,packages.json}
+//   PREFIX/<datadir>/snakecage/snapshots/        start-up snapshots
 //
 // The <...dir>s are CMake's GNUInstallDirs, relative, fixed at configure
 // time. Nothing names an absolute path of the build tree or the cache.
@@ -40,6 +41,9 @@ class Installation {
   std::filesystem::path zygote_program() const;
   // Seen by the guest at kGuestStdlibPath (policy.h).
   std::filesystem::path stdlib_dir() const;
+  // Start-up snapshots of the guest (engine/startup_snapshot.h), written
+  // at build time; named by executor::StartupSnapshotFileName().
+  std::filesystem::path startup_snapshot_dir() const;
   // Seen at kGuestDistPackagesPath.
   std::filesystem::path dist_packages_dir() const;
   // Seen at kGuestZoneinfoPath.

@@ -83,6 +83,15 @@ std::vector<pid_t> Executor::ZygotePids() const {
   return out;
 }
 
+std::vector<std::string> Executor::ZygoteStartups() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [key, e] : zygotes_) {
+    if (e.zygote->alive()) out.push_back(e.zygote->startup());
+  }
+  return out;
+}
+
 StatusOr<std::shared_ptr<Zygote>> Executor::ZygoteFor(const ExecutionPolicy& policy) {
   const executor::StartupKey key = executor::StartupKeyFor(policy);
   const std::string name = executor::StartupKeyToJson(key).dump();

@@ -1,5 +1,7 @@
 #include "executor/startup_key.h"
 
+#include <cstdio>
+
 #include "engine/startup.h"
 
 namespace snakecage::executor {
@@ -42,6 +44,16 @@ StatusOr<StartupKey> StartupKeyFromJson(const Json& j) {
   } catch (const Json::exception& e) {
     return InvalidArgument(std::string("startup key: malformed: ") + e.what());
   }
+}
+
+std::string StartupSnapshotFileName(const StartupKey& key) {
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a, 64-bit
+  for (const unsigned char c : StartupKeyToJson(key).dump()) {
+    hash = (hash ^ c) * 0x100000001b3ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return std::string("startup-") + hex + ".snapshot";
 }
 
 StatusOr<ExecutionPolicy> StartupPolicy(const StartupKey& key,

@@ -37,6 +37,12 @@ StartupKey StartupKeyFor(const ExecutionPolicy& policy);
 nlohmann::ordered_json StartupKeyToJson(const StartupKey& key);
 StatusOr<StartupKey> StartupKeyFromJson(const nlohmann::ordered_json& json);
 
+// The file name of the start-up snapshot for `key` in an installation's
+// startup_snapshot_dir(): "startup-" and a 64-bit FNV-1a hash of the key's
+// JSON, in hex. The snapshot itself holds the whole key, which is what is
+// checked; the name only finds it.
+std::string StartupSnapshotFileName(const StartupKey& key);
+
 // The policy a zygote starts its interpreter with: the key's guest paths,
 // argv and environment, every host directory `placeholder` (nothing is read
 // from them at start-up), and no limits a start-up could hit.

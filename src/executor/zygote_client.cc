@@ -41,6 +41,8 @@ StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const Installation& installation
   const std::string startup = StartupKeyToJson(key).dump();
   std::vector<std::string> args = {program.string(), "--control-fd", "3", "--startup", startup,
                                    "--installation", installation.prefix().string()};
+  if (!options.startup_snapshots) args.push_back("--no-startup-snapshot");
+  if (!options.fork_ahead) args.push_back("--no-fork-ahead");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -73,6 +75,7 @@ StatusOr<std::shared_ptr<Zygote>> Zygote::Start(const Installation& installation
     z->dead_ = true;
     return Internal("executor: the zygote failed to start its interpreter: " + why);
   }
+  z->startup_ = first->value("startup", "");
   z->reader_ = std::thread([raw = z.get()] { raw->ReadLoop(); });
   return z;
 }

@@ -86,6 +86,9 @@ class Zygote {
     std::lock_guard<std::mutex> lock(mu_);
     return warm_pages_;
   }
+  // How its interpreter got to user_code_begin: "snapshot", or "started: "
+  // and why no snapshot was used. Set before Start() returns.
+  const std::string& startup() const { return startup_; }
 
  private:
   Zygote() = default;
@@ -107,6 +110,7 @@ class Zygote {
   uint64_t next_id_ = 1;
   bool dead_ = false;
   size_t warm_pages_ = 0;
+  std::string startup_;
   std::atomic<int> lives_{0};
 };
 

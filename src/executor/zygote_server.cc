@@ -29,7 +29,7 @@ constexpr size_t kSpares = 2;
 }  // namespace
 
 ZygoteServer::ZygoteServer(UniqueFd control, ChildSettings settings)
-    : control_(std::move(control)), settings_(settings) {}
+    : control_(std::move(control)), settings_(settings), spares_wanted_(kSpares) {}
 
 Status ZygoteServer::Init() {
   sigset_t chld;
@@ -73,7 +73,7 @@ void ZygoteServer::LetGo() {
 }
 
 ExecutionContext* ZygoteServer::ReplenishSpares(uint64_t* interrupt) {
-  while (spares_.size() < kSpares) {
+  while (spares_.size() < spares_wanted_) {
     const size_t before = spares_.size();
     if (ExecutionContext* child = ForkSpare(interrupt)) return child;
     if (spares_.size() == before) break;  // fork failed: requests fork their own child
@@ -307,7 +307,7 @@ void ZygoteServer::ShutDown() {
 ExecutionContext* ZygoteServer::Serve(uint64_t* interrupt) {
   if (ExecutionContext* child = StartProbes(interrupt)) return child;
   if (ExecutionContext* child = ReplenishSpares(interrupt)) return child;
-  Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}});
+  Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}, {"startup", startup_}});
   for (;;) {
     // Control, SIGCHLD, then one per handoff, then one per learner.
     std::vector<pollfd> fds = {{control_.get(), POLLIN, 0}, {sigchld_.get(), POLLIN, 0}};

@@ -69,6 +69,14 @@ class ZygoteServer {
   // Without a probe, spares touch nothing.
   void SetProbe(ExecutionPolicy policy, std::filesystem::path probe_dir);
 
+  // How many spares to keep ready (default kSpares); 0: every request
+  // forks its child when it comes.
+  void SetSpares(size_t spares) { spares_wanted_ = spares; }
+
+  // How the interpreter got to user_code_begin, for the "ready" message:
+  // "snapshot", or why start-up ran instead.
+  void SetStartup(std::string how) { startup_ = std::move(how); }
+
  private:
   // A child forked ahead of its request, waiting on its own socket: forking
   // (copying the page tables, write-protecting the zygote's pages) happens
@@ -138,6 +146,8 @@ class ZygoteServer {
   std::optional<ExecutionPolicy> probe_policy_;
   std::filesystem::path probe_dir_;
   std::vector<pid_t> probes_;           // probe children not reaped yet
+  size_t spares_wanted_;
+  std::string startup_;
   std::vector<UniqueFd> probe_results_;  // their result pipes, never read
   // The pages spares touch before their requests: learned here, inherited
   // by every spare forked after.

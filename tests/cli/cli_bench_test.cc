@@ -44,6 +44,9 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
   ExpectLatency(j, "latency_ms");
   ExpectLatency(j, "import_latency_ms");
   ExpectLatency(j, "cold_ms", /*with_p99=*/false);
+  ExpectLatency(j, "cold_cli_run_ms");
+  ExpectLatency(j["zygote_start_ms"], "snapshot");
+  ExpectLatency(j["zygote_start_ms"], "without_snapshot");
   // Each run's time in the child is part of its time around Executor::Run.
   for (const char* key : {"latency", "import_latency"}) {
     const std::string total = std::string(key) + "_ms";
@@ -105,6 +108,7 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
   const ordered_json& t = j["targets"];
   ASSERT_TRUE(t.is_object()) << j.dump();
   EXPECT_EQ(t["warm_median_le_1ms"], warm <= 1.0);
+  EXPECT_EQ(t["cold_cli_run_median_le_15ms"], j["cold_cli_run_ms"]["median"].get<double>() <= 15.0);
   EXPECT_EQ(t["executions_per_second_ge_1000"],
             j["executions_per_second"].get<double>() >= 1000.0);
   EXPECT_EQ(t["private_memory_le_10mb"], j["private_memory_bytes"].get<uint64_t>() <= 10'000'000);
@@ -123,6 +127,8 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
                 idle["with_10mb_list"].get<uint64_t>() <= 12'000'000);
   if (fs::exists(kNativePython)) {
     const double native = j["native_subprocess_ms"]["median"].get<double>();
+    EXPECT_NEAR(j["ratios"]["cold_cli_run_vs_native_median"].get<double>(),
+                j["cold_cli_run_ms"]["median"].get<double>() / native, 1e-9);
     EXPECT_NEAR(j["ratios"]["mcp_stdio_vs_native_median"].get<double>(),
                 j["mcp_stdio_ms"]["median"].get<double>() / native, 1e-9);
     EXPECT_NEAR(j["ratios"]["kept_state_commit_vs_native_median"].get<double>(),
@@ -149,7 +155,10 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
         "x += 1; SystemExit(1), kept state, rolled back, median",
         "idle live interpreter, empty state, private memory", "holding a 10 MB list",
         "kept state of 100 globals, saved and dropped, median",
-        "then restored by the next execution, median"}) {
+        "then restored by the next execution, median",
+        "snakecage run -c 'print(2+2)', median", "<= 15 ms",
+        "zygote start + first execution, from the snapshot, median",
+        "starting the interpreter instead, median"}) {
     EXPECT_NE(o.out.find(row), std::string::npos) << "no \"" << row << "\" in\n" << o.out;
   }
   // Each target row says met or NOT MET.
@@ -158,7 +167,7 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
   for (std::string line; std::getline(lines, line);) {
     if (line.ends_with(" met") || line.ends_with(" NOT MET")) ++verdicts;
   }
-  EXPECT_EQ(verdicts, 10u) << o.out;
+  EXPECT_EQ(verdicts, 11u) << o.out;
 }
 
 TEST_F(CliTest, BenchBadCountsAreUsageErrors) {
