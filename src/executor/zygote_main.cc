@@ -112,8 +112,19 @@ int WriteDefaultSnapshot() {
         **ctx,
         [&](ExecutionContext&, uint64_t*) -> ExecutionContext* {
           written = SnapshotAtUserCodeBegin(path, StartupKeyToJson(key).dump());
+          if (written.ok()) {
+            // The build writes only this one: any other is a stale one (of an
+            // earlier default start-up) that an installation must not carry.
+            for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+              const std::string name = entry.path().filename().string();
+              if (entry.path() != path && name.starts_with("startup-") &&
+                  name.ends_with(".snapshot")) {
+                std::filesystem::remove(entry.path(), ec);
+              }
+            }
+            std::cout << path.string() << "\n";
+          }
           // Nothing of the user's code runs: the process ends here.
-          if (written.ok()) std::cout << path.string() << "\n";
           std::cout.flush();
           _exit(written.ok() ? 0 : 1);
         },

@@ -33,6 +33,8 @@ for f in ./usr/bin/snakecage ./usr/libexec/snakecage/snakecage-zygote \
          ./usr/lib/cmake/snakecage/snakecageConfig.cmake ./usr/lib/pkgconfig/snakecage.pc; do
   grep -qxF "$f" <<<"$files" || fail "the .deb lacks $f"
 done
+grep -qx '\./usr/share/snakecage/snapshots/startup-[0-9a-f]*\.snapshot' <<<"$files" ||
+  fail "the .deb lacks the start-up snapshot"
 # Everything under /usr's usual directories; headers only from include/snakecage/.
 stray=$(grep -v '^\./usr/$\|^\./$\|^\./usr/\(bin\|lib\|libexec\|share\)/' <<<"$files" |
         grep -v '^\./usr/include/$\|^\./usr/include/snakecage/$\|^\./usr/include/snakecage/[^/]*\.h$' || true)

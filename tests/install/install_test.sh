@@ -29,6 +29,11 @@ for f in bin/snakecage libexec/snakecage/snakecage-zygote lib/libsnakecage.so \
          lib/cmake/snakecage/snakecageConfig.cmake lib/pkgconfig/snakecage.pc; do
   [ -e "$prefix/$f" ] || fail "the prefix lacks $f"
 done
+# The default start-up's snapshot (engine/startup_snapshot.h), whole.
+snapshots=("$prefix"/share/snakecage/snapshots/startup-*.snapshot)
+[ "${#snapshots[@]}" -eq 1 ] && [ -f "${snapshots[0]}" ] || fail "the prefix lacks the start-up snapshot"
+cmp -s "${snapshots[0]}" "$build/share/snakecage/snapshots/$(basename "${snapshots[0]}")" ||
+  fail "the installed start-up snapshot differs from the build's"
 
 # The example consumer, both ways, built while the sources are visible.
 cmake -S "$source/examples/consumer" -B "$work/consumer-cmake" -G Ninja \
