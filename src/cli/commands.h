@@ -128,4 +128,15 @@ struct ServeFlags : ServerFlags {
 // token file or address, before anything is created on disk.
 int ServeCommand(const ServeFlags& flags);
 
+// `bench` and `serve` need cpp-httplib, which loads OpenSSL and reads its
+// configuration when a program starts: about 4 ms of every command's start.
+// So `snakecage` is built without them, and hands these two over to
+// PREFIX/libexec/snakecage/snakecage-http, the same command line built with
+// them (http_commands.cc there, http_handover.cc here): it replaces its own
+// process with that program and the same arguments (the pid stays).
+// `argv` is main()'s. In snakecage-http these run BenchCommand and
+// ServeCommand. A failed hand-over is kExitHostFailure, naming the program.
+int BenchEntry(const BenchFlags& flags, char** argv);
+int ServeEntry(const ServeFlags& flags, char** argv);
+
 }  // namespace snakecage::cli

@@ -191,7 +191,7 @@ int Main(int argc, char** argv) {
   }
   if (bench->parsed()) {
     if (!guest_args.empty()) return UsageError("bench: unexpected arguments after --");
-    return BenchCommand(b);
+    return BenchEntry(b, argv);
   }
   if (packages->parsed()) {
     if (!guest_args.empty()) return UsageError("packages: unexpected arguments after --");
@@ -203,7 +203,7 @@ int Main(int argc, char** argv) {
   }
   if (serve->parsed()) {
     if (!guest_args.empty()) return UsageError("serve: unexpected arguments after --");
-    return ServeCommand(sv);
+    return ServeEntry(sv, argv);
   }
   if (!guest_args.empty()) return UsageError("session: unexpected arguments after --");
   if (list->parsed()) return SessionCommand(SessionAction::kList, s);

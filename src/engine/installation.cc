@@ -109,6 +109,10 @@ fs::path Installation::zygote_program() const {
   return prefix_ / SNAKECAGE_INSTALL_LIBEXECDIR / "snakecage" / "snakecage-zygote";
 }
 
+fs::path Installation::http_commands_program() const {
+  return prefix_ / SNAKECAGE_INSTALL_LIBEXECDIR / "snakecage" / "snakecage-http";
+}
+
 fs::path Installation::stdlib_dir() const { return data_dir() / "lib" / "python3.11"; }
 
 fs::path Installation::startup_snapshot_dir() const { return data_dir() / "snapshots"; }

@@ -6,6 +6,7 @@
 //   PREFIX/<bindir>/snakecage                    the CLI
 //   PREFIX/<libdir>/libsnakecage.so              the library
 //   PREFIX/<libexecdir>/snakecage/snakecage-zygote
+//   PREFIX/<libexecdir>/snakecage/snakecage-http  `serve` and `bench`
 //   PREFIX/<datadir>/snakecage/lib/python3.11    the standard library
 //   PREFIX/<datadir>/snakecage/packages/{dist-packages,zoneinfo,packages.json}
 //   PREFIX/<datadir>/snakecage/snapshots/        start-up snapshots
@@ -39,6 +40,9 @@ class Installation {
 
   const std::filesystem::path& prefix() const { return prefix_; }
   std::filesystem::path zygote_program() const;
+  // The command line with the commands that need cpp-httplib (`serve`,
+  // `bench`), which `snakecage` hands them over to (src/cli/commands.h).
+  std::filesystem::path http_commands_program() const;
   // Seen by the guest at kGuestStdlibPath (policy.h).
   std::filesystem::path stdlib_dir() const;
   // Start-up snapshots of the guest (engine/startup_snapshot.h), written

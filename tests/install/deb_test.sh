@@ -29,6 +29,7 @@ for needed in libseccomp2 libtomlplusplus3 libcpp-httplib0.11 libstdc++6 nlohman
 done
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/snakecage ./usr/libexec/snakecage/snakecage-zygote \
+         ./usr/libexec/snakecage/snakecage-http \
          ./usr/share/snakecage/lib/python3.11/os.py ./usr/include/snakecage/sandbox.h \
          ./usr/lib/cmake/snakecage/snakecageConfig.cmake ./usr/lib/pkgconfig/snakecage.pc; do
   grep -qxF "$f" <<<"$files" || fail "the .deb lacks $f"

@@ -22,7 +22,8 @@ prefix=$work/prefix
 expected_headers=$( (cd "$source/include" && ls snakecage/*.h; echo snakecage/version.h) | sort)
 actual_headers=$(cd "$prefix/include" && find . -type f | sed 's|^\./||' | sort)
 expect_eq "installed headers" "$expected_headers" "$actual_headers"
-for f in bin/snakecage libexec/snakecage/snakecage-zygote lib/libsnakecage.so \
+for f in bin/snakecage libexec/snakecage/snakecage-zygote libexec/snakecage/snakecage-http \
+         lib/libsnakecage.so \
          share/snakecage/lib/python3.11/os.py share/snakecage/packages/packages.json \
          share/snakecage/packages/dist-packages/yaml/__init__.py \
          share/snakecage/packages/zoneinfo/Europe/Paris \
@@ -64,6 +65,28 @@ for consumer in "$work/consumer-cmake/consumer" "$work/consumer-pkgconfig"; do
         python3 -c 'import json, sys; r = json.load(sys.stdin); print(r["success"], repr(r["stdout"]))')
   expect_eq "$consumer" "True '42\\n'" "$out"
 done
+
+# Neither the CLI nor the library loads cpp-httplib (and with it OpenSSL):
+# only snakecage-http does.
+for f in bin/snakecage lib/libsnakecage.so; do
+  if readelf -d "$prefix/$f" | grep NEEDED | grep -q 'httplib\|libssl\|libcrypto'; then
+    fail "$f loads cpp-httplib or OpenSSL"
+  fi
+done
+readelf -d "$prefix/libexec/snakecage/snakecage-http" | grep NEEDED | grep -q httplib ||
+  fail "snakecage-http does not link cpp-httplib"
+
+# `serve` is handed over to libexec/snakecage/snakecage-http, which checks
+# --listen: its refusal shows the hand-over found the moved prefix's.
+set +e
+err=$(run_hidden "${hidden[@]}" "$prefix/bin/snakecage" serve --listen nonsense 2>&1 >/dev/null)
+rc=$?
+set -e
+expect_eq "installed CLI, serve --listen nonsense: exit status" 2 "$rc"
+case "$err" in
+  *"--listen: expected HOST:PORT"*) ;;
+  *) fail "the installed serve did not check --listen: $err" ;;
+esac
 
 # A wrong $SNAKECAGE_PREFIX is refused naming it, not ignored.
 mkdir "$work/empty"
