@@ -186,6 +186,13 @@ class RowsTest(unittest.TestCase):
         process = rb.build_row("w", s, "process_ms", {})
         self.assertEqual(process.native_ms, 22.0)
 
+    def test_a_row_without_overhead_keeps_its_ratios(self):
+        s = self.samples()
+        row = rb.build_row("w", s, "process_ms", {}, with_overhead=False)
+        self.assertIsNone(row.overhead_pct)
+        self.assertIsNotNone(row.metered_ratio)
+        self.assertIsNotNone(row.unmetered_ratio)
+
     def test_mismatch_removes_ratio_and_overhead_only(self):
         s = self.samples(metered_stdout="bad\n")
         row = rb.build_row("w", s, "exec_ms", rb.check_samples("w", s))

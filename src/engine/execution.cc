@@ -7,7 +7,10 @@
 //      policy, a thread Watchdog for the timeout) and run the guest on a
 //      thread with a large stack (guest_runner.h), serialised by a
 //      process-wide lock. Start-up is shown StartupArgv/StartupEnv, the
-//      user's code the whole argv and environment (engine/startup.h).
+//      user's code the whole argv and environment (engine/startup.h). When
+//      the installation has a start-up snapshot for the policy's start-up
+//      (startup_snapshot.h), the guest resumes from it instead of starting:
+//      the same result and fuel, about 30 ms sooner.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +22,10 @@
 #include <string>
 
 #include "engine/guest_runner.h"
+#include "engine/installation.h"
 #include "engine/startup.h"
+#include "engine/startup_key.h"
+#include "engine/startup_snapshot.h"
 #include "engine/watchdog.h"
 #include "snakecage/execution.h"
 
@@ -124,8 +130,24 @@ StatusOr<ExecutionResult> RunStagedCode(const ExecutionPolicy& policy) {
     current.host().SetArgvAndEnv(current.policy().argv(), current.policy().env());
     return &current;
   };
+  // Mapped, not read: one execution touches a fraction of its pages. No
+  // snapshot (another start-up, a build without one) means a start-up.
+  std::optional<StartupSnapshot> snapshot;
+  if (const StatusOr<Installation>& installation = ThisInstallation(); installation.ok()) {
+    const StartupKey key = StartupKeyFor(policy);
+    StatusOr<StartupSnapshot> found = OpenStartupSnapshot(
+        installation->startup_snapshot_dir() / StartupSnapshotFileName(key),
+        StartupKeyToJson(key).dump());
+    if (found.ok()) {
+      snapshot = std::move(*found);
+      snapshot->load = StartupSnapshot::Load::kMap;
+    }
+  }
   std::optional<StatusOr<ExecutionResult>> result;
-  Status thread = RunOnGuestThread([&] { result = RunGuest(**ctx, show_everything); });
+  Status thread = RunOnGuestThread([&] {
+    result = RunGuest(**ctx, show_everything, AfterRun::kFreeInstance, nullptr,
+                      snapshot ? &*snapshot : nullptr);
+  });
   if (!thread.ok()) return thread;
   return std::move(*result);
 }

@@ -46,7 +46,7 @@ class Installation {
   // Seen by the guest at kGuestStdlibPath (policy.h).
   std::filesystem::path stdlib_dir() const;
   // Start-up snapshots of the guest (engine/startup_snapshot.h), written
-  // at build time; named by executor::StartupSnapshotFileName().
+  // at build time; named by StartupSnapshotFileName().
   std::filesystem::path startup_snapshot_dir() const;
   // Seen at kGuestDistPackagesPath.
   std::filesystem::path dist_packages_dir() const;

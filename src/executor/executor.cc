@@ -17,7 +17,7 @@
 
 #include "engine/installation.h"
 #include "executor/live_interpreters.h"
-#include "executor/startup_key.h"
+#include "engine/startup_key.h"
 #include "executor/wire.h"
 #include "executor/zygote_client.h"
 
@@ -93,8 +93,8 @@ std::vector<std::string> Executor::ZygoteStartups() const {
 }
 
 StatusOr<std::shared_ptr<Zygote>> Executor::ZygoteFor(const ExecutionPolicy& policy) {
-  const executor::StartupKey key = executor::StartupKeyFor(policy);
-  const std::string name = executor::StartupKeyToJson(key).dump();
+  const StartupKey key = StartupKeyFor(policy);
+  const std::string name = StartupKeyToJson(key).dump();
   std::shared_ptr<Zygote> stale;  // destroyed outside the lock
   {
     std::lock_guard<std::mutex> lock(mu_);

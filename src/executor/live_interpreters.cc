@@ -17,7 +17,7 @@
 
 #include "base/unique_fd.h"
 #include "base/write_all.h"
-#include "executor/startup_key.h"
+#include "engine/startup_key.h"
 #include "executor/wire.h"
 
 namespace snakecage::executor {

@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/installation.h"
-#include "executor/startup_key.h"
+#include "engine/startup_key.h"
 #include "executor/wire.h"
 #include "snakecage/executor.h"
 

@@ -43,7 +43,7 @@
 #include "engine/startup_snapshot.h"
 #include "snakecage/execution.h"
 #include "executor/confinement.h"
-#include "executor/startup_key.h"
+#include "engine/startup_key.h"
 #include "executor/zygote_server.h"
 
 namespace snakecage::executor {

@@ -270,7 +270,11 @@ TEST_F(ExecutionTest, ZeroTimeoutTimesOutAtOnce) {
   ASSERT_TRUE(r.trap_reason.has_value());
   EXPECT_EQ(*r.trap_reason, TrapReason::kTimeout);
   EXPECT_EQ(r.exit_code, 124);
-  EXPECT_EQ(r.fuel_consumed, 0u);
+  // Resumed from the start-up snapshot, the interpreter reaches the user's
+  // code before the first check of the interrupt, which stops it there (a
+  // zygote's child does the same): a few operators, never the print.
+  EXPECT_LT(r.fuel_consumed, 1000u);
+  EXPECT_EQ(r.stdout_text, "");
   EXPECT_EQ(r.timeout_seconds, 0.0);
 }
 

@@ -12,7 +12,7 @@
 #include "common/temp_dir.h"
 #include "engine/installation.h"
 #include "engine/startup_snapshot.h"
-#include "executor/startup_key.h"
+#include "engine/startup_key.h"
 #include "snakecage/execution.h"
 #include "snakecage/executor.h"
 
@@ -55,7 +55,7 @@ class StartupSnapshotTest : public ::testing::Test {
         ExecutionPolicyBuilder().mount_host_dir(ThisInstallation()->stdlib_dir()).Build();
     EXPECT_TRUE(defaults.ok());
     return ThisInstallation()->startup_snapshot_dir() /
-           executor::StartupSnapshotFileName(executor::StartupKeyFor(*defaults));
+           StartupSnapshotFileName(StartupKeyFor(*defaults));
   }
 
   TempDir dir_;
@@ -68,7 +68,7 @@ TEST_F(StartupSnapshotTest, TheBuildWritesTheDefaultStartupsSnapshot) {
   StatusOr<ExecutionPolicy> defaults =
       ExecutionPolicyBuilder().mount_host_dir(ThisInstallation()->stdlib_dir()).Build();
   ASSERT_TRUE(defaults.ok());
-  const std::string key = executor::StartupKeyToJson(executor::StartupKeyFor(*defaults)).dump();
+  const std::string key = StartupKeyToJson(StartupKeyFor(*defaults)).dump();
   StatusOr<StartupSnapshot> s = OpenStartupSnapshot(DefaultSnapshot(), key);
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_GT(s->memory_pages, 100u);  // CPython with its preimported modules: ~10 MB
@@ -102,7 +102,8 @@ TEST_F(StartupSnapshotTest, AnotherStartupStartsTheInterpreter) {
 // Every kind of outcome, to the operator of fuel and the page of memory,
 // whether the zygote resumed from the snapshot or started the interpreter;
 // and the same again from a zygote that forks nothing ahead and maps the
-// snapshot instead of reading it.
+// snapshot instead of reading it, and from RunPython() in this process,
+// which resumes from it too.
 TEST_F(StartupSnapshotTest, ResultsAndFuelAreTheSameWithAndWithoutIt) {
   struct Case {
     std::string name;
@@ -139,7 +140,12 @@ TEST_F(StartupSnapshotTest, ResultsAndFuelAreTheSameWithAndWithoutIt) {
     ExecutionResult a = RunOn(without, c.code, c.policy);
     ExecutionResult b = RunOn(with, c.code, c.policy);
     ExecutionResult m = RunOn(mapped, c.code, c.policy);
-    for (const ExecutionResult* r : {&b, &m}) {
+    ExecutionPolicyBuilder in_process = c.policy;
+    StatusOr<ExecutionPolicy> policy = in_process.mount_host_dir(workspace_).Build();
+    ASSERT_TRUE(policy.ok());
+    StatusOr<ExecutionResult> p = RunPython(c.code, *policy);
+    ASSERT_TRUE(p.ok()) << p.status().message();
+    for (const ExecutionResult* r : {&b, &m, &*p}) {
       EXPECT_EQ(r->stdout_text, a.stdout_text);
       EXPECT_EQ(r->stderr_text, a.stderr_text);
       EXPECT_EQ(r->exit_code, a.exit_code);
@@ -177,7 +183,7 @@ TEST_F(StartupSnapshotTest, ASnapshotOfAnotherStartupOrGuestOrCutShortIsRefused)
   StatusOr<ExecutionPolicy> defaults =
       ExecutionPolicyBuilder().mount_host_dir(ThisInstallation()->stdlib_dir()).Build();
   ASSERT_TRUE(defaults.ok());
-  const std::string key = executor::StartupKeyToJson(executor::StartupKeyFor(*defaults)).dump();
+  const std::string key = StartupKeyToJson(StartupKeyFor(*defaults)).dump();
 
   StatusOr<StartupSnapshot> other = OpenStartupSnapshot(original, key + " ");
   ASSERT_FALSE(other.ok());

@@ -29,9 +29,14 @@ int main(int argc, char** argv) {
     std::ifstream in(argv[i], std::ios::binary);
     std::ostringstream code;
     code << in.rdbuf();
+    // LC_CTYPE (a no-op beside the default LC_ALL) makes this a start-up
+    // the build writes no snapshot for (engine/startup_key.h): the
+    // interpreter's start-up runs, and is trained, every time, whatever
+    // snapshot an earlier build left.
     auto policy = snakecage::ExecutionPolicyBuilder()
                       .mount_host_dir(workspace)
                       .fuel_budget(1'000'000'000'000)
+                      .set_env("LC_CTYPE", "C.UTF-8")
                       .Build();
     if (!policy.ok()) {
       std::cerr << policy.status().message() << "\n";

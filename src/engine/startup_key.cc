@@ -1,10 +1,10 @@
-#include "executor/startup_key.h"
+#include "engine/startup_key.h"
 
 #include <cstdio>
 
 #include "engine/startup.h"
 
-namespace snakecage::executor {
+namespace snakecage {
 
 using Json = nlohmann::ordered_json;
 
@@ -69,4 +69,4 @@ StatusOr<ExecutionPolicy> StartupPolicy(const StartupKey& key,
   return b.Build();
 }
 
-}  // namespace snakecage::executor
+}  // namespace snakecage

@@ -1,5 +1,6 @@
-// executor/startup_key.h: what an interpreter fixes when it starts, and so
-// what decides which zygote an execution needs.
+// engine/startup_key.h: what an interpreter fixes when it starts, and so
+// what decides which zygote an execution needs, and which start-up
+// snapshot (startup_snapshot.h) it may resume from.
 //
 // A zygote's children inherit everything the interpreter did at start-up:
 // the guest paths it found preopened (wasi-libc maps paths to preopens once),
@@ -19,7 +20,7 @@
 
 #include "snakecage/policy.h"
 
-namespace snakecage::executor {
+namespace snakecage {
 
 struct StartupKey {
   std::string guest_mount_path;
@@ -49,4 +50,4 @@ std::string StartupSnapshotFileName(const StartupKey& key);
 StatusOr<ExecutionPolicy> StartupPolicy(const StartupKey& key,
                                         const std::filesystem::path& placeholder);
 
-}  // namespace snakecage::executor
+}  // namespace snakecage
