@@ -165,6 +165,22 @@ TEST_F(StartupSnapshotTest, ResultsAndFuelAreTheSameWithAndWithoutIt) {
   EXPECT_EQ(fuel.trap_reason, TrapReason::kOutOfFuel);
 }
 
+// A memory cap below the snapshot's memory (about 10 MB, which is also the
+// module's initial memory): instantiating meets the cap, as it does before
+// a start-up, so the result is the memory-limit trap it always was, never a
+// failure to put the snapshot in place.
+TEST_F(StartupSnapshotTest, RunPythonUnderACapBelowTheSnapshotIsAMemoryLimitTrap) {
+  StatusOr<ExecutionPolicy> policy =
+      ExecutionPolicyBuilder(policy_).memory_bytes(8u << 20).Build();
+  ASSERT_TRUE(policy.ok()) << policy.status().message();
+  StatusOr<ExecutionResult> r = RunPython("print('never')", *policy);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->trapped);
+  EXPECT_EQ(r->trap_reason, TrapReason::kMemoryLimit) << r->trap_message;
+  EXPECT_EQ(r->fuel_consumed, 0u);
+  EXPECT_EQ(r->stdout_text, "");
+}
+
 // A zygote that forks nothing ahead still serves execution after execution,
 // each from a pristine interpreter.
 TEST_F(StartupSnapshotTest, AZygoteThatForksNothingAheadServesEveryExecution) {
