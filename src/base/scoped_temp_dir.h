@@ -21,10 +21,15 @@ class ScopedTempDir {
   ScopedTempDir() = default;
   ScopedTempDir(const ScopedTempDir&) = delete;
   ScopedTempDir& operator=(const ScopedTempDir&) = delete;
-  ~ScopedTempDir() {
+  ~ScopedTempDir() { Remove(); }
+
+  // Removes the directory and everything in it now (best effort); path()
+  // is empty after.
+  void Remove() {
     if (!path_.empty()) {
       std::error_code ec;
       std::filesystem::remove_all(path_, ec);
+      path_.clear();
     }
   }
 

@@ -51,6 +51,23 @@ Status ApplyFlags(const RunFlags& f, const std::vector<std::string>& guest_args,
   return Status::Ok();
 }
 
+// Prints the result as `snakecage run` does; returns the exit status.
+int PrintResult(const SandboxResult& result, bool json) {
+  if (json) {
+    // Invalid UTF-8 in a file name the guest made becomes U+FFFD.
+    std::cout << SandboxResultToJson(result).dump(-1, ' ', false,
+                                                  nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
+    std::cout.flush();
+    return 0;
+  }
+  std::fwrite(result.stdout_text.data(), 1, result.stdout_text.size(), stdout);
+  std::fflush(stdout);
+  std::fwrite(result.stderr_text.data(), 1, result.stderr_text.size(), stderr);
+  std::fflush(stderr);
+  return result.exit_code;
+}
+
 }  // namespace
 
 int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args) {
@@ -83,7 +100,8 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
   // workspace for the next run.
   ExecutorOptions executor_options;
   executor_options.fork_ahead = false;
-  options.executor = std::make_shared<Executor>(std::move(executor_options));
+  const std::shared_ptr<Executor> executor = std::make_shared<Executor>(std::move(executor_options));
+  options.executor = executor;
   ScopedTempDir temp_root;  // the workspace root of a run without a session
   if (flags.workspace_root) {
     options.workspace_root = *flags.workspace_root;
@@ -105,18 +123,15 @@ int RunCommand(const RunFlags& flags, const std::vector<std::string>& guest_args
     result->session_id.clear();
   }
 
-  if (flags.json) {
-    // Invalid UTF-8 in a file name the guest made becomes U+FFFD.
-    std::cout << SandboxResultToJson(*result).dump(-1, ' ', false,
-                                                   nlohmann::ordered_json::error_handler_t::replace)
-              << "\n";
-    return 0;
-  }
-  std::fwrite(result->stdout_text.data(), 1, result->stdout_text.size(), stdout);
-  std::fflush(stdout);
-  std::fwrite(result->stderr_text.data(), 1, result->stderr_text.size(), stderr);
-  std::fflush(stderr);
-  return result->exit_code;
+  const int status = PrintResult(*result, flags.json);
+  if (policy->keep_state()) return status;  // the executor saves the state as it goes
+  // Nothing is left but to exit. The session goes now; the executor's
+  // zygote ends by itself when this process does (its control socket
+  // closes), so the process exits without waiting for the zygote and the
+  // execution's process to tear down (about a millisecond).
+  sandbox->reset();
+  temp_root.Remove();
+  std::_Exit(status);
 }
 
 }  // namespace snakecage::cli

@@ -1,5 +1,11 @@
 // `snakecage run` as a user runs it: a subprocess, its stdout, stderr and
 // exit status.
+#include <sys/prctl.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
 #include "cli_fixture.h"
 
 namespace {
@@ -12,6 +18,27 @@ TEST_F(CliTest, InlineCodePassesOutputThrough) {
   EXPECT_EQ(o.status, 0);
   EXPECT_EQ(o.out, "4\n");
   EXPECT_EQ(o.err, "err\n");
+}
+
+// `snakecage run` exits as soon as its result is out; its zygote ends by
+// itself when the run's process is gone (its control socket closes). With
+// this process as subreaper, whatever the run left behind becomes its child:
+// nothing may still be running a moment later.
+TEST_F(CliTest, ARunLeavesNoProcessBehind) {
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  Outcome o = Cli({"run", "-c", "print(6 * 7)"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.out, "42\n");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const pid_t reaped = waitpid(-1, nullptr, WNOHANG);
+    if (reaped > 0) continue;
+    if (reaped < 0 && errno == ECHILD) break;  // nothing left
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+        << "a process the run started is still running 10 s after it";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 TEST_F(CliTest, FileAndStdinSources) {
