@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -214,6 +215,8 @@ struct BeginState {
 
 // The BeginState of the RunGuest in progress (one per process).
 BeginState* g_begin = nullptr;
+
+std::atomic<uint64_t> g_resumed_runs{0};
 
 // How far below the top of the guest thread's stack the user's code starts,
 // whatever is above it (start-up's frames, or a snapshot's resumption): far
@@ -435,6 +438,8 @@ Status RunOnGuestThread(const std::function<void()>& fn) {
   return Status::Ok();
 }
 
+uint64_t RunsResumedFromSnapshots() { return g_resumed_runs.load(std::memory_order_relaxed); }
+
 Status SnapshotAtUserCodeBegin(const std::filesystem::path& path, std::string_view identity) {
   if (g_begin == nullptr || !g_begin->in_begin_handler) {
     return Internal("startup snapshot: only a BeginHandler can take one");
@@ -545,6 +550,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
         initial.timeout()->Start(*initial.deadline(), begin.interrupt, initial.cancel());
       }
       if (resume != nullptr) {
+        g_resumed_runs.fetch_add(1, std::memory_order_relaxed);
         Z_snakecageZ_user_code_begin(&hooks, resume->entry);  // as the guest's main would
       } else {
         Z_snakecage_guestZ__start(&instance);

@@ -153,6 +153,10 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
                                    const CellEndHandler& at_cell_end = nullptr,
                                    const StartupSnapshot* resume = nullptr);
 
+// How many RunGuest calls of this process resumed from a start-up snapshot
+// (for tests and benchmarks: nothing else tells a resumed run apart).
+uint64_t RunsResumedFromSnapshots();
+
 // Only from a BeginHandler: writes the guest as it stands at this
 // user_code_begin to `path`, a start-up snapshot for `identity`
 // (startup_snapshot.h).

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/temp_dir.h"
+#include "engine/guest_runner.h"
 #include "engine/installation.h"
 #include "engine/startup_snapshot.h"
 #include "engine/startup_key.h"
@@ -163,6 +164,26 @@ TEST_F(StartupSnapshotTest, ResultsAndFuelAreTheSameWithAndWithoutIt) {
   EXPECT_NE(stack.trap_reason, TrapReason::kOutOfFuel) << stack.trap_message;
   ExecutionResult fuel = RunOn(with, cases[5].code, cases[5].policy);
   EXPECT_EQ(fuel.trap_reason, TrapReason::kOutOfFuel);
+}
+
+// RunPython() resumes from the snapshot of its start-up, and starts the
+// interpreter for a start-up without one.
+TEST_F(StartupSnapshotTest, RunPythonResumesFromItWhenItsStartupHasOne) {
+  const uint64_t before = RunsResumedFromSnapshots();
+  StatusOr<ExecutionPolicy> policy = ExecutionPolicyBuilder(policy_).Build();
+  ASSERT_TRUE(policy.ok());
+  StatusOr<ExecutionResult> r = RunPython("print(6 * 7)", *policy);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->stdout_text, "42\n");
+  EXPECT_EQ(RunsResumedFromSnapshots(), before + 1);
+
+  StatusOr<ExecutionPolicy> other =
+      ExecutionPolicyBuilder(policy_).guest_mount_path("/work").Build();
+  ASSERT_TRUE(other.ok());
+  StatusOr<ExecutionResult> started = RunPython("print(__file__)", *other);
+  ASSERT_TRUE(started.ok()) << started.status().message();
+  EXPECT_EQ(started->stdout_text, "/work/user_code.py\n");
+  EXPECT_EQ(RunsResumedFromSnapshots(), before + 1);
 }
 
 // A memory cap below the snapshot's memory (about 10 MB, which is also the
