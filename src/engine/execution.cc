@@ -22,7 +22,6 @@
 #include <string>
 
 #include "engine/guest_runner.h"
-#include "engine/installation.h"
 #include "engine/startup.h"
 #include "engine/startup_key.h"
 #include "engine/startup_snapshot.h"
@@ -133,15 +132,10 @@ StatusOr<ExecutionResult> RunStagedCode(const ExecutionPolicy& policy) {
   // Mapped, not read: one execution touches a fraction of its pages. No
   // snapshot (another start-up, a build without one) means a start-up.
   std::optional<StartupSnapshot> snapshot;
-  if (const StatusOr<Installation>& installation = ThisInstallation(); installation.ok()) {
-    const StartupKey key = StartupKeyFor(policy);
-    StatusOr<StartupSnapshot> found = OpenStartupSnapshot(
-        installation->startup_snapshot_dir() / StartupSnapshotFileName(key),
-        StartupKeyToJson(key).dump());
-    if (found.ok()) {
-      snapshot = std::move(*found);
-      snapshot->load = StartupSnapshot::Load::kMap;
-    }
+  if (StatusOr<StartupSnapshot> found = OpenInstalledStartupSnapshot(StartupKeyFor(policy));
+      found.ok()) {
+    snapshot = std::move(*found);
+    snapshot->load = StartupSnapshot::Load::kMap;
   }
   std::optional<StatusOr<ExecutionResult>> result;
   Status thread = RunOnGuestThread([&] {

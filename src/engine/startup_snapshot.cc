@@ -88,6 +88,18 @@ Status WriteStartupSnapshot(const std::filesystem::path& path, const StartupSnap
   return Status::Ok();
 }
 
+std::filesystem::path StartupSnapshotPath(const Installation& installation,
+                                          const StartupKey& key) {
+  return installation.startup_snapshot_dir() / StartupSnapshotFileName(key);
+}
+
+StatusOr<StartupSnapshot> OpenInstalledStartupSnapshot(const StartupKey& key) {
+  const StatusOr<Installation>& installation = ThisInstallation();
+  if (!installation.ok()) return installation.status();
+  return OpenStartupSnapshot(StartupSnapshotPath(*installation, key),
+                             StartupKeyToJson(key).dump());
+}
+
 StatusOr<StartupSnapshot> OpenStartupSnapshot(const std::filesystem::path& path,
                                               std::string_view identity) {
   StartupSnapshot snapshot;

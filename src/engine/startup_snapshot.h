@@ -31,6 +31,8 @@
 #include <string_view>
 
 #include "base/unique_fd.h"
+#include "engine/installation.h"
+#include "engine/startup_key.h"
 #include "snakecage/status.h"
 
 namespace snakecage {
@@ -66,6 +68,14 @@ inline constexpr uint64_t kSnapshotMemoryOffset = 4096;
 // old file or the whole new one).
 Status WriteStartupSnapshot(const std::filesystem::path& path, const StartupSnapshot& snapshot,
                             const uint8_t* memory);
+
+// Where the installation keeps the snapshot of `key`'s start-up.
+std::filesystem::path StartupSnapshotPath(const Installation& installation,
+                                          const StartupKey& key);
+
+// OpenStartupSnapshot() of this process's installation's snapshot for
+// `key`; the installation's own error when it cannot be located.
+StatusOr<StartupSnapshot> OpenInstalledStartupSnapshot(const StartupKey& key);
 
 // Opens the snapshot at `path` if it was written by this guest under
 // `identity`. NotFound when there is no file; Internal naming what differs

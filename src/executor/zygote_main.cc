@@ -94,10 +94,10 @@ int WriteDefaultSnapshot() {
     return 1;
   }
   const StartupKey key = StartupKeyFor(*defaults);
-  const std::filesystem::path dir = installation->startup_snapshot_dir();
+  const std::filesystem::path path = StartupSnapshotPath(*installation, key);
+  const std::filesystem::path dir = path.parent_path();
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  const std::filesystem::path path = dir / StartupSnapshotFileName(key);
   StatusOr<ExecutionPolicy> policy = StartupPolicy(key, installation->stdlib_dir());
   StatusOr<std::unique_ptr<ExecutionContext>> ctx =
       policy.ok() ? ExecutionContext::Create(*policy, nullptr, std::chrono::steady_clock::now())
@@ -209,9 +209,7 @@ int Main(int argc, char** argv) {
   }
   std::optional<StartupSnapshot> snapshot;
   if (use_snapshot) {
-    StatusOr<StartupSnapshot> found = OpenStartupSnapshot(
-        ThisInstallation()->startup_snapshot_dir() / StartupSnapshotFileName(*key),
-        StartupKeyToJson(*key).dump());
+    StatusOr<StartupSnapshot> found = OpenInstalledStartupSnapshot(*key);
     if (found.ok()) {
       snapshot = std::move(*found);
       // Serving one execution, it reads only the pages that one touches.

@@ -55,8 +55,7 @@ class StartupSnapshotTest : public ::testing::Test {
     StatusOr<ExecutionPolicy> defaults =
         ExecutionPolicyBuilder().mount_host_dir(ThisInstallation()->stdlib_dir()).Build();
     EXPECT_TRUE(defaults.ok());
-    return ThisInstallation()->startup_snapshot_dir() /
-           StartupSnapshotFileName(StartupKeyFor(*defaults));
+    return StartupSnapshotPath(*ThisInstallation(), StartupKeyFor(*defaults));
   }
 
   TempDir dir_;
