@@ -103,7 +103,10 @@ class Executor {
   static std::shared_ptr<Executor> Default();
 
   // Runs the code staged in policy.mount_host_dir() (StageUserCode()) in a
-  // fresh child. A non-OK status means no result could be had (the zygote
+  // fresh child, or in one that served an earlier request of the same
+  // confinement (the same workspace, mounts and timeout) and whose
+  // interpreter was put back exactly as a fresh child's is: the same
+  // result and fuel either way (see reused_process_runs()). A non-OK status means no result could be had (the zygote
   // could not start, the workspace is missing); everything the guest did is
   // the result.
   StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy);
@@ -136,6 +139,10 @@ class Executor {
   // memory can be read in /proc).
   std::vector<pid_t> ZygotePids() const;
   std::vector<pid_t> RunningChildren() const;
+  // Executions run by a child that had served another before, over the
+  // running zygotes (for tests and benchmarks: nothing else tells them
+  // apart).
+  uint64_t reused_process_runs() const;
   // How each running zygote's interpreter got ready: "snapshot" (resumed
   // from the installation's start-up snapshot), or "started: " and why not
   // (for tests and benchmarks).

@@ -17,6 +17,7 @@
 #include "engine/guest_runner.h"
 
 #include <alloca.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <mutex>
 #include <string>
 
@@ -497,80 +499,74 @@ Status Restore(Z_snakecage_guest_instance_t& instance, const StartupSnapshot& sn
 
 }  // namespace
 
-StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
-                                   AfterRun after, const CellEndHandler& at_cell_end,
-                                   const StartupSnapshot* resume) {
-  InitRuntimeOnce();
-  SetMemoryCap(initial.policy());
+namespace {
 
-  // Instance state lives here, not on the stack, so that a trap's longjmp
-  // leaves nothing of ours half-destroyed.
-  static Z_snakecage_guest_instance_t instance;
-  static FuelAccount fuel;
-  static Z_wasi_snapshot_preview1_instance_t wasi_imports;
-  static BeginState begin;
-  static GuestReports reports;
-  static CellHooks cells;
-  static Z_snakecage_instance_t hooks;
-  fuel = FuelAccount{};
-  reports = GuestReports{};
-  wasi_imports = Z_wasi_snapshot_preview1_instance_t{};
-  begin = BeginState{};
+// The one guest of the process and what its hooks point at. Statics, not
+// RunGuest's locals, so that a trap's longjmp leaves nothing of ours
+// half-destroyed, and so that RunGuestAgain finds the instance RunGuest kept.
+Z_snakecage_guest_instance_t g_instance;
+FuelAccount g_fuel;
+Z_wasi_snapshot_preview1_instance_t g_wasi_imports;
+BeginState g_begin_state;
+GuestReports g_reports;
+CellHooks g_cells;
+Z_snakecage_instance_t g_hooks;
+
+// Fresh per-run state for a run under `initial`, on the thread whose stack
+// ends at `stack_top`.
+void ResetRunState(ExecutionContext& initial, const BeginHandler& at_begin,
+                   const CellEndHandler& at_cell_end, uintptr_t stack_top) {
+  g_fuel = FuelAccount{};
+  g_reports = GuestReports{};
+  g_wasi_imports = Z_wasi_snapshot_preview1_instance_t{};
+  g_begin_state = BeginState{};
+  BeginState& begin = g_begin_state;
   begin.handler = &at_begin;
   begin.current = &initial;
-  begin.wasi_imports = &wasi_imports;
-  begin.fuel = &fuel;
+  begin.wasi_imports = &g_wasi_imports;
+  begin.fuel = &g_fuel;
   begin.cell_handler = &at_cell_end;
-  begin.cells = &cells;
-  begin.reports = &reports;
-  begin.instance = &instance;
-  begin.stack_top = StackTopOfThisThread();
+  begin.cells = &g_cells;
+  begin.reports = &g_reports;
+  begin.instance = &g_instance;
+  begin.stack_top = stack_top;
   g_begin = &begin;
-  fuel.on_begin = &OnUserCodeBegin;
-  fuel.run_user_code = &RunUserCode;
-  fuel.on_begin_arg = &begin;
-  cells = CellHooks{false, CellKind::kScript, &OnCellEnd, &begin};
-  hooks = Z_snakecage_instance_t{&fuel, &reports, &cells, nullptr};
-  GuestRun run;
+  g_fuel.on_begin = &OnUserCodeBegin;
+  g_fuel.run_user_code = &RunUserCode;
+  g_fuel.on_begin_arg = &begin;
+  g_cells = CellHooks{false, CellKind::kScript, &OnCellEnd, &begin};
+  g_hooks = Z_snakecage_instance_t{&g_fuel, &g_reports, &g_cells, nullptr};
+}
 
-  volatile bool instantiated = false;
-  Status restored;
-  wasm_rt_trap_t trap = wasm_rt_impl_try();
-  if (trap == WASM_RT_TRAP_NONE) {
-    Z_snakecage_guest_instantiate(&instance, &hooks, &wasi_imports);
-    instantiated = true;
-    wasi_imports.host = &initial.host();
-    wasi_imports.memory = Z_snakecage_guestZ_memory(&instance);
-    hooks.memory = wasi_imports.memory;
-    fuel.fuel = Z_snakecage_guestZ_snakecage_fuel(&instance);
-    begin.interrupt = Z_snakecage_guestZ_snakecage_interrupt(&instance);
-    if (resume != nullptr) restored = Restore(instance, *resume);
-    if (restored.ok()) {
-      if (initial.timeout() != nullptr && initial.deadline()) {
-        initial.timeout()->Start(*initial.deadline(), begin.interrupt, initial.cancel());
-      }
-      if (resume != nullptr) {
-        g_resumed_runs.fetch_add(1, std::memory_order_relaxed);
-        Z_snakecageZ_user_code_begin(&hooks, resume->entry);  // as the guest's main would
-      } else {
-        Z_snakecage_guestZ__start(&instance);
-      }
-    }
+// Points the imports and hooks at the instance's memory and globals.
+void ConnectInstance(ExecutionContext& initial) {
+  g_wasi_imports.host = &initial.host();
+  g_wasi_imports.memory = Z_snakecage_guestZ_memory(&g_instance);
+  g_hooks.memory = g_wasi_imports.memory;
+  g_fuel.fuel = Z_snakecage_guestZ_snakecage_fuel(&g_instance);
+  g_begin_state.interrupt = Z_snakecage_guestZ_snakecage_interrupt(&g_instance);
+}
+
+void StartTimeout(ExecutionContext& initial) {
+  if (initial.timeout() != nullptr && initial.deadline()) {
+    initial.timeout()->Start(*initial.deadline(), g_begin_state.interrupt, initial.cancel());
   }
-  g_begin = nullptr;
-  if (!restored.ok()) {
-    Z_snakecage_guest_free(&instance);
-    return restored;
-  }
-  ExecutionContext& ctx = *begin.current;
+}
+
+// After the guest stopped (returned or trapped): the facts of the run and
+// its classification under the context in force.
+ExecutionResult Conclude(wasm_rt_trap_t trap, bool instantiated) {
+  ExecutionContext& ctx = *g_begin_state.current;
+  GuestRun run;
   run.trap = trap;
   run.instantiated = instantiated;
   if (instantiated) {
-    run.exhausted = *Z_snakecage_guestZ_snakecage_fuel_exhausted(&instance);
-    run.fuel_remaining = static_cast<int64_t>(*fuel.fuel);
+    run.exhausted = *Z_snakecage_guestZ_snakecage_fuel_exhausted(&g_instance);
+    run.fuel_remaining = static_cast<int64_t>(*g_fuel.fuel);
   }
   run.memory_error = snakecage_linear_memory_last_error();
-  run.refused_grows = snakecage_linear_memory_refused_grows() - begin.refused_grows_before;
+  run.refused_grows =
+      snakecage_linear_memory_refused_grows() - g_begin_state.refused_grows_before;
   run.peak_pages = snakecage_linear_memory_peak_pages();
   // The deadline counts only if it came before the guest stopped for
   // another reason (a fuel trap that happened first keeps its label).
@@ -580,13 +576,200 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
                                                     std::to_string(*ctx.policy().timeout_seconds()) +
                                                     " s");
   }
-  if (instantiated && after == AfterRun::kFreeInstance) Z_snakecage_guest_free(&instance);
-  if (!run.instantiated && (run.memory_error == SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED ||
-                            run.memory_error == SNAKECAGE_LINEAR_MEMORY_ALREADY_LIVE)) {
-    return Internal(std::string("cannot instantiate the interpreter: ") +
-                    snakecage_linear_memory_strerror(run.memory_error));
+  return Classify(ctx, run, g_fuel, g_reports);
+}
+
+// True from instantiation until the instance is freed (in a process forked
+// while the guest ran too): what a GuestRewinder needs.
+bool g_instance_live = false;
+
+// Set by GuestRewinder::Rewind, taken by RunGuestAgain.
+bool g_rewound = false;
+
+}  // namespace
+
+StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler& at_begin,
+                                   AfterRun after, const CellEndHandler& at_cell_end,
+                                   const StartupSnapshot* resume) {
+  InitRuntimeOnce();
+  SetMemoryCap(initial.policy());
+  ResetRunState(initial, at_begin, at_cell_end, StackTopOfThisThread());
+
+  volatile bool instantiated = false;
+  Status restored;
+  wasm_rt_trap_t trap = wasm_rt_impl_try();
+  if (trap == WASM_RT_TRAP_NONE) {
+    Z_snakecage_guest_instantiate(&g_instance, &g_hooks, &g_wasi_imports);
+    instantiated = true;
+    g_instance_live = true;
+    ConnectInstance(initial);
+    if (resume != nullptr) restored = Restore(g_instance, *resume);
+    if (restored.ok()) {
+      StartTimeout(initial);
+      if (resume != nullptr) {
+        g_resumed_runs.fetch_add(1, std::memory_order_relaxed);
+        Z_snakecageZ_user_code_begin(&g_hooks, resume->entry);  // as the guest's main would
+      } else {
+        Z_snakecage_guestZ__start(&g_instance);
+      }
+    }
   }
-  return Classify(ctx, run, fuel, reports);
+  g_begin = nullptr;
+  if (!restored.ok()) {
+    Z_snakecage_guest_free(&g_instance);
+    g_instance_live = false;
+    return restored;
+  }
+  ExecutionResult result = Conclude(trap, instantiated);
+  if (instantiated && after == AfterRun::kFreeInstance) {
+    Z_snakecage_guest_free(&g_instance);
+    g_instance_live = false;
+  }
+  if (!instantiated && (snakecage_linear_memory_last_error() ==
+                            SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED ||
+                        snakecage_linear_memory_last_error() ==
+                            SNAKECAGE_LINEAR_MEMORY_ALREADY_LIVE)) {
+    return Internal(std::string("cannot instantiate the interpreter: ") +
+                    snakecage_linear_memory_strerror(snakecage_linear_memory_last_error()));
+  }
+  return result;
+}
+
+StatusOr<PristineGuest> KeepPristineGuest() {
+  if (g_begin == nullptr || !g_begin->in_begin_handler) {
+    return Internal("pristine guest: only a BeginHandler can keep one");
+  }
+  PristineGuest pristine;
+  pristine.stack_pointer = g_begin->instance->w2c___stack_pointer;
+  pristine.entry = g_begin->entry;
+  pristine.pages = GuestMemoryPages();
+  pristine.memory.Reset(static_cast<int>(memfd_create("snakecage-pristine-guest",
+                                                      MFD_CLOEXEC | MFD_ALLOW_SEALING)));
+  if (!pristine.memory.valid()) {
+    return Internal(std::string("pristine guest: memfd_create: ") + std::strerror(errno));
+  }
+  const uint8_t* from = SNAKECAGE_LINEAR_MEMORY_BASE;
+  size_t left = size_t{pristine.pages} * kWasmPageBytes;
+  while (left > 0) {
+    const ssize_t n = write(pristine.memory.get(), from, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Internal(std::string("pristine guest: cannot write its memory: ") +
+                      std::strerror(n == 0 ? EIO : errno));
+    }
+    from += n;
+    left -= static_cast<size_t>(n);
+  }
+  // Nothing may change it from here on, in this process or a child.
+  if (fcntl(pristine.memory.get(), F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+    return Internal(std::string("pristine guest: cannot seal its memory: ") +
+                    std::strerror(errno));
+  }
+  return pristine;
+}
+
+GuestRewinder::GuestRewinder(GuestRewinder&& other) noexcept
+    : pristine_(std::exchange(other.pristine_, nullptr)),
+      pages_(other.pages_),
+      stack_pointer_(other.stack_pointer_),
+      entry_(other.entry_),
+      page_bytes_(other.page_bytes_),
+      pagemap_(std::move(other.pagemap_)),
+      entries_(std::move(other.entries_)) {}
+
+GuestRewinder::~GuestRewinder() {
+  if (pristine_ != nullptr) munmap(pristine_, size_t{pages_} * kWasmPageBytes);
+}
+
+StatusOr<GuestRewinder> GuestRewinder::Open(const PristineGuest& pristine) {
+  if (!g_instance_live) return Internal("guest rewinder: no guest instance is live");
+  GuestRewinder r;
+  r.pages_ = pristine.pages;
+  r.stack_pointer_ = pristine.stack_pointer;
+  r.entry_ = pristine.entry;
+  void* map = mmap(nullptr, size_t{pristine.pages} * kWasmPageBytes, PROT_READ, MAP_SHARED,
+                   pristine.memory.get(), 0);
+  if (map == MAP_FAILED) {
+    return Internal(std::string("guest rewinder: cannot map the pristine memory: ") +
+                    std::strerror(errno));
+  }
+  r.pristine_ = static_cast<uint8_t*>(map);
+  r.pagemap_.Reset(open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+  if (!r.pagemap_.valid()) {
+    return Internal(std::string("guest rewinder: cannot open /proc/self/pagemap: ") +
+                    std::strerror(errno));
+  }
+  r.page_bytes_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  r.entries_.resize(size_t{pristine.pages} * kWasmPageBytes / r.page_bytes_);
+  return r;
+}
+
+StatusOr<size_t> GuestRewinder::Rewind() {
+  g_rewound = false;
+  if (!snakecage_linear_memory_shrink(Z_snakecage_guestZ_memory(&g_instance), pages_)) {
+    return Internal("guest rewinder: cannot shrink the memory back to " +
+                    std::to_string(pages_) + " pages");
+  }
+  // One pagemap entry per system page: bit 56 "mapped by this process
+  // alone" (a page it wrote: copy-on-write made it its own, or it was
+  // never in the parent's memory), bit 62 "swapped" (whatever it holds).
+  // Every other page is still the one shared with the process that kept
+  // the pristine guest, which never writes its memory again.
+  const size_t bytes = entries_.size() * sizeof(uint64_t);
+  const off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(SNAKECAGE_LINEAR_MEMORY_BASE) /
+                                      page_bytes_ * sizeof(uint64_t));
+  size_t got = 0;
+  while (got < bytes) {
+    const ssize_t n = pread(pagemap_.get(), reinterpret_cast<char*>(entries_.data()) + got,
+                            bytes - got, at + static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return Internal(std::string("guest rewinder: cannot read /proc/self/pagemap: ") +
+                      std::strerror(n == 0 ? EIO : errno));
+    }
+    got += static_cast<size_t>(n);
+  }
+  constexpr uint64_t kExclusive = uint64_t{1} << 56;
+  constexpr uint64_t kSwapped = uint64_t{1} << 62;
+  size_t copied = 0;
+  uint8_t* memory = SNAKECAGE_LINEAR_MEMORY_BASE;
+  for (size_t i = 0; i < entries_.size();) {
+    if (!(entries_[i] & (kExclusive | kSwapped))) {
+      ++i;
+      continue;
+    }
+    size_t run = 1;
+    while (i + run < entries_.size() && (entries_[i + run] & (kExclusive | kSwapped))) ++run;
+    std::memcpy(memory + i * page_bytes_, pristine_ + i * page_bytes_, run * page_bytes_);
+    copied += run;
+    i += run;
+  }
+  g_instance.w2c___stack_pointer = stack_pointer_;
+  *Z_snakecage_guestZ_snakecage_fuel_exhausted(&g_instance) = 0;
+  *Z_snakecage_guestZ_snakecage_interrupt(&g_instance) = 0;
+  g_rewound = true;
+  return copied;
+}
+
+StatusOr<ExecutionResult> RunGuestAgain(ExecutionContext& ctx, GuestRewinder& rewinder) {
+  if (!g_rewound) return Internal("run again: the guest was not rewound");
+  g_rewound = false;
+  static const BeginHandler kNoHandler;
+  static const CellEndHandler kNoCells;
+  SetMemoryCap(ctx.policy());
+  // The thread RunGuest ran on (finding its stack again would read
+  // /proc or the CPU mask, which a confined process may not).
+  ResetRunState(ctx, kNoHandler, kNoCells, g_begin_state.stack_top);
+  ConnectInstance(ctx);
+  g_begin_state.refused_grows_before = snakecage_linear_memory_refused_grows();
+  wasm_rt_trap_t trap = wasm_rt_impl_try();
+  if (trap == WASM_RT_TRAP_NONE) {
+    StartTimeout(ctx);
+    Z_snakecageZ_user_code_begin(&g_hooks, rewinder.entry());
+  }
+  g_begin = nullptr;
+  return Conclude(trap, true);
 }
 
 }  // namespace snakecage

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "engine/guest_hooks.h"
 #include "engine/startup_snapshot.h"
 #include "snakecage/execution.h"
@@ -152,6 +153,73 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
                                    AfterRun after = AfterRun::kFreeInstance,
                                    const CellEndHandler& at_cell_end = nullptr,
                                    const StartupSnapshot* resume = nullptr);
+
+// The guest as it stood at a user_code_begin, kept so that a process forked
+// there can go back to it after running the user's code (GuestRewinder):
+// its linear memory in a sealed memfd (no process can change it), its size,
+// its stack pointer and the entry user_code_begin was given.
+struct PristineGuest {
+  UniqueFd memory;
+  uint32_t pages = 0;
+  uint32_t stack_pointer = 0;
+  uint32_t entry = 0;
+};
+
+// Only from a BeginHandler: the guest as it stands (a ~10 MB copy). The
+// process must not run the guest again afterwards (a zygote forks instead):
+// the rewinding relies on its memory never changing.
+StatusOr<PristineGuest> KeepPristineGuest();
+
+// Puts the guest of a process forked at the user_code_begin where
+// `pristine` was kept back to that point, once the user's code has run
+// (RunGuest with AfterRun::kKeepInstance, or RunGuestAgain, returned), so
+// that RunGuestAgain can run it as if the process were freshly forked.
+//
+// What is put back: every page of linear memory this process may have
+// changed (those /proc/self/pagemap says it maps alone, because copy-on-write
+// made them its own or they were new, and those swapped out), copied from the
+// pristine memory; the memory's size (pages grown since are discarded and
+// read as zero if grown again); the stack pointer; the fuel-exhausted and
+// interrupt globals. Everything else the guest uses is in linear memory,
+// except its function table, which the interpreter never changes. The host's
+// side (the WASI host) is the next run's own ExecutionContext.
+//
+// REQUIRES: the process that kept `pristine` never runs the guest again and
+// outlives the rewinds (otherwise more pages count as this process's own,
+// which costs copying, not correctness).
+class GuestRewinder {
+ public:
+  // Maps the pristine memory read-only and opens /proc/self/pagemap: call
+  // before confinement (Landlock refuses /proc afterwards). Internal when the
+  // guest is not instantiated in this process, or either fails.
+  static StatusOr<GuestRewinder> Open(const PristineGuest& pristine);
+
+  GuestRewinder(GuestRewinder&& other) noexcept;
+  GuestRewinder& operator=(GuestRewinder&&) = delete;
+  ~GuestRewinder();
+
+  // Puts the guest back; returns how many system pages it copied. After an
+  // error the guest must not run again in this process.
+  StatusOr<size_t> Rewind();
+
+  uint32_t entry() const { return entry_; }
+
+ private:
+  GuestRewinder() = default;
+  uint8_t* pristine_ = nullptr;
+  uint32_t pages_ = 0;
+  uint32_t stack_pointer_ = 0;
+  uint32_t entry_ = 0;
+  size_t page_bytes_ = 0;
+  UniqueFd pagemap_;
+  std::vector<uint64_t> entries_;
+};
+
+// Runs the user's code again in this process's guest, rewound by `rewinder`
+// since it last ran, under `ctx` (its memory cap, its host; its timeout is
+// armed here): the same run, fuel and result as a process freshly forked at
+// user_code_begin would give. Internal when the guest was not rewound.
+StatusOr<ExecutionResult> RunGuestAgain(ExecutionContext& ctx, GuestRewinder& rewinder);
 
 // How many RunGuest calls of this process resumed from a start-up snapshot
 // (for tests and benchmarks: nothing else tells a resumed run apart).

@@ -19,6 +19,7 @@
 #include "executor/live_interpreters.h"
 #include "engine/startup_key.h"
 #include "executor/wire.h"
+#include "executor/confinement_key.h"
 #include "executor/zygote_client.h"
 
 namespace snakecage {
@@ -81,6 +82,13 @@ std::vector<pid_t> Executor::ZygotePids() const {
     if (e.zygote->alive()) out.push_back(e.zygote->pid());
   }
   return out;
+}
+
+uint64_t Executor::reused_process_runs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [key, e] : zygotes_) n += e.zygote->reused_runs();
+  return n;
 }
 
 std::vector<std::string> Executor::ZygoteStartups() const {
@@ -153,6 +161,9 @@ StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy) {
   }
   const auto started = std::chrono::steady_clock::now();
   const Json policy_json = PolicyToJson(policy);
+  // Lets a resident child of this confinement take the request.
+  const std::string confinement =
+      executor::ConfinementKey(executor::ConfinementSpecFor(policy));
   // A zygote that died since its last use is replaced once.
   for (int attempt = 0; attempt < 2; ++attempt) {
     StatusOr<std::shared_ptr<Zygote>> zygote = ZygoteFor(policy);
@@ -161,7 +172,7 @@ StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy) {
     if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
       return Internal(std::string("executor: pipe: ") + std::strerror(errno));
     }
-    StatusOr<uint64_t> id = (*zygote)->Submit(policy_json, pipe_fds[1]);
+    StatusOr<uint64_t> id = (*zygote)->Submit(policy_json, pipe_fds[1], confinement);
     close(pipe_fds[1]);
     if (!id.ok()) {
       close(pipe_fds[0]);

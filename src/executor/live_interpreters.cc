@@ -641,7 +641,7 @@ StatusOr<ExecutionResult> LiveInterpreters::RunFresh(Session& s, const Execution
     }
     UniqueFd ours(sv[0]);
     UniqueFd theirs(sv[1]);
-    StatusOr<uint64_t> zid = (*zygote)->Submit(policy_json, theirs.get());
+    StatusOr<uint64_t> zid = (*zygote)->Submit(policy_json, theirs.get(), "");
     theirs.Reset();
     if (!zid.ok()) {
       if (attempt == 0) continue;

@@ -209,6 +209,18 @@ constexpr AllowedSyscall kLiveAdditions[] = {
     {"setitimer", R::kAny},
 };
 
+constexpr AllowedSyscall kResidentAdditions[] = {
+    // The socket to the zygote: the next request and its result pipe
+    // (SCM_RIGHTS) come in, "idle" goes out. Connected; none can be made.
+    {"recvmsg", R::kAny},
+    {"sendmsg", R::kAny},
+    // Each request's own wall-clock timer.
+    {"setitimer", R::kAny},
+    // Each request's WASI host keeps copies of its preopened directories
+    // (wasi_host.cc), made after confinement in a resident.
+    {"fcntl", R::kFcntlDupCloexec},
+};
+
 // The flags glibc's fork() passes to clone (sysdeps/unix/sysv/linux/
 // arch-fork.h): a new process, never a thread or a namespace.
 constexpr uint64_t kForkCloneFlags = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD;
@@ -235,6 +247,9 @@ int AddRule(scmp_filter_ctx ctx, int nr, SeccompArgRule rule) {
         if (rc != 0) return rc;
       }
       return 0;
+    case R::kFcntlDupCloexec:
+      return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+                              Arg(1, SCMP_CMP_EQ, static_cast<uint64_t>(F_DUPFD_CLOEXEC), 0));
     case R::kPrlimitReadSelf:
       return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 2,
                               Arg(0, SCMP_CMP_EQ, 0, 0),
@@ -273,6 +288,7 @@ std::string Errno(int negative_errno) {
 
 std::span<const AllowedSyscall> SeccompAllowList() { return kAllowList; }
 std::span<const AllowedSyscall> SeccompLiveAdditions() { return kLiveAdditions; }
+std::span<const AllowedSyscall> SeccompResidentAdditions() { return kResidentAdditions; }
 
 StatusOr<std::vector<sock_filter>> CompileSeccompAllowList(SeccompProfile profile) {
   FilterContext ctx(seccomp_init(SCMP_ACT_KILL_PROCESS));
@@ -299,6 +315,9 @@ StatusOr<std::vector<sock_filter>> CompileSeccompAllowList(SeccompProfile profil
   std::vector<AllowedSyscall> entries(std::begin(kAllowList), std::end(kAllowList));
   if (profile == SeccompProfile::kLiveInterpreter) {
     entries.insert(entries.end(), std::begin(kLiveAdditions), std::end(kLiveAdditions));
+  }
+  if (profile == SeccompProfile::kResident) {
+    entries.insert(entries.end(), std::begin(kResidentAdditions), std::end(kResidentAdditions));
   }
   for (const AllowedSyscall& entry : entries) {
     const int nr = seccomp_syscall_resolve_name(entry.name);

@@ -32,6 +32,7 @@ enum class SeccompArgRule {
   kNoExecMapping,     // mmap/mprotect: (prot & PROT_EXEC) == 0
   kIoctlQuery,        // ioctl: request in {FIONREAD, TCGETS}
   kFcntlFdFlags,      // fcntl: cmd in {F_GETFD, F_SETFD, F_GETFL, F_SETFL}
+  kFcntlDupCloexec,   // fcntl: cmd == F_DUPFD_CLOEXEC
   kPrlimitReadSelf,   // prlimit64: pid == 0 and new_limit == NULL
   kLinkatNoEmptyPath, // linkat: (flags & AT_EMPTY_PATH) == 0
   kForkOnly,          // clone: flags exactly those of glibc's fork()
@@ -44,6 +45,9 @@ enum class SeccompProfile {
   kLiveInterpreter,  // a child that may become a session's live interpreter
                      // (ExecutionPolicy::keep_state): SeccompAllowList() and
                      // SeccompLiveAdditions()
+  kResident,         // a child that may serve further requests of the same
+                     // confinement (zygote_child.h, "Residents"):
+                     // SeccompAllowList() and SeccompResidentAdditions()
 };
 
 struct AllowedSyscall {
@@ -63,6 +67,12 @@ std::span<const AllowedSyscall> SeccompAllowList();
 // messages on its live socket (recvmsg, sendmsg: a connected socket; none
 // can be made).
 std::span<const AllowedSyscall> SeccompLiveAdditions();
+
+// What a resident child needs besides: the next request and its result
+// pipe on its connected socket to the zygote, and "idle" back (recvmsg,
+// sendmsg), each request's timer (setitimer), and copies of the request's
+// preopened directories (fcntl F_DUPFD_CLOEXEC).
+std::span<const AllowedSyscall> SeccompResidentAdditions();
 
 // Compiles the profile's allow-list with libseccomp for the native
 // architecture into a classic BPF program for

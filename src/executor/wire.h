@@ -4,11 +4,17 @@
 // Control socket (AF_UNIX, SOCK_SEQPACKET: one message per datagram),
 // client -> zygote:
 //   {"op": "run", "id": N, "policy": PolicyToJson(...)}   + SCM_RIGHTS [result pipe]
+//     (+ "confinement": ConfinementKey: a resident child confined that way
+//      may take it; confinement_key.h)
 //   {"op": "kill", "id": N}                               SIGKILL the child
 // zygote -> client:
 //   {"op": "ready", "memory_pages": P}     start-up done, serving
-//   {"op": "started", "id": N, "pid": P}   the child exists
+//   {"op": "started", "id": N, "pid": P, "reused": B}
+//                                          the child exists; B: a resident
+//                                          that served a request before
 //   {"op": "exited", "id": N, "status": S} waitpid status of the child
+//   {"op": "finished", "id": N}            a resident sent its result and
+//                                          stays (no exit, no status)
 //   {"op": "failed", "id": N, "message": M} no child (fork failed, bad request)
 //   {"op": "warmed", "pages": P}          learned the pages spares touch (once)
 // Result pipe, child -> client, written once, then the child exits:
@@ -33,6 +39,11 @@
 // "exited": its process is the live interpreter from then on.
 // Closing the executor's end drops the state: every process holding the
 // other end exits.
+// Spare socket (AF_UNIX, SOCK_SEQPACKET), zygote <-> a spare, then the
+// child it becomes: the zygote's "run" as it came from the client (+
+// SCM_RIGHTS [result pipe]), answered by one byte 1 (taken). A resident
+// (zygote_child.h) keeps it: 'I' when its result is out, then the next
+// "run" and its 1 again.
 // Lesson pipe, child -> zygote (only children asked for one, after the
 // result): the pages it faulted in, EncodePages() (page_warming.h), then EOF.
 //

@@ -18,6 +18,7 @@
 #include "base/write_all.h"
 #include "engine/installation.h"
 #include "engine/trap_result.h"
+#include "executor/confinement_key.h"
 #include "executor/wire.h"
 #include "fuel/fuel_instrumenter.h"
 
@@ -25,11 +26,6 @@ namespace snakecage::executor {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// Backstops that the policy has no field for.
-constexpr uint64_t kCpuSecondsWithoutTimeout = 600;
-constexpr uint64_t kMaxFileBytes = 1ull << 30;
-constexpr uint64_t kMaxOpenFiles = 2048;
 
 // The wall-clock timeout inside a child: ITIMER_REAL and a SIGALRM handler
 // that raises the guest's interrupt global (an atomic store, so
@@ -78,6 +74,24 @@ class SignalTimeout final : public TimeoutGuard {
   static inline volatile sig_atomic_t fired_ = 0;
   static inline uint64_t* interrupt_ = nullptr;
 };
+
+// A resident exits instead of serving again once it has used this much CPU
+// time: RLIMIT_CPU is set for one request (its timeout and 2 s), so every
+// request it serves keeps at least the timeout and 1 s of backstop.
+constexpr double kResidentCpuSeconds = 1.0;
+// ... or once it had to put back more pages than this (4 MiB of copying
+// per request: a fresh child is cheaper).
+constexpr size_t kMaxRewoundPages = 1024;
+
+// What a resident writes on its socket to the zygote (zygote_server.h).
+constexpr char kTaken = 1;  // the request came (also a spare's)
+constexpr char kIdle = 'I';  // the result is out; the next request may come
+
+double CpuSecondsOfThisProcess() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
 
 // What a cell's process writes on its holder pipe (zygote_child.h).
 constexpr char kTook = 'T';       // + the request's id: a spare took it
@@ -148,30 +162,33 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
     armed->Start(*context_->deadline(), interrupt, nullptr);
   }
 
-  ConfinementSpec spec;
-  spec.read_write_dirs = {policy.mount_host_dir()};
-  for (const SystemMount& m : ThisInstallation()->system_mounts()) {
-    spec.read_only_dirs.push_back(m.host);
+  const ConfinementSpec spec = ConfinementSpecFor(policy);
+  const SeccompProgram* seccomp = policy.keep_state() ? settings_.live_seccomp : settings_.seccomp;
+  // A spare's child may stay resident if its guest can be put back.
+  if (zygote_socket_.valid() && !policy.keep_state() && settings_.pristine != nullptr &&
+      settings_.resident_seccomp != nullptr) {
+    std::string key = ConfinementKey(spec);
+    StatusOr<GuestRewinder> rewinder =
+        key.empty() ? StatusOr<GuestRewinder>(Internal("no key"))
+                    : GuestRewinder::Open(*settings_.pristine);
+    if (rewinder.ok()) {
+      rewinder_.emplace(std::move(*rewinder));
+      confinement_key_ = std::move(key);
+      seccomp = settings_.resident_seccomp;
+      // "idle" written after the zygote went must not kill it by SIGPIPE.
+      signal(SIGPIPE, SIG_IGN);
+    }
   }
-  if (policy.mount_data_dir()) spec.read_only_dirs.push_back(*policy.mount_data_dir());
-  for (const auto& m : policy.additional_readonly_mounts()) spec.read_only_dirs.push_back(m.host);
-  // A live interpreter's limits are inherited by every cell forked from it;
-  // each cell's own timeout is its timer.
-  spec.cpu_seconds = policy.timeout_seconds() && !policy.keep_state()
-                         ? static_cast<uint64_t>(std::ceil(*policy.timeout_seconds())) + 2
-                         : kCpuSecondsWithoutTimeout;
-  spec.file_size_bytes = kMaxFileBytes;
-  spec.open_files = kMaxOpenFiles;
-  const SeccompProgram& seccomp =
-      policy.keep_state() ? *settings_.live_seccomp : *settings_.seccomp;
+  if (!rewinder_) zygote_socket_.Reset();
 #if defined(SNAKECAGE_ZYGOTE_WITHOUT_LANDLOCK)
   // The test variant: Landlock skipped as if the kernel lacked it.
   StatusOr<ConfinementReport> report =
-      ConfineChildWithLandlockProbe(spec, seccomp, [] { return -ENOSYS; });
+      ConfineChildWithLandlockProbe(spec, *seccomp, [] { return -ENOSYS; });
 #else
-  StatusOr<ConfinementReport> report = ConfineChild(spec, seccomp);
+  StatusOr<ConfinementReport> report = ConfineChild(spec, *seccomp);
 #endif
   if (!report.ok()) Fail(Internal("confinement failed: " + report.status().message()));
+  confined_ = true;
   landlock_warning_ = std::move(report->landlock_warning);
   RunTestHook(policy);
   return context_.get();
@@ -435,10 +452,54 @@ void ExecutionChild::TellHolderItEnds() {
 }
 
 void ExecutionChild::Finish(StatusOr<ExecutionResult> result) {
+  if (rewinder_ && confined_ && MayServeAgain(result)) ServeAsResident(std::move(result));
+  End(std::move(result));
+}
+
+void ExecutionChild::End(StatusOr<ExecutionResult> result) {
   TellHolderItEnds();
   SendResult(std::move(result));
   SendLesson();
   _exit(0);
+}
+
+bool ExecutionChild::MayServeAgain(const StatusOr<ExecutionResult>& result) const {
+  return result.ok() && !result->trapped && hook_outcome_.empty() &&
+         CpuSecondsOfThisProcess() < kResidentCpuSeconds;
+}
+
+void ExecutionChild::ServeAsResident(StatusOr<ExecutionResult> result) {
+  while (MayServeAgain(result)) {
+    SendResult(std::move(result));
+    context_.reset();  // its WASI host, and the files that holds
+    // The zygote may send the next request now: it waits in the socket
+    // until the guest is back as it was.
+    if (write(zygote_socket_.get(), &kIdle, 1) != 1) _exit(0);
+    StatusOr<size_t> copied = rewinder_->Rewind();
+    // A request already sent is not acknowledged: the zygote forks for it.
+    if (!copied.ok() || *copied > kMaxRewoundPages) _exit(0);
+    int received = -1;
+    StatusOr<Json> request = ReceiveMessage(zygote_socket_.get(), &received);
+    if (!request.ok() || received < 0) _exit(0);  // the zygote let this process go
+    const auto started = std::chrono::steady_clock::now();
+    result_fd_.Reset(received);
+    if (write(zygote_socket_.get(), &kTaken, 1) != 1) _exit(0);
+    StatusOr<ExecutionPolicy> policy = PolicyFromJson(request->value("policy", Json()));
+    if (!policy.ok()) Fail(policy.status());
+    if (policy->keep_state() || ConfinementKey(ConfinementSpecFor(*policy)) != confinement_key_) {
+      Fail(Internal("a request for another confinement came to a resident child"));
+    }
+    std::unique_ptr<SignalTimeout> timeout;
+    if (policy->timeout_seconds()) timeout = std::make_unique<SignalTimeout>();
+    StatusOr<std::unique_ptr<ExecutionContext>> ctx =
+        ExecutionContext::Create(*policy, std::move(timeout), started);
+    if (!ctx.ok()) Fail(ctx.status());
+    context_ = std::move(*ctx);
+    CheckMemoryCap(*policy);
+    RunTestHook(*policy);
+    result = RunGuestAgain(*context_, *rewinder_);
+  }
+  End(std::move(result));
 }
 
 // Nothing is sent if there are too many pages, or they cannot be read: the

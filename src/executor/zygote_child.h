@@ -29,6 +29,22 @@
 // commits, to the executor; it reads nothing from the socket while a cell
 // runs.
 //
+// Residents. A spare's child whose execution does not keep its state may
+// serve further requests: it is confined with SeccompProfile::kResident,
+// and when its run ends without a trap it sends its result, tells the
+// zygote it is idle ('I' on its socket), puts its guest back as it was at
+// user_code_begin (GuestRewinder: every page of linear memory it wrote,
+// copied from the zygote's pristine memory; the memory's size; the stack
+// pointer) and waits on the socket for the zygote's next request, which
+// the zygote sends it only when the client's ConfinementKey for the request
+// equals the one it was confined under (it checks, and fails the request
+// otherwise). Each request gets a new ExecutionContext (its WASI host, its
+// memory cap, its timer) as in a fresh child; fuel, output and every result
+// are the same. It exits instead of serving again after a trap, after
+// 1 s of CPU time in all (so that RLIMIT_CPU, set for one request, stays a
+// backstop for the next), when more than kMaxRewoundPages pages had to be
+// put back, or when the zygote closes the socket.
+//
 // Thread-safety: one per process, used on the guest thread.
 #pragma once
 
@@ -42,6 +58,7 @@
 #include "base/unique_fd.h"
 #include "engine/guest_runner.h"
 #include "executor/confinement.h"
+#include "executor/confinement_key.h"
 #include "executor/page_warming.h"
 
 namespace snakecage::executor {
@@ -52,8 +69,12 @@ namespace snakecage::executor {
 // test hooks. The zygote that is installed has neither.)
 struct ChildSettings {
   const SeccompProgram* seccomp = nullptr;
-  const SeccompProgram* live_seccomp = nullptr;  // for keep_state requests
+  const SeccompProgram* live_seccomp = nullptr;      // for keep_state requests
+  const SeccompProgram* resident_seccomp = nullptr;  // for residents
+  // The guest as the zygote holds it; without it no child stays resident.
+  const PristineGuest* pristine = nullptr;
 };
+
 
 class ExecutionChild {
  public:
@@ -64,6 +85,10 @@ class ExecutionChild {
   ExecutionChild(const ExecutionChild&) = delete;
   ExecutionChild& operator=(const ExecutionChild&) = delete;
 
+  // A spare's socket to the zygote, kept if this child may stay resident
+  // (see the top of this file); call before Begin().
+  void set_zygote_socket(UniqueFd socket) { zygote_socket_ = std::move(socket); }
+
   // See the top of this file: `result_fd` is the request's result pipe, a
   // policy that did not parse goes back on it. Returns the context to run
   // the user's code under; does not return on failure.
@@ -71,7 +96,8 @@ class ExecutionChild {
                           std::chrono::steady_clock::time_point started, uint64_t* interrupt);
 
   // Writes `result` (or why the run failed) to the result pipe, then the
-  // lesson, and exits.
+  // lesson, and exits; a resident serves its next request instead (see the
+  // top of this file).
   [[noreturn]] void Finish(StatusOr<ExecutionResult> result);
 
   // The CellEndHandler (engine/guest_runner.h) of a kept-state execution:
@@ -82,6 +108,13 @@ class ExecutionChild {
  private:
   // Writes `result` (or why there is none) to the result pipe and closes it.
   void SendResult(StatusOr<ExecutionResult> result);
+  // Finish() without staying resident.
+  [[noreturn]] void End(StatusOr<ExecutionResult> result);
+  // Whether a resident may serve again after `result`.
+  bool MayServeAgain(const StatusOr<ExecutionResult>& result) const;
+  // A resident's loop: result, idle, rewind, next request, run; ends the
+  // process with End() after a result it may not serve again after.
+  [[noreturn]] void ServeAsResident(StatusOr<ExecutionResult> result);
   // In a live interpreter: forks the next cell's process (a spare, which
   // takes the next request from the live socket itself), then tells
   // `previous_holder` (the live interpreter this one was forked from, if
@@ -121,6 +154,12 @@ class ExecutionChild {
   UniqueFd live_socket_;
   UniqueFd holder_fd_;
   std::string hook_outcome_;  // what a test hook saw, appended to stderr
+  // Residents only: the socket to the zygote, what puts the guest back,
+  // and the ConfinementKey this process is confined under.
+  UniqueFd zygote_socket_;
+  std::optional<GuestRewinder> rewinder_;
+  std::string confinement_key_;
+  bool confined_ = false;
 };
 
 }  // namespace snakecage::executor

@@ -112,6 +112,10 @@ void Zygote::ReadLoop() {
     if (it == pending_.end()) continue;
     if (op == "started") {
       it->second.pid = msg->value("pid", -1);
+      if (msg->value("reused", false)) ++reused_runs_;
+    } else if (op == "finished") {
+      // A resident sent its result and stays: no exit status.
+      it->second.done = true;
     } else if (op == "exited") {
       it->second.outcome.wait_status = msg->value("status", 0);
       it->second.done = true;
@@ -124,7 +128,8 @@ void Zygote::ReadLoop() {
   }
 }
 
-StatusOr<uint64_t> Zygote::Submit(const Json& policy, int result_fd) {
+StatusOr<uint64_t> Zygote::Submit(const Json& policy, int result_fd,
+                                  const std::string& confinement) {
   uint64_t id;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -135,7 +140,9 @@ StatusOr<uint64_t> Zygote::Submit(const Json& policy, int result_fd) {
   Status s;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
-    s = SendMessage(control_, {{"op", "run"}, {"id", id}, {"policy", policy}}, result_fd);
+    Json request = {{"op", "run"}, {"id", id}, {"policy", policy}};
+    if (!confinement.empty()) request["confinement"] = confinement;
+    s = SendMessage(control_, request, result_fd);
   }
   if (!s.ok()) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -51,7 +51,10 @@ class Zygote {
   ~Zygote();
 
   // Sends a request; the child will write its result to `result_fd`.
-  StatusOr<uint64_t> Submit(const Json& policy, int result_fd);
+  // `confinement` (ConfinementKey of the policy's ConfinementSpecFor, or
+  // empty) lets a resident child of that confinement take it
+  // (zygote_server.h).
+  StatusOr<uint64_t> Submit(const Json& policy, int result_fd, const std::string& confinement);
   void Kill(uint64_t id);
   // Blocks until the zygote reports the child's end (or dies).
   Outcome Wait(uint64_t id);
@@ -86,6 +89,11 @@ class Zygote {
     std::lock_guard<std::mutex> lock(mu_);
     return warm_pages_;
   }
+  // Requests a resident child took, one that had served a request before.
+  uint64_t reused_runs() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reused_runs_;
+  }
   // How its interpreter got to user_code_begin: "snapshot", or "started: "
   // and why no snapshot was used. Set before Start() returns.
   const std::string& startup() const { return startup_; }
@@ -102,7 +110,7 @@ class Zygote {
   std::condition_variable cv_;
   struct Pending {
     bool done = false;
-    bool released = false;  // the client has its result; drop on "exited"
+    bool released = false;  // the client has its result; drop on "exited"/"finished"
     pid_t pid = -1;         // once the zygote said "started"
     Outcome outcome;
   };
@@ -110,6 +118,7 @@ class Zygote {
   uint64_t next_id_ = 1;
   bool dead_ = false;
   size_t warm_pages_ = 0;
+  uint64_t reused_runs_ = 0;
   std::string startup_;
   std::atomic<int> lives_{0};
 };

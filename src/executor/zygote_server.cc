@@ -26,6 +26,15 @@ using Json = nlohmann::ordered_json;
 // still finds a spare done with both.
 constexpr size_t kSpares = 2;
 
+// Residents kept at most, and how long one may wait idle. Each holds the
+// pages it wrote (~1-2 MB) and one workspace's confinement.
+constexpr size_t kMaxResidents = 8;
+constexpr std::chrono::seconds kResidentIdle{60};
+
+// What a child writes on its socket to the zygote (zygote_child.cc).
+constexpr char kTaken = 1;
+constexpr char kIdle = 'I';
+
 }  // namespace
 
 ZygoteServer::ZygoteServer(UniqueFd control, ChildSettings settings)
@@ -64,6 +73,7 @@ void ZygoteServer::LetGo() {
   probe_results_.clear();
   probes_.clear();
   handoffs_.clear();
+  residents_.clear();
   spares_.clear();
   learners_.clear();
   children_.clear();
@@ -149,9 +159,9 @@ ExecutionContext* ZygoteServer::SpareWaits(UniqueFd socket, uint64_t* interrupt)
   const auto started = std::chrono::steady_clock::now();
   UniqueFd result_fd(received);
   // The request is ours now: the zygote lets go of its copy of the pipe.
-  const char ack = 1;
-  (void)!write(socket.get(), &ack, 1);
-  socket.Reset();
+  (void)!write(socket.get(), &kTaken, 1);
+  // Kept if the child may stay resident (it decides in Begin()).
+  child_->set_zygote_socket(std::move(socket));
   return child_->Begin(std::move(result_fd), PolicyFromJson(msg->at("policy")), started,
                        interrupt);
 }
@@ -180,9 +190,79 @@ ExecutionContext* ZygoteServer::ForkFor(const Json& request, UniqueFd& result_fd
   return nullptr;
 }
 
-void ZygoteServer::Started(pid_t pid, uint64_t id) {
+void ZygoteServer::Started(pid_t pid, uint64_t id, bool reused) {
   children_[pid] = id;
-  Send({{"op", "started"}, {"id", id}, {"pid", pid}});
+  Send({{"op", "started"}, {"id", id}, {"pid", pid}, {"reused", reused}});
+}
+
+bool ZygoteServer::HandToResident(Json& request, UniqueFd& result_fd, uint64_t id) {
+  const std::string confinement = request.value("confinement", "");
+  if (confinement.empty()) return false;
+  for (size_t i = 0; i < residents_.size(); ++i) {
+    Resident& r = residents_[i];
+    if (r.busy || r.confinement != confinement) continue;
+    UniqueFd keep(fcntl(result_fd.get(), F_DUPFD_CLOEXEC, 0));
+    if (!keep.valid() || !SendMessage(r.socket.get(), request, result_fd.get()).ok()) {
+      return false;
+    }
+    Handoff h{r.pid, std::move(r.socket), id, std::move(request), std::move(keep), confinement};
+    residents_.erase(residents_.begin() + static_cast<long>(i));
+    Started(h.pid, id, /*reused=*/true);
+    handoffs_.push_back(std::move(h));
+    return true;
+  }
+  return false;
+}
+
+void ZygoteServer::KeepResident(Handoff& h) {
+  if (h.confinement.empty()) return;  // its socket closes: the child ends after its result
+  if (residents_.size() >= kMaxResidents) {
+    auto lru = residents_.end();
+    for (auto r = residents_.begin(); r != residents_.end(); ++r) {
+      if (!r->busy && (lru == residents_.end() || r->idle_since < lru->idle_since)) lru = r;
+    }
+    if (lru == residents_.end()) return;  // all busy: this child ends after its result
+    residents_.erase(lru);                // its socket closes: it exits
+  }
+  residents_.push_back({h.pid, std::move(h.socket), std::move(h.confinement), true, {}});
+}
+
+void ZygoteServer::CheckResidents(const std::vector<pollfd>& fds, size_t first) {
+  for (size_t i = residents_.size(); i-- > 0;) {
+    if (!(fds[first + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    Resident& r = residents_[i];
+    char said = 0;
+    if (r.busy && read(r.socket.get(), &said, 1) == 1 && said == kIdle) {
+      r.busy = false;
+      r.idle_since = std::chrono::steady_clock::now();
+      auto it = children_.find(r.pid);
+      if (it != children_.end()) {
+        Send({{"op", "finished"}, {"id", it->second}});
+        children_.erase(it);
+      }
+      continue;
+    }
+    // It went (or broke the protocol): it is reaped as a child, and a
+    // request it was running is reported "exited" then.
+    residents_.erase(residents_.begin() + static_cast<long>(i));
+  }
+}
+
+int ZygoteServer::ExpireResidents() {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(residents_, [now](const Resident& r) {
+    return !r.busy && now - r.idle_since >= kResidentIdle;
+  });
+  int timeout = -1;
+  for (const Resident& r : residents_) {
+    if (r.busy) continue;
+    const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         r.idle_since + kResidentIdle - now)
+                         .count() +
+                     1;
+    if (timeout < 0 || due < timeout) timeout = static_cast<int>(due);
+  }
+  return timeout;
 }
 
 bool ZygoteServer::ReadLesson(Learner& l) {
@@ -216,7 +296,10 @@ ExecutionContext* ZygoteServer::CheckHandoffs(const std::vector<pollfd>& fds,
     Handoff h = std::move(handoffs_[i]);
     handoffs_.erase(handoffs_.begin() + static_cast<long>(i));
     char ack = 0;
-    if (read(h.socket.get(), &ack, 1) == 1) continue;  // taken
+    if (read(h.socket.get(), &ack, 1) == 1) {  // taken
+      KeepResident(h);
+      continue;
+    }
     h.socket.Reset();
     children_.erase(h.pid);
     if (ExecutionContext* child = ForkFor(h.request, h.result_fd, h.id, interrupt)) {
@@ -273,6 +356,8 @@ ExecutionContext* ZygoteServer::OnRequest(uint64_t* interrupt) {
   // The spare takes the request as it came (it reads the policy itself;
   // the client sends only built, valid policies) and acknowledges it.
   // Without a spare (it died, or fork failed last time) fork now.
+  // A resident of the request's confinement takes it without a fork.
+  if (HandToResident(*msg, result_fd, id)) return nullptr;
   bool handed_off = false;
   if (!spares_.empty()) {
     UniqueFd keep(fcntl(result_fd.get(), F_DUPFD_CLOEXEC, 0));
@@ -280,8 +365,9 @@ ExecutionContext* ZygoteServer::OnRequest(uint64_t* interrupt) {
       Spare spare = std::move(spares_.front());
       spares_.erase(spares_.begin());
       Started(spare.pid, id);
-      handoffs_.push_back(
-          {spare.pid, std::move(spare.socket), id, std::move(*msg), std::move(keep)});
+      std::string confinement = msg->value("confinement", "");
+      handoffs_.push_back({spare.pid, std::move(spare.socket), id, std::move(*msg),
+                           std::move(keep), std::move(confinement)});
       handed_off = true;
     }
   }
@@ -298,6 +384,8 @@ void ZygoteServer::ShutDown() {
   probes_.clear();
   FinishProbes();
   for (const Spare& spare : spares_) kill(spare.pid, SIGKILL);
+  for (const Resident& r : residents_) kill(r.pid, SIGKILL);
+  for (const Resident& r : residents_) waitpid(r.pid, nullptr, 0);
   for (const auto& [pid, id] : children_) kill(pid, SIGKILL);
   for (const auto& [pid, id] : children_) waitpid(pid, nullptr, 0);
   for (const Spare& spare : spares_) waitpid(spare.pid, nullptr, 0);
@@ -309,14 +397,19 @@ ExecutionContext* ZygoteServer::Serve(uint64_t* interrupt) {
   if (ExecutionContext* child = ReplenishSpares(interrupt)) return child;
   Send({{"op", "ready"}, {"memory_pages", GuestMemoryPages()}, {"startup", startup_}});
   for (;;) {
-    // Control, SIGCHLD, then one per handoff, then one per learner.
+    const int timeout = ExpireResidents();
+    // Control, SIGCHLD, then one per handoff, per learner, per resident.
     std::vector<pollfd> fds = {{control_.get(), POLLIN, 0}, {sigchld_.get(), POLLIN, 0}};
     for (const Handoff& h : handoffs_) fds.push_back({h.socket.get(), POLLIN, 0});
     for (const Learner& l : learners_) fds.push_back({l.fd.get(), POLLIN, 0});
-    if (poll(fds.data(), fds.size(), -1) < 0) {
+    const size_t first_resident = fds.size();
+    for (const Resident& r : residents_) fds.push_back({r.socket.get(), POLLIN, 0});
+    if (poll(fds.data(), fds.size(), timeout) < 0) {
       if (errno == EINTR) continue;
       ShutDown();
     }
+    // Before the handoffs: an acknowledged one may add a resident.
+    CheckResidents(fds, first_resident);
     for (size_t i = learners_.size(); i-- > 0;) {
       if (!(fds[2 + handoffs_.size() + i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       if (!ReadLesson(learners_[i])) learners_.erase(learners_.begin() + static_cast<long>(i));

@@ -13,6 +13,15 @@
 // forked then, so no request is lost. When the client closes the control
 // socket the zygote kills its children and exits.
 //
+// Residents (zygote_child.h): a request that names its "confinement" (the
+// client's ConfinementKey) goes to an idle resident confined under that key
+// if there is one ("started" then says "reused"), else to a spare, whose
+// socket the zygote keeps so that the child may become one. A resident's
+// 'I' ends its request ("finished", in place of "exited"); when it exits,
+// its socket closes and it is reaped like any child. At most kMaxResidents
+// are kept (the least recently used idle one goes first: the zygote closes
+// its socket and it exits), and none idle longer than kResidentIdle.
+//
 // Thread-safety: single-threaded; SIGCHLD must be blocked in every thread
 // (Init() does it, before the guest thread exists).
 #pragma once
@@ -21,6 +30,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -77,6 +87,10 @@ class ZygoteServer {
   // "snapshot", or why start-up ran instead.
   void SetStartup(std::string how) { startup_ = std::move(how); }
 
+  // The guest as the zygote holds it at user_code_begin: with it, spares'
+  // children may stay resident (zygote_child.h). Must outlive the server.
+  void SetPristine(const PristineGuest* pristine) { settings_.pristine = pristine; }
+
  private:
   // A child forked ahead of its request, waiting on its own socket: forking
   // (copying the page tables, write-protecting the zygote's pages) happens
@@ -93,6 +107,16 @@ class ZygoteServer {
     uint64_t id = 0;
     nlohmann::ordered_json request;
     UniqueFd result_fd;  // the zygote's copy
+    std::string confinement;  // the request's, when its child may stay resident
+  };
+
+  // A child that may serve another request of its confinement.
+  struct Resident {
+    pid_t pid = -1;
+    UniqueFd socket;
+    std::string confinement;
+    bool busy = true;
+    std::chrono::steady_clock::time_point idle_since;
   };
   // The read end of a lesson's pipe and what has arrived so far.
   struct Learner {
@@ -118,7 +142,16 @@ class ZygoteServer {
   ExecutionContext* ForkFor(const nlohmann::ordered_json& request, UniqueFd& result_fd,
                             uint64_t id, uint64_t* interrupt);
   // A child of this zygote runs request `id`.
-  void Started(pid_t pid, uint64_t id);
+  void Started(pid_t pid, uint64_t id, bool reused = false);
+  // Hands the request to an idle resident of its confinement; false if none.
+  bool HandToResident(nlohmann::ordered_json& request, UniqueFd& result_fd, uint64_t id);
+  // Keeps an acknowledged handoff's child as a (busy) resident, making room.
+  void KeepResident(Handoff& h);
+  // What residents said ('I') or that they went; from the poll's entries.
+  void CheckResidents(const std::vector<pollfd>& fds, size_t first);
+  // Lets go of residents idle longer than kResidentIdle; the poll timeout
+  // until the next one is due (-1: none).
+  int ExpireResidents();
   // In a new child: lets go of everything of the zygote's (its sockets,
   // pipes, lists, signal mask).
   void LetGo();
@@ -141,6 +174,7 @@ class ZygoteServer {
   std::map<pid_t, uint64_t> children_;  // pid -> request id
   std::vector<Spare> spares_;           // oldest first
   std::vector<Handoff> handoffs_;
+  std::vector<Resident> residents_;
   std::vector<Learner> learners_;
   std::vector<PageSet> lessons_;        // complete, until there are kLessons
   std::optional<ExecutionPolicy> probe_policy_;

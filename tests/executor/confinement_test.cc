@@ -488,6 +488,67 @@ TEST_F(ConfinementTest, TheLiveInterpreterProfileAllowsForkAndAPidfdOnly) {
   }
 }
 
+// A resident child (one that serves further requests of its confinement)
+// may arm its timer and use the socket it was given; it still cannot fork,
+// make a socket, signal or exec.
+TEST_F(ConfinementTest, TheResidentProfileAllowsATimerAndItsSocketOnly) {
+  StatusOr<SeccompProgram> resident = SeccompProgram::Compile(SeccompProfile::kResident);
+  ASSERT_TRUE(resident.ok()) << resident.status().message();
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  ASSERT_EQ(write(sv[1], "x", 1), 1);  // what the child's recvmsg gets
+  const ChildResult allowed = RunChild([&](int out) {
+    if (!ConfineChild(spec_, *resident).ok()) return kConfineFailed;
+    const itimerval off{};
+    Emit(out, "setitimer=%s\n", Outcome(setitimer(ITIMER_REAL, &off, nullptr)));
+    char byte = 'I';
+    iovec iov{&byte, 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    Emit(out, "sendmsg=%s\n", Outcome(static_cast<int>(sendmsg(sv[0], &msg, 0))));
+    Emit(out, "recvmsg=%s\n", Outcome(static_cast<int>(recvmsg(sv[0], &msg, 0))));
+    Emit(out, "dup=%s\n", Outcome(fcntl(out, F_DUPFD_CLOEXEC, 0)));
+    return 0;
+  });
+  char echo = 0;
+  ASSERT_EQ(read(sv[1], &echo, 1), 1);
+  EXPECT_EQ(echo, 'I');
+  close(sv[0]);
+  close(sv[1]);
+  EXPECT_EQ(Describe(allowed.status), Exited(0)) << allowed.output;
+  EXPECT_EQ(allowed.output, "setitimer=OK\nsendmsg=OK\nrecvmsg=OK\ndup=OK\n");
+
+  const std::pair<const char*, void (*)()> forbidden[] = {
+      {"fork", [] { (void)fork(); }},
+      {"fcntl_dupfd", [] { (void)fcntl(0, F_DUPFD, 0); }},
+      {"kill_sigterm", [] { (void)kill(getpid(), SIGTERM); }},
+      {"socket", [] { (void)socket(AF_UNIX, SOCK_STREAM, 0); }},
+      {"pipe2", [] {
+         int p[2];
+         (void)pipe2(p, O_CLOEXEC);
+       }},
+      {"execve", [] {
+         char* const argv[] = {const_cast<char*>("/bin/true"), nullptr};
+         (void)execve("/bin/true", argv, environ);
+       }},
+  };
+  for (const auto& [name, call] : forbidden) {
+    const ChildResult r = RunChild([&](int) {
+      if (!ConfineChild(spec_, *resident).ok()) return kConfineFailed;
+      call();
+      return 0;
+    });
+    EXPECT_EQ(Describe(r.status), KilledBy(SIGSYS)) << name << ": " << r.output;
+  }
+}
+
+TEST(SeccompPolicyTest, TheResidentAdditionsAreFewAndNamed) {
+  std::vector<std::string> names;
+  for (const AllowedSyscall& entry : SeccompResidentAdditions()) names.push_back(entry.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"recvmsg", "sendmsg", "setitimer", "fcntl"}));
+}
+
 TEST(SeccompPolicyTest, TheLiveAdditionsAreFewAndNamed) {
   std::vector<std::string> names;
   for (const AllowedSyscall& entry : SeccompLiveAdditions()) names.push_back(entry.name);

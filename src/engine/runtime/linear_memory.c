@@ -179,6 +179,28 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
   return old_pages;
 }
 
+bool snakecage_linear_memory_shrink(wasm_rt_memory_t* memory, uint32_t pages) {
+  if (!g_live || memory->data != SNAKECAGE_LINEAR_MEMORY_BASE || pages > memory->pages) {
+    return false;
+  }
+  uint64_t keep = (uint64_t)pages * SNAKECAGE_WASM_PAGE_SIZE;
+  if (g_committed_bytes > keep) {
+    /* Every page ever committed above `pages`, not only the current size's:
+     * a grown memory is zero where it was never written. */
+    uint64_t drop = g_committed_bytes - keep;
+    if (madvise(SNAKECAGE_LINEAR_MEMORY_BASE + keep, drop, MADV_DONTNEED) != 0 ||
+        mprotect(SNAKECAGE_LINEAR_MEMORY_BASE + keep, drop, PROT_NONE) != 0) {
+      return false;
+    }
+    g_committed_bytes = keep;
+  }
+  memory->pages = pages;
+  memory->size = (uint32_t)keep;
+  g_current_pages = pages;
+  g_peak_pages = pages;
+  return true;
+}
+
 void wasm_rt_free_memory(wasm_rt_memory_t* memory) {
   if (!g_live || memory->data != SNAKECAGE_LINEAR_MEMORY_BASE) {
     /* Never allocated (allocation trapped) or already freed. */

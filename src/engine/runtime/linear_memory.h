@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "engine/runtime/linear_memory_layout.h"
+#include "wasm-rt.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -95,6 +96,15 @@ int snakecage_linear_memory_last_errno(void);
 
 /* A readable name for an error code, e.g. "initial size above the memory cap". */
 const char* snakecage_linear_memory_strerror(snakecage_linear_memory_error_t error);
+
+/* Shrinks the live memory back to `pages` (no more than its current size):
+ * the pages above read as zero and are inaccessible again, as if never
+ * grown, and the peak restarts at `pages`. For a process that runs the guest
+ * again from an earlier state (the executor's resident children). Returns
+ * false, changing nothing, when no memory is live or `pages` is above the
+ * current size, and false when the kernel refuses to discard the pages
+ * (the memory must then not be used again). */
+bool snakecage_linear_memory_shrink(wasm_rt_memory_t* memory, uint32_t pages);
 
 /* True when `address` lies in the reserved range (used by the fault handler). */
 bool snakecage_linear_memory_reservation_contains(uintptr_t address);
