@@ -3,8 +3,9 @@
 //
 // An Executor starts a zygote process (the snakecage-zygote program) per
 // distinct start-up configuration (see StartupKey in src/executor) on first
-// use and keeps it. Each Run() forks one child of the right zygote; the
-// child applies the execution's policy (fuel, memory cap, output caps, argv,
+// use and keeps it. Each Run() takes a child of the right zygote (one forked
+// for it, or a resident one that served the same confinement before, its
+// interpreter put back; RunOptions); the child applies the execution's policy (fuel, memory cap, output caps, argv,
 // env, workspace and mounts, timeout), confines itself (rlimits,
 // no_new_privs, Landlock, seccomp), runs the code staged in the workspace and
 // reports. Every execution starts from the zygote's pristine state: nothing
@@ -86,6 +87,19 @@ struct ExecutorOptions {
   bool fork_ahead = true;
 };
 
+// How Executor::Run() may place one execution.
+struct RunOptions {
+  // The execution may run in a process that served an earlier execution of
+  // the same confinement (a resident child: the same workspace directory,
+  // mounts and timeout), its interpreter put back exactly as a fresh
+  // child's, and its process may serve the next such execution. Off, it
+  // runs in a fresh child that exits after it. Turn it off when the
+  // workspace is next used by someone else (a pooled one-off workspace):
+  // between executions a resident puts back what the guest sees, not the
+  // host memory its earlier executions freed.
+  bool reuse_process = true;
+};
+
 namespace executor {
 class Zygote;
 class LiveInterpreters;
@@ -103,13 +117,13 @@ class Executor {
   static std::shared_ptr<Executor> Default();
 
   // Runs the code staged in policy.mount_host_dir() (StageUserCode()) in a
-  // fresh child, or in one that served an earlier request of the same
-  // confinement (the same workspace, mounts and timeout) and whose
-  // interpreter was put back exactly as a fresh child's is: the same
-  // result and fuel either way (see reused_process_runs()). A non-OK status means no result could be had (the zygote
+  // fresh child, or (RunOptions::reuse_process) in one that served an
+  // earlier request of the same confinement and whose interpreter was put
+  // back exactly as a fresh child's is: the same result and fuel either way
+  // (see reused_process_runs()). A non-OK status means no result could be had (the zygote
   // could not start, the workspace is missing); everything the guest did is
   // the result.
-  StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy);
+  StatusOr<ExecutionResult> Run(const ExecutionPolicy& policy, RunOptions options = {});
 
   // Drops the live interpreter of the session whose workspace is
   // `workspace` (its mount_host_dir), and with it the session's Python

@@ -155,15 +155,17 @@ void Executor::NoteLandlockWarning(const std::string& warning) {
                        TelemetryEvent::kExecutorLandlockUnavailable, {{"warning", warning}});
 }
 
-StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy) {
+StatusOr<ExecutionResult> Executor::Run(const ExecutionPolicy& policy, RunOptions options) {
   if (policy.keep_state()) {
     return live_->Run(policy, [this, &policy] { return ZygoteFor(policy); });
   }
   const auto started = std::chrono::steady_clock::now();
   const Json policy_json = PolicyToJson(policy);
-  // Lets a resident child of this confinement take the request.
+  // Lets a resident child of this confinement take the request, and its
+  // child stay resident.
   const std::string confinement =
-      executor::ConfinementKey(executor::ConfinementSpecFor(policy));
+      options.reuse_process ? executor::ConfinementKey(executor::ConfinementSpecFor(policy))
+                            : std::string();
   // A zygote that died since its last use is replaced once.
   for (int attempt = 0; attempt < 2; ++attempt) {
     StatusOr<std::shared_ptr<Zygote>> zygote = ZygoteFor(policy);

@@ -160,8 +160,10 @@ ExecutionContext* ZygoteServer::SpareWaits(UniqueFd socket, uint64_t* interrupt)
   UniqueFd result_fd(received);
   // The request is ours now: the zygote lets go of its copy of the pipe.
   (void)!write(socket.get(), &kTaken, 1);
-  // Kept if the child may stay resident (it decides in Begin()).
-  child_->set_zygote_socket(std::move(socket));
+  // Kept if the request lets the child stay resident (it decides in
+  // Begin() whether it can).
+  if (msg->contains("confinement")) child_->set_zygote_socket(std::move(socket));
+  socket.Reset();
   return child_->Begin(std::move(result_fd), PolicyFromJson(msg->at("policy")), started,
                        interrupt);
 }

@@ -174,7 +174,11 @@ StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
                {{"session_id", session_id_}, {"runtime", "python"},
                 {"policy", PolicyToJson(policy_)}});
 
-  StatusOr<ExecutionResult> run = executor_->Run(policy_);
+  // A one-off session's workspace goes to the next one-off execution,
+  // whoever runs it: no process of this one may serve that one.
+  RunOptions run_options;
+  run_options.reuse_process = !one_off_session_;
+  StatusOr<ExecutionResult> run = executor_->Run(policy_, run_options);
   if (!run.ok()) return fail(run.status());
   StatusOr<session::WorkspaceSnapshot> after = session::SnapshotWorkspace(workspace_path_);
   if (!after.ok()) return fail(after.status());

@@ -145,13 +145,39 @@ TEST_F(ResidentTest, OnlyTheSameConfinementFindsTheResident) {
   EXPECT_EQ(Reused(), 1u);
 }
 
+// RunOptions::reuse_process off: a fresh child that exits, for that
+// execution and for the ones after it.
+TEST_F(ResidentTest, AnExecutionNotToReuseGetsAFreshChildThatExits) {
+  StatusOr<ExecutionPolicy> policy = policy_.Build();
+  ASSERT_TRUE(policy.ok());
+  ASSERT_TRUE(StageUserCode("print(1)", *policy).ok());
+  RunOptions fresh;
+  fresh.reuse_process = false;
+  for (int i = 0; i < 3; ++i) {
+    StatusOr<ExecutionResult> r = executor_->Run(*policy, fresh);
+    ASSERT_TRUE(r.ok() && r->stdout_text == "1\n");
+    std::this_thread::sleep_for(kSettle);
+  }
+  EXPECT_EQ(Reused(), 0u);
+  // Nor is a child of such an execution there for the next one that may
+  // reuse.
+  ASSERT_TRUE(executor_->Run(*policy).ok());
+  EXPECT_EQ(Reused(), 0u);
+  std::this_thread::sleep_for(kSettle);
+  ASSERT_TRUE(executor_->Run(*policy).ok());
+  EXPECT_EQ(Reused(), 1u);
+}
+
 // Each request gets its own timer and its own kill in a resident.
 TEST_F(ResidentTest, TimeoutsAndKillsWorkInAResident) {
   ExecutionPolicyBuilder timed = policy_;
-  timed.timeout_seconds(0.4);
+  // Fuel enough for far longer than the timeout.
+  timed.timeout_seconds(0.4).fuel_budget(1'000'000'000'000);
   ASSERT_EQ(Run("print(1)", timed).stdout_text, "1\n");
   const ExecutionResult busy = Run("while True: pass", timed);
-  EXPECT_EQ(busy.trap_reason, TrapReason::kTimeout);
+  EXPECT_EQ(busy.trap_reason, TrapReason::kTimeout)
+      << busy.stdout_text << busy.stderr_text << busy.trap_message << " exit " << busy.exit_code
+      << " fuel " << busy.fuel_consumed << " ms " << busy.duration_ms;
   EXPECT_EQ(Reused(), 1u);
 
   ASSERT_EQ(Run("print(2)", timed).stdout_text, "2\n");

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "server/test_util.h"
+#include "snakecage/executor.h"
 #include "snakecage/server.h"
 
 namespace snakecage {
@@ -105,6 +107,34 @@ TEST_F(SandboxServiceTest, ExecuteWithoutSessionRunsInAOneOffSessionEmptiedForTh
   EXPECT_NE(made.status().message().find("the server's own"), std::string::npos);
   s.reset();
   EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{});
+}
+
+// A session's executions may run in one resident child, one after another
+// (its interpreter put back each time); one-off executions never share a
+// process, though they share the pooled workspace.
+TEST_F(SandboxServiceTest, OnlyASessionsOwnExecutionsShareAProcess) {
+  ServiceOptions o;
+  o.limits = RoomyLimits();
+  o.workspace_root = root();
+  o.executor = std::make_shared<Executor>();
+  std::shared_ptr<Executor> executor = o.executor;
+  auto made = SandboxService::Create(std::move(o));
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  auto s = std::move(*made);
+  for (int i = 0; i < 4; ++i) {
+    auto r = s->ExecuteCode("c" + std::to_string(i), Req("print(1)"));
+    ASSERT_TRUE(r.ok() && r->stdout_text == "1\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // idle, if it stayed
+  }
+  EXPECT_EQ(OneOffDirs(root()).size(), 1u);  // one workspace for all four
+  EXPECT_EQ(executor->reused_process_runs(), 0u);
+  const std::string id = NewSession(*s);
+  for (int i = 0; i < 4; ++i) {
+    auto r = s->ExecuteCode("c", Req("print(2)", id));
+    ASSERT_TRUE(r.ok() && r->stdout_text == "2\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(executor->reused_process_runs(), 3u);
 }
 
 // One a crashed server left behind is deleted by the next at its start.
