@@ -26,6 +26,8 @@ inline constexpr std::string_view kSecurityLogger = "snakecage.security";
 
 inline const std::string kWorkspaceDir = "workspace";
 inline const std::string kMetadataFile = "session.json";
+// Appended to per execution, file write or retrieval (session_metadata.h).
+inline const std::string kActivityFile = "session.activity";
 inline const std::string kLockFile = "session.lock";
 inline const std::string kLogsDir = "logs";
 // '+' is not a session id character, so these names never collide with one.

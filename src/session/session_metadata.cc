@@ -1,9 +1,11 @@
 #include "session/session_metadata.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -74,6 +76,68 @@ StatusOr<SessionMetadata> ParseMetadata(std::string_view text, std::string_view 
   return m;
 }
 
+// One session.activity record: "<count, 20 digits> <updated_at, padded to
+// 40> <reason letter>", padded with spaces to kRecordBytes - 1, then '\n'.
+constexpr size_t kRecordBytes = 64;
+constexpr size_t kCountDigits = 20;
+constexpr size_t kTimeWidth = 40;
+
+char ReasonLetter(MetadataUpdate why) {
+  switch (why) {
+    case MetadataUpdate::kExecution:
+      return 'e';
+    case MetadataUpdate::kFileWrite:
+      return 'w';
+    case MetadataUpdate::kRetrieval:
+      return 'r';
+  }
+  return 'e';
+}
+
+std::string ActivityRecord(const SessionMetadata& m, MetadataUpdate why) {
+  std::string count = std::to_string(m.execution_count);
+  std::string r = std::string(kCountDigits - count.size(), '0') + count + " " + m.updated_at;
+  r.resize(kCountDigits + 1 + kTimeWidth, ' ');
+  r += ' ';
+  r += ReasonLetter(why);
+  r.resize(kRecordBytes - 1, ' ');
+  r += '\n';
+  return r;
+}
+
+// The count and time of one record; false if it is not a whole, valid one
+// (a tail a crash cut short or left as zeros).
+bool ParseActivityRecord(std::string_view r, uint64_t* count, std::string* updated_at) {
+  if (r.size() != kRecordBytes || r.back() != '\n' || r[kCountDigits] != ' ') return false;
+  uint64_t n = 0;
+  for (size_t i = 0; i < kCountDigits; ++i) {
+    if (r[i] < '0' || r[i] > '9') return false;
+    if (n > (UINT64_MAX - 9) / 10) return false;
+    n = n * 10 + static_cast<uint64_t>(r[i] - '0');
+  }
+  std::string_view time = r.substr(kCountDigits + 1, kTimeWidth);
+  while (!time.empty() && time.back() == ' ') time.remove_suffix(1);
+  if (time.empty() || !ParseIsoUtc(std::string(time))) return false;
+  *count = n;
+  *updated_at = std::string(time);
+  return true;
+}
+
+// Finds the last whole, valid record of an activity file `size` bytes
+// long: 1 (and its count and time), 0 if there is none, or -errno.
+int LastActivityRecord(int fd, off_t size, uint64_t* count, std::string* updated_at) {
+  for (off_t at = size - size % static_cast<off_t>(kRecordBytes) - kRecordBytes; at >= 0;
+       at -= kRecordBytes) {
+    char buf[kRecordBytes];
+    const ssize_t n = ::pread(fd, buf, kRecordBytes, at);
+    if (n < 0) return -errno;
+    if (ParseActivityRecord(std::string_view(buf, static_cast<size_t>(n)), count, updated_at)) {
+      return 1;
+    }
+  }
+  return 0;
+}
+
 std::string_view ReasonName(MetadataUpdate why) {
   switch (why) {
     case MetadataUpdate::kExecution:
@@ -101,7 +165,33 @@ StatusOr<SessionMetadata> ReadMetadataAt(int session_fd, std::string_view id,
     return Internal("session " + Quote(id) + ": cannot read metadata " + QuotePath(file) + ": " +
                     ErrnoText(-rc));
   }
-  return ParseMetadata(text, id, file);
+  StatusOr<SessionMetadata> m = ParseMetadata(text, id, file);
+  if (!m.ok()) return m;
+  const fs::path activity_file = session_dir / kActivityFile;
+  UniqueFd activity(OpenComponent(session_fd, kActivityFile, O_RDONLY));
+  if (!activity.valid()) {
+    const int err = -activity.Release();
+    if (err == ENOENT) return m;  // no update since the last fold
+    return Internal("session " + Quote(id) + ": cannot open metadata " +
+                    QuotePath(activity_file) + ": " + ErrnoText(err));
+  }
+  struct stat st {};
+  uint64_t count = 0;
+  std::string updated_at;
+  const int found = ::fstat(activity.get(), &st) != 0
+                        ? -errno
+                        : LastActivityRecord(activity.get(), st.st_size, &count, &updated_at);
+  if (found < 0) {
+    return Internal("session " + Quote(id) + ": cannot read metadata " +
+                    QuotePath(activity_file) + ": " + ErrnoText(-found));
+  }
+  // A record older than session.json (it cannot be, but a fold's crash
+  // could leave one equal to it) changes nothing.
+  if (found > 0 && count >= m->execution_count) {
+    m->execution_count = count;
+    m->updated_at = std::move(updated_at);
+  }
+  return m;
 }
 
 Status WriteMetadataAt(int session_fd, const SessionMetadata& m, const fs::path& session_dir,
@@ -129,7 +219,34 @@ StatusOr<SessionMetadata> UpdateMetadata(int session_fd, std::string_view id,
   if (!m.ok()) return m.status();
   m->updated_at = now;
   if (why == MetadataUpdate::kExecution) m->execution_count += 1;
-  if (Status s = WriteMetadataAt(session_fd, *m, session_dir, /*sync=*/false); !s.ok()) return s;
+  const fs::path activity_file = session_dir / kActivityFile;
+  const auto cannot = [&](std::string_view what, int err) {
+    return Internal("session " + Quote(id) + ": cannot " + std::string(what) + " metadata " +
+                    QuotePath(activity_file) + ": " + ErrnoText(err));
+  };
+  UniqueFd activity(
+      OpenComponent(session_fd, kActivityFile, O_WRONLY | O_CREAT | O_APPEND, kPrivateFileMode));
+  if (!activity.valid()) return cannot("open", -activity.Release());
+  struct stat st {};
+  if (::fstat(activity.get(), &st) != 0) return cannot("read", errno);
+  const off_t whole = st.st_size - st.st_size % static_cast<off_t>(kRecordBytes);
+  if (static_cast<size_t>(whole) / kRecordBytes >= kActivityFoldRecords) {
+    // Full: session.json takes the metadata, and the records go.
+    if (Status s = WriteMetadataAt(session_fd, *m, session_dir, /*sync=*/false); !s.ok()) return s;
+    if (::ftruncate(activity.get(), 0) != 0) return cannot("empty", errno);
+  } else {
+    // A record a crash cut short is cut off, so that records stay aligned.
+    if (whole != st.st_size && ::ftruncate(activity.get(), whole) != 0) {
+      return cannot("repair", errno);
+    }
+    const std::string record = ActivityRecord(*m, why);
+    const ssize_t n = ::write(activity.get(), record.data(), record.size());
+    if (n < 0) return cannot("append to", errno);
+    if (static_cast<size_t>(n) != record.size()) {
+      (void)!::ftruncate(activity.get(), whole);
+      return cannot("append to", ENOSPC);
+    }
+  }
   nlohmann::ordered_json f;
   f["session_id"] = m->session_id;
   f["updated_at"] = m->updated_at;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "session_test_util.h"
+#include "session/session_metadata.h"
 #include "snakecage/session.h"
 
 namespace snakecage {
@@ -290,9 +291,14 @@ TEST_F(SessionStoreTest, RecordExecutionIncrementsAndUpdatesUpdatedAt) {
   ASSERT_TRUE(on_disk.ok());
   EXPECT_EQ(on_disk->execution_count, 2u);
   EXPECT_EQ(on_disk->updated_at, "2026-11-26T06:40:06.250000Z");
-  // No temporary files left next to session.json.
+  // No temporary files left next to session.json; the updates are records
+  // in session.activity, session.json as it was made.
   EXPECT_EQ(Entries(root / "run"),
-            (std::vector<std::string>{"logs", "session.json", "session.lock", "workspace"}));
+            (std::vector<std::string>{"logs", "session.activity", "session.json", "session.lock",
+                                      "workspace"}));
+  EXPECT_EQ(fs::file_size(root / "run" / "session.activity"), 2u * 64u);
+  EXPECT_NE(Slurp(root / "run" / "session.json").find("\"execution_count\": 0"),
+            std::string::npos);
 
   const auto updates = log->records(TelemetryEvent::kSessionMetadataUpdated);
   ASSERT_EQ(updates.size(), 2u);
@@ -314,6 +320,49 @@ TEST_F(SessionStoreTest, ConcurrentRecordExecutionLosesNoIncrement) {
   auto m = store.ReadMetadata("busy");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->execution_count, 100u);
+}
+
+// Every kActivityFoldRecords updates the records are folded into
+// session.json; the count goes on across folds.
+TEST_F(SessionStoreTest, ActivityRecordsAreFoldedIntoTheMetadataFile) {
+  ASSERT_TRUE(store.OpenOrCreate("many").ok());
+  for (size_t i = 0; i < session::kActivityFoldRecords + 10; ++i) {
+    clock.Advance(1s);
+    ASSERT_TRUE(store.RecordExecution("many").ok()) << i;
+  }
+  auto m = store.ReadMetadata("many");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->execution_count, session::kActivityFoldRecords + 10);
+  // The fold's update went into session.json, the 9 after it are records.
+  EXPECT_EQ(fs::file_size(root / "many" / "session.activity"), 9u * 64u);
+  EXPECT_NE(Slurp(root / "many" / "session.json")
+                .find("\"execution_count\": " + std::to_string(session::kActivityFoldRecords + 1)),
+            std::string::npos);
+  EXPECT_EQ(m->updated_at, FormatIsoUtc(clock.now()));
+}
+
+// A record a crash cut short (or left as zeros) is ignored, then cut off by
+// the next update, which goes on from the last whole one.
+TEST_F(SessionStoreTest, ARecordCutShortIsIgnoredAndRepaired) {
+  ASSERT_TRUE(store.OpenOrCreate("torn").ok());
+  ASSERT_TRUE(store.RecordExecution("torn").ok());
+  clock.Advance(1s);
+  ASSERT_TRUE(store.RecordExecution("torn").ok());
+  const fs::path activity = root / "torn" / "session.activity";
+  {
+    std::ofstream out(activity, std::ios::app | std::ios::binary);
+    out << std::string(64, '\0') << "00000000000000000009 2026";  // zeros, then a torn one
+  }
+  auto m = store.ReadMetadata("torn");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->execution_count, 2u);
+  EXPECT_EQ(m->updated_at, "2026-11-26T06:40:02.000000Z");
+  clock.Advance(1s);
+  auto next = store.RecordExecution("torn");
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_EQ(next->execution_count, 3u);
+  EXPECT_EQ(fs::file_size(activity), 4u * 64u);  // two, the zeros, the new one
+  EXPECT_EQ(store.ReadMetadata("torn")->execution_count, 3u);
 }
 
 TEST_F(SessionStoreTest, SaveExecutionLogs) {
@@ -467,7 +516,12 @@ class PruneTest : public StoreFixture {
     // Regular files only: the symlink (and /etc/passwd) do not count.
     const uint64_t json_a = fs::file_size(root / "old-a" / "session.json");
     const uint64_t json_b = fs::file_size(root / "old-b" / "session.json");
-    const uint64_t expected = 100 + 23 + json_a + json_b;
+    // One metadata record each, for the file written.
+    const uint64_t activity_a = fs::file_size(root / "old-a" / "session.activity");
+    const uint64_t activity_b = fs::file_size(root / "old-b" / "session.activity");
+    EXPECT_EQ(activity_a, 64u);
+    EXPECT_EQ(activity_b, 64u);
+    const uint64_t expected = 100 + 23 + json_a + json_b + activity_a + activity_b;
     EXPECT_EQ(expected, RegularBytes(root / "old-a") + RegularBytes(root / "old-b"));
     return expected;
   }
@@ -535,7 +589,8 @@ TEST_F(PruneTest, DeletesOldSessionsOnly) {
 TEST_F(PruneTest, SessionInUseIsSkipped) {
   auto held = store.LockForExecution("old-a");
   ASSERT_TRUE(held.ok());
-  const uint64_t json_b = fs::file_size(root / "old-b" / "session.json");
+  const uint64_t json_b = fs::file_size(root / "old-b" / "session.json") +
+                          fs::file_size(root / "old-b" / "session.activity");
   auto report = store.PruneSessions(24h, /*dry_run=*/false);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->deleted, std::vector<std::string>{"old-b"});
