@@ -153,6 +153,7 @@ StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options) {
                                                            opened->created, std::move(store),
                                                            logger, std::move(executor)));
   sandbox->one_off_session_ = options.one_off_session;
+  sandbox->one_off_of_one_client_ = options.one_off_of_one_client;
   return sandbox;
 }
 
@@ -175,9 +176,10 @@ StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
                 {"policy", PolicyToJson(policy_)}});
 
   // A one-off session's workspace goes to the next one-off execution,
-  // whoever runs it: no process of this one may serve that one.
+  // whoever runs it: no process of this one may serve that one, unless
+  // only one client ever runs them.
   RunOptions run_options;
-  run_options.reuse_process = !one_off_session_;
+  run_options.reuse_process = !one_off_session_ || one_off_of_one_client_;
   StatusOr<ExecutionResult> run = executor_->Run(policy_, run_options);
   if (!run.ok()) return fail(run.status());
   StatusOr<session::WorkspaceSnapshot> after = session::SnapshotWorkspace(workspace_path_);

@@ -137,6 +137,29 @@ TEST_F(SandboxServiceTest, OnlyASessionsOwnExecutionsShareAProcess) {
   EXPECT_EQ(executor->reused_process_runs(), 3u);
 }
 
+// A service of one client (the stdio MCP server): its one-off executions
+// may share a process too, each still seeing an empty workspace and a
+// fresh interpreter.
+TEST_F(SandboxServiceTest, AOneClientServicesOneOffExecutionsShareAProcess) {
+  ServiceOptions o;
+  o.limits = RoomyLimits();
+  o.workspace_root = root();
+  o.executor = std::make_shared<Executor>();
+  o.one_client = true;
+  std::shared_ptr<Executor> executor = o.executor;
+  auto made = SandboxService::Create(std::move(o));
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  auto s = std::move(*made);
+  for (int i = 0; i < 4; ++i) {
+    auto r = s->ExecuteCode("c", Req("import os, sys\nprint(os.listdir('/app'), hasattr(sys, 'x'))\n"
+                                     "sys.x = 1\nopen('/app/f', 'w')"));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->stdout_text, "['user_code.py'] False\n") << i;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(executor->reused_process_runs(), 3u);
+}
+
 // One a crashed server left behind is deleted by the next at its start.
 TEST_F(SandboxServiceTest, StartingDeletesTheOneOffSessionsOfACrashedServer) {
   {
