@@ -138,6 +138,9 @@ class SessionStore {
 
   // The session's metadata. NotFound when there is no such session.
   StatusOr<SessionMetadata> ReadMetadata(std::string_view id) const;
+  // Whether session `id` exists (its directory and metadata file are
+  // there), without reading it: cheaper than ReadMetadata for a check.
+  bool Exists(std::string_view id) const;
 
   // Sets updated_at to now: the session was opened again by someone who
   // will use it (the Python package's create_sandbox on an existing session,

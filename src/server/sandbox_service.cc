@@ -359,7 +359,7 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
     if (Status s = CheckSessionId(id); !s.ok()) {
       return InvalidArgument("session_id: " + s.message());
     }
-    if (ephemeral_.contains(id) || !store_.ReadMetadata(id).ok()) {
+    if (ephemeral_.contains(id) || !store_.Exists(id)) {
       std::string message = "session_id: no session '" + id + "' (create one with create_session";
       if (limits_.idle_expiry_seconds > 0) {
         message += "; sessions idle for more than " + FormatNumber(limits_.idle_expiry_seconds) +

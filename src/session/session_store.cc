@@ -158,8 +158,12 @@ std::filesystem::path SessionStore::WorkspacePath(std::string_view id) const {
 StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool allow_non_uuid,
                                                    bool durable) {
   if (Status s = CheckSessionId(id, allow_non_uuid); !s.ok()) return s;
-  if (Status s = session::EnsureRoot(root_); !s.ok()) return s;
+  // The root is made (again) only when it is missing.
   StatusOr<UniqueFd> root_fd = session::OpenRoot(root_);
+  if (!root_fd.ok() && root_fd.status().code() == StatusCode::kNotFound) {
+    if (Status s = session::EnsureRoot(root_); !s.ok()) return s;
+    root_fd = session::OpenRoot(root_);
+  }
   if (!root_fd.ok()) return root_fd.status();
   const std::string name(id);
   const fs::path session_dir = root_ / id;
@@ -246,6 +250,16 @@ StatusOr<OpenedSession> SessionStore::OpenOrCreate(std::string_view id, bool all
   }
   return Internal("session " + Quote(id) + " at " + QuotePath(session_dir) +
                   " could be neither created nor opened (deleted while being created?)");
+}
+
+bool SessionStore::Exists(std::string_view id) const {
+  if (!CheckSessionId(id).ok()) return false;
+  StatusOr<session::SessionFds> fds = session::OpenSession(root_, id);
+  if (!fds.ok()) return false;
+  struct stat st {};
+  return ::fstatat(fds->session.get(), session::kMetadataFile.c_str(), &st,
+                   AT_SYMLINK_NOFOLLOW) == 0 &&
+         S_ISREG(st.st_mode);
 }
 
 StatusOr<SessionMetadata> SessionStore::ReadMetadata(std::string_view id) const {

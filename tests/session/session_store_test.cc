@@ -322,6 +322,17 @@ TEST_F(SessionStoreTest, ConcurrentRecordExecutionLosesNoIncrement) {
   EXPECT_EQ(m->execution_count, 100u);
 }
 
+TEST_F(SessionStoreTest, ExistsSaysWhetherTheSessionIsThere) {
+  EXPECT_FALSE(store.Exists("later"));
+  ASSERT_TRUE(store.OpenOrCreate("later").ok());
+  EXPECT_TRUE(store.Exists("later"));
+  EXPECT_FALSE(store.Exists("../later"));
+  fs::remove(root / "later" / "session.json");
+  EXPECT_FALSE(store.Exists("later"));  // a directory without metadata is none
+  ASSERT_TRUE(store.DeleteSession("later").ok());
+  EXPECT_FALSE(store.Exists("later"));
+}
+
 // Every kActivityFoldRecords updates the records are folded into
 // session.json; the count goes on across folds.
 TEST_F(SessionStoreTest, ActivityRecordsAreFoldedIntoTheMetadataFile) {
