@@ -7,6 +7,9 @@
 //   <root>/<session_id>/workspace/     mounted read-write at guest_mount_path;
 //                                      the only part the guest ever sees
 //   <root>/<session_id>/session.json   metadata (SessionMetadata), host-only
+//   <root>/<session_id>/session.activity  its updates since session.json
+//                                      was last written, one record each
+//                                      (src/session/session_metadata.h)
 //   <root>/<session_id>/session.lock   serialises executions (flock)
 //   <root>/<session_id>/logs/          stdout/stderr kept by preserve_logs
 //
