@@ -472,6 +472,12 @@ void ExecutionChild::ServeAsResident(StatusOr<ExecutionResult> result) {
   while (MayServeAgain(result)) {
     SendResult(std::move(result));
     context_.reset();  // its WASI host, and the files that holds
+    // The request's timer must not reach the next one: disarmed, and a
+    // SIGALRM already pending (it fired after the run, while blocked) is
+    // discarded by ignoring it. The next timer's Start() sets the handler.
+    const itimerval off{};
+    setitimer(ITIMER_REAL, &off, nullptr);
+    signal(SIGALRM, SIG_IGN);
     // The zygote may send the next request now: it waits in the socket
     // until the guest is back as it was.
     if (write(zygote_socket_.get(), &kIdle, 1) != 1) _exit(0);

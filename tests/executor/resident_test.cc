@@ -180,7 +180,13 @@ TEST_F(ResidentTest, TimeoutsAndKillsWorkInAResident) {
       << " fuel " << busy.fuel_consumed << " ms " << busy.duration_ms;
   EXPECT_EQ(Reused(), 1u);
 
+  // A quick run's timer never fires in a later one, however long after.
   ASSERT_EQ(Run("print(2)", timed).stdout_text, "2\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  const ExecutionResult later = Run("import time\ntime.sleep(0.2)\nprint('later')", timed);
+  EXPECT_EQ(later.stdout_text, "later\n") << later.trap_message;
+  EXPECT_FALSE(later.trapped);
+  EXPECT_EQ(Reused(), 2u);  // the busy run's child ended with its trap
   const uint64_t before = Reused();
   ExecutionPolicyBuilder blocking = timed;
   blocking.set_env("SNAKECAGE_TEST_HOOK", "block");  // hangs in host code
