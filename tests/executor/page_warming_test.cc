@@ -135,10 +135,13 @@ TEST(TouchPagesTest, TouchesOnlyPagesInMappingsOfTheirKindAndChangesNothing) {
   munmap(gone, 2 * kPage);
   const std::string report = InChild([&] {
     PageSet warm;
-    // Writable: two good pages, then a page of each mapping a write would
-    // crash on: none, no access, read-only.
+    // Writable: a good page and a run of three (touched together), then a
+    // page of each mapping a write would crash on: none, no access,
+    // read-only.
     warm.writable = {reinterpret_cast<uintptr_t>(shared + 1 * kPage),
                      reinterpret_cast<uintptr_t>(shared + 3 * kPage),
+                     reinterpret_cast<uintptr_t>(shared + 4 * kPage),
+                     reinterpret_cast<uintptr_t>(shared + 5 * kPage),
                      reinterpret_cast<uintptr_t>(gone),
                      reinterpret_cast<uintptr_t>(no_access),
                      reinterpret_cast<uintptr_t>(read_only)};
@@ -158,9 +161,9 @@ TEST(TouchPagesTest, TouchesOnlyPagesInMappingsOfTheirKindAndChangesNothing) {
     for (size_t i = 0; i < 8; ++i) out += shared[i * kPage];
     return out;
   });
-  // 3 touched (two writes, one read); pages 1 and 3 now the child's own;
-  // every byte as it was.
-  EXPECT_EQ(report, "3 1,3, @ABCDEFG");
+  // 5 touched (four writes, one read); pages 1 and 3-5 now the child's
+  // own; every byte as it was.
+  EXPECT_EQ(report, "5 1,3,4,5, @ABCDEFG");
   munmap(shared, 8 * kPage);
   munmap(no_access, 2 * kPage);
   munmap(read_only, 2 * kPage);
