@@ -38,7 +38,9 @@ constexpr char kIdle = 'I';
 }  // namespace
 
 ZygoteServer::ZygoteServer(UniqueFd control, ChildSettings settings)
-    : control_(std::move(control)), settings_(settings), spares_wanted_(kSpares) {}
+    : control_(std::move(control)), settings_(settings), spares_wanted_(kSpares) {
+  settings_.warm_pages = &warm_pages_;
+}
 
 Status ZygoteServer::Init() {
   sigset_t chld;

@@ -82,17 +82,20 @@ constexpr size_t kRecordBytes = 64;
 constexpr size_t kCountDigits = 20;
 constexpr size_t kTimeWidth = 40;
 
-char ReasonLetter(MetadataUpdate why) {
+std::string_view ReasonName(MetadataUpdate why) {
   switch (why) {
     case MetadataUpdate::kExecution:
-      return 'e';
+      return "execution";
     case MetadataUpdate::kFileWrite:
-      return 'w';
+      return "file_write";
     case MetadataUpdate::kRetrieval:
-      return 'r';
+      return "retrieval";
   }
-  return 'e';
+  return "execution";
 }
+
+// A record's reason: the first letter of its name ('e', 'f', 'r').
+char ReasonLetter(MetadataUpdate why) { return ReasonName(why).front(); }
 
 std::string ActivityRecord(const SessionMetadata& m, MetadataUpdate why) {
   std::string count = std::to_string(m.execution_count);
@@ -138,17 +141,6 @@ int LastActivityRecord(int fd, off_t size, uint64_t* count, std::string* updated
   return 0;
 }
 
-std::string_view ReasonName(MetadataUpdate why) {
-  switch (why) {
-    case MetadataUpdate::kExecution:
-      return "execution";
-    case MetadataUpdate::kFileWrite:
-      return "file_write";
-    case MetadataUpdate::kRetrieval:
-      return "retrieval";
-  }
-  return "execution";
-}
 
 }  // namespace
 
