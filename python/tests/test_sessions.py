@@ -133,8 +133,16 @@ def test_delete_session_workspace_is_idempotent(root, recording_logger):
 
 
 def age_session(root, sid, updated_at="2020-01-01T00:00:00.000000Z"):
+    """Makes the session last used at `updated_at`: session.json as a fold
+    of its activity records would leave it, and no records after it."""
     path = root / sid / "session.json"
     meta = json.loads(path.read_text())
+    activity = root / sid / "session.activity"
+    if activity.exists():
+        records = activity.read_bytes()
+        if len(records) >= 64:
+            meta["execution_count"] = int(records[-64:][:20])
+        activity.unlink()
     meta["updated_at"] = updated_at
     path.write_text(json.dumps(meta))
 
