@@ -33,6 +33,12 @@
 
 #include <nlohmann/json.hpp>
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#endif
+#endif
+
 #include "base/utf8.h"
 #include "engine/guest_hooks.h"
 #include "engine/mounts.h"
@@ -225,6 +231,26 @@ std::atomic<uint64_t> g_resumed_runs{0};
 // more than those frames take, so the user's code has the same stack, to
 // the byte, however the guest started.
 constexpr uintptr_t kUserCodeStackOffset = 256 * 1024;
+
+// A trap leaves the guest by longjmp. AddressSanitizer would unpoison the
+// frames it skipped (__asan_handle_no_return), but declines on a stack as
+// large as the guest thread's, so the redzones of RunUserCode's alloca
+// stayed poisoned where the host's next frames go: a false report of a
+// dynamic-stack-buffer-overflow in Classify. This unpoisons the dead part
+// of the stack below the caller, down to kUserCodeStackOffset (and a
+// margin) below the top. Nothing without ASan.
+[[gnu::noinline]] void ForgetSkippedFrames(uintptr_t stack_top) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  if (stack_top == 0) return;
+  const auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const uintptr_t low = stack_top - kUserCodeStackOffset - 65536;
+  if (here > low) __asan_unpoison_memory_region(reinterpret_cast<void*>(low), here - low);
+  return;
+#endif
+#endif
+  (void)stack_top;
+}
 
 uintptr_t StackTopOfThisThread() {
   pthread_attr_t attr;
@@ -615,6 +641,7 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
     }
   }
   g_begin = nullptr;
+  if (trap != WASM_RT_TRAP_NONE) ForgetSkippedFrames(g_begin_state.stack_top);
   if (!restored.ok()) {
     Z_snakecage_guest_free(&g_instance);
     g_instance_live = false;
@@ -769,6 +796,7 @@ StatusOr<ExecutionResult> RunGuestAgain(ExecutionContext& ctx, GuestRewinder& re
     Z_snakecageZ_user_code_begin(&g_hooks, rewinder.entry());
   }
   g_begin = nullptr;
+  if (trap != WASM_RT_TRAP_NONE) ForgetSkippedFrames(g_begin_state.stack_top);
   return Conclude(trap, true);
 }
 
