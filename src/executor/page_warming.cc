@@ -206,17 +206,4 @@ size_t TouchPages(const PageSet& pages) {
   return touched;
 }
 
-size_t TouchWritablePagesWithin(const PageSet& pages, uintptr_t begin, uintptr_t end,
-                                const std::function<bool()>& stop) {
-  auto it = std::lower_bound(pages.writable.begin(), pages.writable.end(), begin);
-  size_t touched = 0;
-  for (; it != pages.writable.end() && *it < end; ++it) {
-    if (touched % kTouchBatchPages == 0 && stop()) break;
-    volatile uint8_t* p = reinterpret_cast<volatile uint8_t*>(*it);
-    *p = *p;
-    ++touched;
-  }
-  return touched;
-}
-
 }  // namespace snakecage::executor

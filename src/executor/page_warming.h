@@ -34,7 +34,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -97,15 +96,5 @@ StatusOr<PageSet> DecodePages(const std::string& bytes);
 // of their kind (writable private for `writable`, readable for `readable`);
 // skips the others. Returns how many it touched.
 size_t TouchPages(const PageSet& pages);
-
-// Touches the writable pages of `pages` that lie in [begin, end), a range
-// the caller knows is writable memory of this process (it reads no
-// /proc, so a confined process can call it), asking `stop` every
-// kTouchBatchPages pages and stopping when it says so. Returns how many it
-// touched. For a kept-state cell's process waiting for its request: it
-// warms what it can until the request comes.
-inline constexpr size_t kTouchBatchPages = 32;
-size_t TouchWritablePagesWithin(const PageSet& pages, uintptr_t begin, uintptr_t end,
-                                const std::function<bool()>& stop);
 
 }  // namespace snakecage::executor

@@ -17,7 +17,6 @@
 #include "base/base64.h"
 #include "base/write_all.h"
 #include "engine/installation.h"
-#include "engine/runtime/linear_memory_layout.h"
 #include "engine/trap_result.h"
 #include "executor/confinement_key.h"
 #include "executor/wire.h"
@@ -377,17 +376,6 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
 }
 
 ExecutionContext* ExecutionChild::SpareTakesCell(uint64_t* interrupt) {
-  // Until the request comes, take the copy-on-write faults it would take
-  // in the interpreter's memory (the zygote's warm pages there; /proc is
-  // out of reach here, and linear memory is writable up to its size).
-  if (settings_.warm_pages != nullptr && settings_.warm_pages->has_value()) {
-    const auto base = reinterpret_cast<uintptr_t>(SNAKECAGE_LINEAR_MEMORY_BASE);
-    TouchWritablePagesWithin(**settings_.warm_pages, base,
-                             base + uintptr_t{GuestMemoryPages()} * kWasmPageBytes, [this] {
-                               pollfd p{live_socket_.get(), POLLIN, 0};
-                               return poll(&p, 1, 0) != 0;
-                             });
-  }
   for (;;) {
     // A spare whose live interpreter died goes too, so that the live
     // socket closes and the executor learns the state is lost (a pipe's

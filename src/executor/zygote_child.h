@@ -73,9 +73,6 @@ struct ChildSettings {
   const SeccompProgram* resident_seccomp = nullptr;  // for residents
   // The guest as the zygote holds it; without it no child stays resident.
   const PristineGuest* pristine = nullptr;
-  // The zygote's warm pages once learned (page_warming.h): a kept-state
-  // cell's process touches those in linear memory while it waits.
-  const std::optional<PageSet>* warm_pages = nullptr;
 };
 
 

@@ -38,9 +38,7 @@ constexpr char kIdle = 'I';
 }  // namespace
 
 ZygoteServer::ZygoteServer(UniqueFd control, ChildSettings settings)
-    : control_(std::move(control)), settings_(settings), spares_wanted_(kSpares) {
-  settings_.warm_pages = &warm_pages_;
-}
+    : control_(std::move(control)), settings_(settings), spares_wanted_(kSpares) {}
 
 Status ZygoteServer::Init() {
   sigset_t chld;

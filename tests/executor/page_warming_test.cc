@@ -169,35 +169,6 @@ TEST(TouchPagesTest, TouchesOnlyPagesInMappingsOfTheirKindAndChangesNothing) {
   munmap(read_only, 2 * kPage);
 }
 
-// A confined cell's warming: only writable pages inside the range given,
-// none read from /proc, and it stops when asked.
-TEST(TouchPagesTest, WithinARangeTouchesOnlyItAndStopsWhenAsked) {
-  char* mem = MapAnonymous(8);
-  for (size_t i = 0; i < 8; ++i) mem[i * kPage] = static_cast<char>(0x61 + i);
-  const std::string report = InChild([&] {
-    PageSet warm;
-    for (size_t i = 0; i < 8; ++i) warm.writable.push_back(reinterpret_cast<uintptr_t>(mem + i * kPage));
-    warm.readable = {reinterpret_cast<uintptr_t>(mem + 3 * kPage)};  // never touched here
-    StatusOr<FaultRecorder> recorder = FaultRecorder::Open();
-    if (!recorder.ok()) _exit(10);
-    const size_t stopped = TouchWritablePagesWithin(
-        warm, reinterpret_cast<uintptr_t>(mem), reinterpret_cast<uintptr_t>(mem + 8 * kPage),
-        [] { return true; });
-    const size_t touched = TouchWritablePagesWithin(
-        warm, reinterpret_cast<uintptr_t>(mem + 2 * kPage),
-        reinterpret_cast<uintptr_t>(mem + 6 * kPage), [] { return false; });
-    StatusOr<PageSet> pages = recorder->Read();
-    if (!pages.ok()) _exit(11);
-    std::string out = std::to_string(stopped) + " " + std::to_string(touched) + " ";
-    for (size_t i : Within(pages->writable, mem, 8)) out += std::to_string(i) + ",";
-    out += " ";
-    for (size_t i = 0; i < 8; ++i) out += mem[i * kPage];
-    return out;
-  });
-  EXPECT_EQ(report, "0 4 2,3,4,5, abcdefgh");
-  munmap(mem, 8 * kPage);
-}
-
 TEST(PageSetTest, EncodesAndDecodesBothKinds) {
   PageSet pages{{0x1000, 0x7f0000002000}, {0x3000, 0x5000}};
   StatusOr<PageSet> back = DecodePages(EncodePages(pages));
