@@ -39,7 +39,9 @@
 #endif
 #endif
 
+#include "base/read_all_at.h"
 #include "base/utf8.h"
+#include "base/write_all.h"
 #include "engine/guest_hooks.h"
 #include "engine/mounts.h"
 #include "engine/runtime/linear_memory.h"
@@ -652,12 +654,11 @@ StatusOr<ExecutionResult> RunGuest(ExecutionContext& initial, const BeginHandler
     Z_snakecage_guest_free(&g_instance);
     g_instance_live = false;
   }
-  if (!instantiated && (snakecage_linear_memory_last_error() ==
-                            SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED ||
-                        snakecage_linear_memory_last_error() ==
-                            SNAKECAGE_LINEAR_MEMORY_ALREADY_LIVE)) {
+  const snakecage_linear_memory_error_t memory_error = snakecage_linear_memory_last_error();
+  if (!instantiated && (memory_error == SNAKECAGE_LINEAR_MEMORY_RESERVE_FAILED ||
+                        memory_error == SNAKECAGE_LINEAR_MEMORY_ALREADY_LIVE)) {
     return Internal(std::string("cannot instantiate the interpreter: ") +
-                    snakecage_linear_memory_strerror(snakecage_linear_memory_last_error()));
+                    snakecage_linear_memory_strerror(memory_error));
   }
   return result;
 }
@@ -675,17 +676,11 @@ StatusOr<PristineGuest> KeepPristineGuest() {
   if (!pristine.memory.valid()) {
     return Internal(std::string("pristine guest: memfd_create: ") + std::strerror(errno));
   }
-  const uint8_t* from = SNAKECAGE_LINEAR_MEMORY_BASE;
-  size_t left = size_t{pristine.pages} * kWasmPageBytes;
-  while (left > 0) {
-    const ssize_t n = write(pristine.memory.get(), from, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return Internal(std::string("pristine guest: cannot write its memory: ") +
-                      std::strerror(n == 0 ? EIO : errno));
-    }
-    from += n;
-    left -= static_cast<size_t>(n);
+  const std::string_view memory(reinterpret_cast<const char*>(SNAKECAGE_LINEAR_MEMORY_BASE),
+                                size_t{pristine.pages} * kWasmPageBytes);
+  if (!WriteAll(pristine.memory.get(), memory)) {
+    return Internal(std::string("pristine guest: cannot write its memory: ") +
+                    std::strerror(errno));
   }
   // Nothing may change it from here on, in this process or a child.
   if (fcntl(pristine.memory.get(), F_ADD_SEALS,
@@ -743,19 +738,11 @@ StatusOr<size_t> GuestRewinder::Rewind() {
   // never in the parent's memory), bit 62 "swapped" (whatever it holds).
   // Every other page is still the one shared with the process that kept
   // the pristine guest, which never writes its memory again.
-  const size_t bytes = entries_.size() * sizeof(uint64_t);
-  const off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(SNAKECAGE_LINEAR_MEMORY_BASE) /
-                                      page_bytes_ * sizeof(uint64_t));
-  size_t got = 0;
-  while (got < bytes) {
-    const ssize_t n = pread(pagemap_.get(), reinterpret_cast<char*>(entries_.data()) + got,
-                            bytes - got, at + static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return Internal(std::string("guest rewinder: cannot read /proc/self/pagemap: ") +
-                      std::strerror(n == 0 ? EIO : errno));
-    }
-    got += static_cast<size_t>(n);
+  const uint64_t at = reinterpret_cast<uintptr_t>(SNAKECAGE_LINEAR_MEMORY_BASE) / page_bytes_ *
+                      sizeof(uint64_t);
+  if (!ReadAllAt(pagemap_.get(), entries_.data(), entries_.size() * sizeof(uint64_t), at)) {
+    return Internal(std::string("guest rewinder: cannot read /proc/self/pagemap: ") +
+                    std::strerror(errno));
   }
   constexpr uint64_t kExclusive = uint64_t{1} << 56;
   constexpr uint64_t kSwapped = uint64_t{1} << 62;

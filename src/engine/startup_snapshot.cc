@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "base/read_all_at.h"
 #include "base/write_all.h"
 #include "engine/runtime/linear_memory_layout.h"
 
@@ -33,19 +34,6 @@ static_assert(std::endian::native == std::endian::little,
 
 std::string Errno(const std::string& what, const std::filesystem::path& path) {
   return what + " " + path.string() + ": " + std::strerror(errno);
-}
-
-bool ReadAllAt(int fd, void* buf, size_t n, uint64_t offset) {
-  auto* p = static_cast<uint8_t*>(buf);
-  while (n > 0) {
-    const ssize_t got = pread(fd, p, n, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    p += got;
-    n -= static_cast<size_t>(got);
-    offset += static_cast<uint64_t>(got);
-  }
-  return true;
 }
 
 }  // namespace

@@ -142,10 +142,9 @@ int LastActivityRecord(int fd, off_t size, uint64_t* count, std::string* updated
 }
 
 
-}  // namespace
-
-StatusOr<SessionMetadata> ReadMetadataAt(int session_fd, std::string_view id,
-                                         const fs::path& session_dir) {
+// session.json alone, read and checked.
+StatusOr<SessionMetadata> ReadMetadataFileAt(int session_fd, std::string_view id,
+                                             const fs::path& session_dir) {
   const fs::path file = session_dir / kMetadataFile;
   UniqueFd fd(OpenComponent(session_fd, kMetadataFile, O_RDONLY));
   if (!fd.valid()) {
@@ -157,31 +156,46 @@ StatusOr<SessionMetadata> ReadMetadataAt(int session_fd, std::string_view id,
     return Internal("session " + Quote(id) + ": cannot read metadata " + QuotePath(file) + ": " +
                     ErrnoText(-rc));
   }
-  StatusOr<SessionMetadata> m = ParseMetadata(text, id, file);
-  if (!m.ok()) return m;
-  const fs::path activity_file = session_dir / kActivityFile;
-  UniqueFd activity(OpenComponent(session_fd, kActivityFile, O_RDONLY));
-  if (!activity.valid()) {
-    const int err = -activity.Release();
-    if (err == ENOENT) return m;  // no update since the last fold
-    return Internal("session " + Quote(id) + ": cannot open metadata " +
-                    QuotePath(activity_file) + ": " + ErrnoText(err));
-  }
+  return ParseMetadata(text, id, file);
+}
+
+// Applies the last whole record of the activity file `fd` to `m`; returns
+// the file's size.
+StatusOr<off_t> ApplyActivity(int fd, std::string_view id, const fs::path& session_dir,
+                              SessionMetadata* m) {
   struct stat st {};
   uint64_t count = 0;
   std::string updated_at;
-  const int found = ::fstat(activity.get(), &st) != 0
-                        ? -errno
-                        : LastActivityRecord(activity.get(), st.st_size, &count, &updated_at);
+  const int found =
+      ::fstat(fd, &st) != 0 ? -errno : LastActivityRecord(fd, st.st_size, &count, &updated_at);
   if (found < 0) {
     return Internal("session " + Quote(id) + ": cannot read metadata " +
-                    QuotePath(activity_file) + ": " + ErrnoText(-found));
+                    QuotePath(session_dir / kActivityFile) + ": " + ErrnoText(-found));
   }
   // A record older than session.json (it cannot be, but a fold's crash
   // could leave one equal to it) changes nothing.
   if (found > 0 && count >= m->execution_count) {
     m->execution_count = count;
     m->updated_at = std::move(updated_at);
+  }
+  return st.st_size;
+}
+
+}  // namespace
+
+StatusOr<SessionMetadata> ReadMetadataAt(int session_fd, std::string_view id,
+                                         const fs::path& session_dir) {
+  StatusOr<SessionMetadata> m = ReadMetadataFileAt(session_fd, id, session_dir);
+  if (!m.ok()) return m;
+  UniqueFd activity(OpenComponent(session_fd, kActivityFile, O_RDONLY));
+  if (!activity.valid()) {
+    const int err = -activity.Release();
+    if (err == ENOENT) return m;  // no update since the last fold
+    return Internal("session " + Quote(id) + ": cannot open metadata " +
+                    QuotePath(session_dir / kActivityFile) + ": " + ErrnoText(err));
+  }
+  if (StatusOr<off_t> size = ApplyActivity(activity.get(), id, session_dir, &*m); !size.ok()) {
+    return size.status();
   }
   return m;
 }
@@ -207,28 +221,30 @@ StatusOr<SessionMetadata> UpdateMetadata(int session_fd, std::string_view id,
   if (int rc = LockExclusive(lock.get()); rc < 0) {
     return Internal("session " + Quote(id) + ": cannot lock metadata: " + ErrnoText(-rc));
   }
-  StatusOr<SessionMetadata> m = ReadMetadataAt(session_fd, id, session_dir);
+  // The activity file is opened once, to read its last record and to
+  // append the next one.
+  StatusOr<SessionMetadata> m = ReadMetadataFileAt(session_fd, id, session_dir);
   if (!m.ok()) return m.status();
-  m->updated_at = now;
-  if (why == MetadataUpdate::kExecution) m->execution_count += 1;
   const fs::path activity_file = session_dir / kActivityFile;
   const auto cannot = [&](std::string_view what, int err) {
     return Internal("session " + Quote(id) + ": cannot " + std::string(what) + " metadata " +
                     QuotePath(activity_file) + ": " + ErrnoText(err));
   };
   UniqueFd activity(
-      OpenComponent(session_fd, kActivityFile, O_WRONLY | O_CREAT | O_APPEND, kPrivateFileMode));
+      OpenComponent(session_fd, kActivityFile, O_RDWR | O_CREAT | O_APPEND, kPrivateFileMode));
   if (!activity.valid()) return cannot("open", -activity.Release());
-  struct stat st {};
-  if (::fstat(activity.get(), &st) != 0) return cannot("read", errno);
-  const off_t whole = st.st_size - st.st_size % static_cast<off_t>(kRecordBytes);
+  StatusOr<off_t> size = ApplyActivity(activity.get(), id, session_dir, &*m);
+  if (!size.ok()) return size.status();
+  m->updated_at = now;
+  if (why == MetadataUpdate::kExecution) m->execution_count += 1;
+  const off_t whole = *size - *size % static_cast<off_t>(kRecordBytes);
   if (static_cast<size_t>(whole) / kRecordBytes >= kActivityFoldRecords) {
     // Full: session.json takes the metadata, and the records go.
     if (Status s = WriteMetadataAt(session_fd, *m, session_dir, /*sync=*/false); !s.ok()) return s;
     if (::ftruncate(activity.get(), 0) != 0) return cannot("empty", errno);
   } else {
     // A record a crash cut short is cut off, so that records stay aligned.
-    if (whole != st.st_size && ::ftruncate(activity.get(), whole) != 0) {
+    if (whole != *size && ::ftruncate(activity.get(), whole) != 0) {
       return cannot("repair", errno);
     }
     const std::string record = ActivityRecord(*m, why);

@@ -59,6 +59,16 @@ TEST_F(SessionStoreTest, ConstructorTouchesNothingAndMakesRootAbsolute) {
   EXPECT_EQ(store.WorkspacePath("abc"), root / "abc" / "workspace");
 }
 
+// The root is made when a session needs it, and again if it went.
+TEST_F(SessionStoreTest, ARootThatWentIsMadeAgain) {
+  ASSERT_TRUE(store.OpenOrCreate("first").ok());
+  fs::remove_all(root);
+  auto again = store.OpenOrCreate("second");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(again->created);
+  EXPECT_TRUE(fs::is_directory(root / "second" / "workspace"));
+}
+
 TEST_F(SessionStoreTest, BadIdIsRefusedAndNothingIsCreated) {
   for (const std::string& id : {std::string(""), std::string("."), std::string(".."),
                                 std::string(129, 'a'), std::string("a/b"), std::string("a b"),
