@@ -285,13 +285,19 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     WaitFor(pid, &status);
     (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
   };
+  // An ending cell's process waits for its pipe's reader to go before it
+  // exits (AwaitRelease): closed here, once the next spare is forked.
+  const auto release_and_report = [&](Ending& e) {
+    e.holder_read.Reset();
+    int status = 0;
+    WaitFor(e.pid, &status);
+    (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", e.id}, {"status", status}});
+    ending.reset();
+  };
   for (;;) {
     std::optional<Json> request;
     UniqueFd result;
-    if (ending && spares_fail) {
-      report_end(ending->pid, ending->id, ending->holder_read.get());
-      ending.reset();
-    }
+    if (ending && spares_fail) release_and_report(*ending);
     if (spares_fail) {
       int received = -1;
       StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
@@ -320,10 +326,7 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     // The previous live interpreter exits on this (EOF on its pipe).
     previous_holder.Reset();
     holder_write.Reset();
-    if (ending) {
-      report_end(ending->pid, ending->id, ending->holder_read.get());
-      ending.reset();
-    }
+    if (ending) release_and_report(*ending);
     if (pid < 0) {
       const std::string why = piped ? std::string("fork: ") + std::strerror(fork_errno)
                                     : std::string("pipe2: ") + std::strerror(pipe_errno);
@@ -457,10 +460,22 @@ void ExecutionChild::Finish(StatusOr<ExecutionResult> result) {
 }
 
 void ExecutionChild::End(StatusOr<ExecutionResult> result) {
-  TellHolderItEnds();
   SendResult(std::move(result));
+  TellHolderItEnds();
   SendLesson();
+  AwaitRelease();
   _exit(0);
+}
+
+void ExecutionChild::AwaitRelease() {
+  if (!holder_fd_.valid()) return;
+  // The holder closes its end once it has forked the next spare (or when
+  // it dies): POLLERR on this write end. Until then this address space
+  // stays, so that its teardown does not take a CPU from that fork or from
+  // the executor reading the result.
+  pollfd p{holder_fd_.get(), 0, 0};
+  while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+  }
 }
 
 bool ExecutionChild::MayServeAgain(const StatusOr<ExecutionResult>& result) const {

@@ -19,7 +19,8 @@
 // that came with it is the live socket, on which the first cell's request
 // and its result pipe follow. At the end of each cell, EndCell() either
 // ends the process (a failed cell: the state it changed is dropped with
-// it) or commits: it tells the process it was forked from (the previous
+// it; the process stays until the live interpreter has forked the next
+// spare, so that its teardown comes after that fork) or commits: it tells the process it was forked from (the previous
 // live interpreter), sends the result, forks the next spare and closes its
 // pipe to that process, which then exits. Each next cell runs in a process
 // forked from the live interpreter ahead of the request (a spare, which
@@ -135,9 +136,14 @@ class ExecutionChild {
   // Writes `status` to the result pipe and exits.
   [[noreturn]] void Fail(const Status& status);
   // In a cell forked from a live interpreter: tells it that this process
-  // ends without committing, before the result goes, so that it forks the
-  // next cell's spare without waiting for this process's exit.
+  // ends without committing, so that it forks the next cell's spare without
+  // waiting for this process's exit. End() says so after the result: the
+  // holder's wake-up and fork then do not compete with the executor reading
+  // it on a machine of two CPUs.
   void TellHolderItEnds();
+  // In such a cell, after its result: waits until the holder has forked
+  // the next spare and closed its end of the pipe (or died).
+  void AwaitRelease();
   void RunTestHook(const ExecutionPolicy& policy);
   void SendLesson();
 
