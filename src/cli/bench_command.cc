@@ -412,7 +412,9 @@ struct Report {
   Latency cold_cli;  // `snakecage run -c 'print(2+2)'`
   Latency zygote_snapshot, zygote_started;  // a new executor's first execution
   Latency http_fresh, http_existing, mcp_stdio;
-  Latency kept_commit, kept_commit_in_child, kept_rollback;
+  Latency kept_commit, kept_commit_in_child;
+  Latency kept_same_code_commit, kept_same_code_commit_in_child;
+  Latency kept_rollback, kept_rollback_in_child;
   uint64_t idle_live_private_empty = 0, idle_live_private_10mb = 0;
   Latency kept_evict, kept_restore;
 
@@ -467,7 +469,10 @@ Json ToJson(const Report& r) {
   j["mcp_stdio_ms"] = latency(r.mcp_stdio);
   j["kept_state_commit_ms"] = latency(r.kept_commit);
   j["kept_state_commit_in_child_ms"] = latency(r.kept_commit_in_child);
+  j["kept_state_same_code_commit_ms"] = latency(r.kept_same_code_commit);
+  j["kept_state_same_code_commit_in_child_ms"] = latency(r.kept_same_code_commit_in_child);
   j["kept_state_rollback_ms"] = latency(r.kept_rollback);
+  j["kept_state_rollback_in_child_ms"] = latency(r.kept_rollback_in_child);
   j["idle_live_interpreter_private_bytes"] = {{"empty_state", r.idle_live_private_empty},
                                               {"with_10mb_list", r.idle_live_private_10mb}};
   j["kept_state_evict_100_globals_ms"] = latency(r.kept_evict);
@@ -582,9 +587,16 @@ void PrintTable(const Report& r) {
       {"  p99", Ms(r.kept_commit.p99), "", "", "", ""},
       {"  of which in the cell's process, median", Ms(r.kept_commit_in_child.median), "", "", "",
        ""},
+      {"x += 1; SystemExit(0), kept state, committed, median", Ms(r.kept_same_code_commit.median),
+       native(r.native ? r.native->median : 0), ratio(r.kept_same_code_commit.median), "", ""},
+      {"  p99", Ms(r.kept_same_code_commit.p99), "", "", "", ""},
+      {"  of which in the cell's process, median", Ms(r.kept_same_code_commit_in_child.median),
+       "", "", "", ""},
       {"x += 1; SystemExit(1), kept state, rolled back, median", Ms(r.kept_rollback.median),
        native(r.native ? r.native->median : 0), ratio(r.kept_rollback.median), "<= commit", met(r.kept_rollback.median <= r.kept_commit.median)},
       {"  p99", Ms(r.kept_rollback.p99), "", "", "", ""},
+      {"  of which in the cell's process, median", Ms(r.kept_rollback_in_child.median), "", "",
+       "", ""},
       {"idle live interpreter, empty state, private memory", Mib(r.idle_live_private_empty), "",
        "", "<= 2 MB", met(r.idle_live_private_empty <= kTargetIdleLiveOverheadBytes)},
       {"  holding a 10 MB list", Mib(r.idle_live_private_10mb), "", "", "<= 12 MB",
@@ -754,7 +766,10 @@ int BenchCommand(const BenchFlags& flags) {
   if (!kept.ok()) return ExitFor(kept.status());
   report.kept_commit = Summarise(kept->commit_ms);
   report.kept_commit_in_child = Summarise(kept->commit_in_child_ms);
+  report.kept_same_code_commit = Summarise(kept->same_code_commit_ms);
+  report.kept_same_code_commit_in_child = Summarise(kept->same_code_commit_in_child_ms);
   report.kept_rollback = Summarise(kept->rollback_ms);
+  report.kept_rollback_in_child = Summarise(kept->rollback_in_child_ms);
   report.idle_live_private_empty = kept->idle_private_bytes_empty;
   report.idle_live_private_10mb = kept->idle_private_bytes_10mb;
   report.kept_evict = Summarise(kept->evict_ms);

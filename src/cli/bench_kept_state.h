@@ -1,7 +1,9 @@
 // cli/bench_kept_state.h: `snakecage bench`'s measures of a session that
 // keeps its Python state (ExecutionPolicy::keep_state, issue 14):
-//   - a committed execution of `x += 1` and a rolled-back one
-//     (`x += 1; raise SystemExit(1)`), each timed around Executor::Run;
+//   - a committed execution of `x += 1`, a rolled-back one
+//     (`x += 1; raise SystemExit(1)`) and a committed one of that same
+//     code but for its status (`x += 1; raise SystemExit(0)`), taken in
+//     turn and each timed around Executor::Run;
 //   - the private memory (/proc/PID/smaps_rollup) of the idle live
 //     interpreter holding an empty state (`x = 0`) and then a 10 MB list
 //     (`[None] * 2_500_000`: 2.5 million 4-byte pointers);
@@ -25,10 +27,13 @@ namespace snakecage::cli {
 
 struct KeptStateMeasures {
   std::vector<double> commit_ms;
+  std::vector<double> same_code_commit_ms;
   std::vector<double> rollback_ms;
-  // ExecutionResult::duration_ms of the commits: from the live interpreter
-  // taking the request (before its fork) to the end of the cell's guest run.
+  // ExecutionResult::duration_ms of each: from the live interpreter (or its
+  // spare) taking the request to the end of the cell's guest run.
   std::vector<double> commit_in_child_ms;
+  std::vector<double> same_code_commit_in_child_ms;
+  std::vector<double> rollback_in_child_ms;
   uint64_t idle_private_bytes_empty = 0;
   uint64_t idle_private_bytes_10mb = 0;
   std::vector<double> evict_ms;    // SaveState with 100 small globals
