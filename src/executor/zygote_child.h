@@ -20,9 +20,10 @@
 // and its result pipe follow. At the end of each cell, EndCell() either
 // ends the process (a failed cell: the state it changed is dropped with
 // it; the process stays until the live interpreter has forked the next
-// spare, so that its teardown comes after that fork) or commits: it tells the process it was forked from (the previous
-// live interpreter), sends the result, forks the next spare and closes its
-// pipe to that process, which then exits. Each next cell runs in a process
+// spare, so that its teardown comes after that fork) or commits: it tells
+// the process it was forked from (the previous live interpreter), sends
+// the result, forks the next spare and closes its pipe to that process,
+// which then exits. Each next cell runs in a process
 // forked from the live interpreter ahead of the request (a spare, which
 // takes the request from the live socket itself, so that the fork is off
 // the request's path). The live interpreter reports that process's start
