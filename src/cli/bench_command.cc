@@ -485,6 +485,8 @@ Json ToJson(const Report& r) {
                   Nullable(r.Ratio(r.http_existing.median))},
                  {"mcp_stdio_vs_native_median", Nullable(r.Ratio(r.mcp_stdio.median))},
                  {"kept_state_commit_vs_native_median", Nullable(r.Ratio(r.kept_commit.median))},
+                 {"kept_state_same_code_commit_vs_native_median",
+                  Nullable(r.Ratio(r.kept_same_code_commit.median))},
                  {"kept_state_rollback_vs_native_median",
                   Nullable(r.Ratio(r.kept_rollback.median))}};
   j["targets"] = {{"warm_median_le_0.5ms", r.warm_met()},
@@ -593,7 +595,8 @@ void PrintTable(const Report& r) {
       {"  of which in the cell's process, median", Ms(r.kept_same_code_commit_in_child.median),
        "", "", "", ""},
       {"x += 1; SystemExit(1), kept state, rolled back, median", Ms(r.kept_rollback.median),
-       native(r.native ? r.native->median : 0), ratio(r.kept_rollback.median), "<= commit", met(r.kept_rollback.median <= r.kept_commit.median)},
+       native(r.native ? r.native->median : 0), ratio(r.kept_rollback.median), "<= commit",
+       met(r.kept_rollback.median <= r.kept_commit.median)},
       {"  p99", Ms(r.kept_rollback.p99), "", "", "", ""},
       {"  of which in the cell's process, median", Ms(r.kept_rollback_in_child.median), "", "",
        "", ""},

@@ -2,8 +2,8 @@
 // keeps its Python state (ExecutionPolicy::keep_state, issue 14):
 //   - a committed execution of `x += 1`, a rolled-back one
 //     (`x += 1; raise SystemExit(1)`) and a committed one of that same
-//     code but for its status (`x += 1; raise SystemExit(0)`), taken in
-//     turn and each timed around Executor::Run;
+//     code but for its status (`x += 1; raise SystemExit(0)`), each kind
+//     in a block of its own and each execution timed around Executor::Run;
 //   - the private memory (/proc/PID/smaps_rollup) of the idle live
 //     interpreter holding an empty state (`x = 0`) and then a 10 MB list
 //     (`[None] * 2_500_000`: 2.5 million 4-byte pointers);
