@@ -277,27 +277,29 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     UniqueFd holder_read;
   };
   std::optional<Ending> ending;
-  const auto report_end = [&](pid_t pid, uint64_t id, int holder_read) {
-    char rest;
-    while (ReadFully(holder_read, &rest, 1) == 1) {
-    }
+  const auto reap_and_report = [&](pid_t pid, uint64_t id) {
     int status = 0;
     WaitFor(pid, &status);
     (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", id}, {"status", status}});
   };
-  // An ending cell's process waits for its pipe's reader to go before it
+  // A cell's process that died: its pipe closes as it goes.
+  const auto report_end = [&](pid_t pid, uint64_t id, int holder_read) {
+    char rest;
+    while (ReadFully(holder_read, &rest, 1) == 1) {
+    }
+    reap_and_report(pid, id);
+  };
+  // The ending cell's process waits for its pipe's reader to go before it
   // exits (AwaitRelease): closed here, once the next spare is forked.
-  const auto release_and_report = [&](Ending& e) {
-    e.holder_read.Reset();
-    int status = 0;
-    WaitFor(e.pid, &status);
-    (void)SendMessage(live_socket_.get(), {{"op", "exited"}, {"id", e.id}, {"status", status}});
+  const auto release_ending = [&] {
+    ending->holder_read.Reset();
+    reap_and_report(ending->pid, ending->id);
     ending.reset();
   };
   for (;;) {
     std::optional<Json> request;
     UniqueFd result;
-    if (ending && spares_fail) release_and_report(*ending);
+    if (ending && spares_fail) release_ending();
     if (spares_fail) {
       int received = -1;
       StatusOr<Json> message = ReceiveMessage(live_socket_.get(), &received);
@@ -326,7 +328,7 @@ ExecutionContext* ExecutionChild::ServeCells(uint64_t* interrupt, UniqueFd previ
     // The previous live interpreter exits on this (EOF on its pipe).
     previous_holder.Reset();
     holder_write.Reset();
-    if (ending) release_and_report(*ending);
+    if (ending) release_ending();
     if (pid < 0) {
       const std::string why = piped ? std::string("fork: ") + std::strerror(fork_errno)
                                     : std::string("pipe2: ") + std::strerror(pipe_errno);

@@ -23,13 +23,12 @@
 // spare, so that its teardown comes after that fork) or commits: it tells
 // the process it was forked from (the previous live interpreter), sends
 // the result, forks the next spare and closes its pipe to that process,
-// which then exits. Each next cell runs in a process
-// forked from the live interpreter ahead of the request (a spare, which
-// takes the request from the live socket itself, so that the fork is off
-// the request's path). The live interpreter reports that process's start
-// (with a pidfd the executor kills it through) and its end unless it
-// commits, to the executor; it reads nothing from the socket while a cell
-// runs.
+// which then exits. Each next cell runs in a process forked from the live
+// interpreter ahead of the request (a spare, which takes the request from
+// the live socket itself, so that the fork is off the request's path). The
+// live interpreter reports that process's start (with a pidfd the executor
+// kills it through) and its end unless it commits, to the executor; it
+// reads nothing from the socket while a cell runs.
 //
 // Residents. A spare's child whose execution does not keep its state may
 // serve further requests: it is confined with SeccompProfile::kResident,
