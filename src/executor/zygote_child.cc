@@ -171,8 +171,10 @@ ExecutionContext* ExecutionChild::Begin(UniqueFd result_fd,
     StatusOr<GuestRewinder> rewinder =
         key.empty() ? StatusOr<GuestRewinder>(Internal("no key"))
                     : GuestRewinder::Open(*settings_.pristine);
-    if (rewinder.ok()) {
+    StatusOr<DeadStack> stack = DeadStack::OfThisThread();
+    if (rewinder.ok() && stack.ok()) {
       rewinder_.emplace(std::move(*rewinder));
+      dead_stack_.emplace(std::move(*stack));
       confinement_key_ = std::move(key);
       seccomp = settings_.resident_seccomp;
       // "idle" written after the zygote went must not kill it by SIGPIPE.
@@ -501,6 +503,10 @@ void ExecutionChild::ServeAsResident(StatusOr<ExecutionResult> result) {
     StatusOr<size_t> copied = rewinder_->Rewind();
     // A request already sent is not acknowledged: the zygote forks for it.
     if (!copied.ok() || *copied > kMaxRewoundPages) _exit(0);
+    // The next request may be another client's: nothing of this one's stays
+    // in the frames that ran it (the heap's freed blocks are cleared as they
+    // are freed: zeroing_free.cc).
+    if (!dead_stack_->Clear()) _exit(0);
     int received = -1;
     StatusOr<Json> request = ReceiveMessage(zygote_socket_.get(), &received);
     if (!request.ok() || received < 0) _exit(0);  // the zygote let this process go

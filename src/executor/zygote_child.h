@@ -36,12 +36,16 @@
 // zygote it is idle ('I' on its socket), puts its guest back as it was at
 // user_code_begin (GuestRewinder: every page of linear memory it wrote,
 // copied from the zygote's pristine memory; the memory's size; the stack
-// pointer) and waits on the socket for the zygote's next request, which
-// the zygote sends it only when the client's ConfinementKey for the request
-// equals the one it was confined under (it checks, and fails the request
-// otherwise). Each request gets a new ExecutionContext (its WASI host, its
-// memory cap, its timer) as in a fresh child; fuel, output and every result
-// are the same. It exits instead of serving again after a trap, after
+// pointer), clears its stack below the frame that serves (DeadStack) and
+// waits on the socket for the zygote's next request, which the zygote sends
+// it only when the client's ConfinementKey for the request equals the one it
+// was confined under (it checks, and fails the request otherwise). Each
+// request gets a new ExecutionContext (its WASI host, its memory cap, its
+// timer) as in a fresh child; fuel, output and every result are the same.
+// What its host code allocated for a request was zeroed as it was freed
+// (zeroing_free.cc), so an idle resident holds nothing of its last request
+// (tests/executor/resident_test.cc scans its memory for one's code, output,
+// files and state): the next request may be another client's. It exits instead of serving again after a trap, after
 // 1 s of CPU time in all (so that RLIMIT_CPU, set for one request, stays a
 // backstop for the next), when more than kMaxRewoundPages pages had to be
 // put back, or when the zygote closes the socket.
@@ -60,6 +64,7 @@
 #include "engine/guest_runner.h"
 #include "executor/confinement.h"
 #include "executor/confinement_key.h"
+#include "executor/dead_stack.h"
 #include "executor/page_warming.h"
 
 namespace snakecage::executor {
@@ -164,6 +169,7 @@ class ExecutionChild {
   // and the ConfinementKey this process is confined under.
   UniqueFd zygote_socket_;
   std::optional<GuestRewinder> rewinder_;
+  std::optional<DeadStack> dead_stack_;  // set with rewinder_
   std::string confinement_key_;
   bool confined_ = false;
 };

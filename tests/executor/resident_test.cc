@@ -7,17 +7,21 @@
 // after its result: each test waits kSettle after a run it wants the next
 // one to find the resident idle.
 #include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <memory>
 #include <vector>
 #include <set>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
+#include "common/sanitizers.h"
 #include "common/temp_dir.h"
 #include "snakecage/execution.h"
 #include "snakecage/executor.h"
@@ -259,6 +263,79 @@ TEST_F(ResidentTest, AResidentKeepsNoDescriptorsOfItsRequests) {
     EXPECT_EQ(FdsOf(child), it->second) << "child " << child;
   }
   EXPECT_GE(residents_seen, 1u);
+}
+
+// Where in the memory of `pid` the bytes `needle` lie: one line per
+// readable mapping holding them (its line of /proc/PID/maps). Empty when
+// nowhere; nullopt when the memory cannot be read (no ptrace access).
+std::optional<std::vector<std::string>> MappingsHolding(pid_t pid, const std::string& needle) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  const int mem = open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (mem < 0) return std::nullopt;
+  std::vector<std::string> found;
+  std::string line;
+  std::vector<char> buf;
+  while (std::getline(maps, line)) {
+    unsigned long start = 0, end = 0;
+    char perms[5] = {};
+    if (sscanf(line.c_str(), "%lx-%lx %4s", &start, &end, perms) != 3 || perms[0] != 'r') continue;
+    if (line.ends_with("[vvar]") || line.ends_with("[vsyscall]") || line.ends_with("[vvar_vclock]")) {
+      continue;
+    }
+    buf.resize(end - start);
+    const ssize_t n = pread(mem, buf.data(), buf.size(), static_cast<off_t>(start));
+    if (n <= 0) continue;
+    if (std::search(buf.begin(), buf.begin() + n, needle.begin(), needle.end()) !=
+        buf.begin() + n) {
+      found.push_back(line);
+    }
+  }
+  close(mem);
+  return found;
+}
+
+// A resident that served a request holds nothing of it once idle: not its
+// code, output, files or state, in the guest's memory or the host's (the
+// freed heap, the dead stack). Code that escaped the WebAssembly sandbox in
+// the next request, perhaps another client's, would find none of it.
+TEST_F(ResidentTest, AnIdleResidentHoldsNothingOfItsLastRequest) {
+  if (snakecage::testing::kUnderAddressSanitizer) {
+    GTEST_SKIP() << "ASan's allocator keeps freed blocks as they were (zeroing_free.cc is not "
+                    "built there)";
+  }
+  std::mt19937_64 random(std::random_device{}());
+  const auto fresh_secret = [&random] {
+    std::string s = "secret-";
+    for (int i = 0; i < 24; ++i) s += "0123456789abcdef"[random() % 16];
+    return s;
+  };
+  // In the code, reversed; made by the guest, never in the code: its
+  // state and output (the secret) and a file's content ("!" and the code's).
+  const std::string secret = fresh_secret();
+  const std::string in_code(secret.rbegin(), secret.rend());
+  const ExecutionResult r = Run("import sys\n"
+                                "s = '" + in_code + "'[::-1] + '!'\n"
+                                "print(s[:-1])\n"
+                                "sys.stderr.write(s[:-1] * 2000)\n"
+                                "open('/app/out.txt', 'w').write(s[::-1] * 3000)\n"
+                                "back = open('/app/out.txt').read()\n"
+                                "kept = [s] * 1000\n");
+  ASSERT_EQ(r.stdout_text, secret + "\n");
+  ASSERT_EQ(r.stderr_text.size(), secret.size() * 2000);
+  const std::vector<pid_t> zygotes = executor_->ZygotePids();
+  ASSERT_EQ(zygotes.size(), 1u);
+  std::vector<pid_t> residents;
+  for (pid_t child : ChildrenOf(zygotes[0])) {
+    if (IsResident(FdsOf(child))) residents.push_back(child);
+  }
+  ASSERT_EQ(residents.size(), 1u);
+  for (const std::string& needle : {in_code, secret, "!" + in_code}) {
+    std::optional<std::vector<std::string>> where = MappingsHolding(residents[0], needle);
+    if (!where) GTEST_SKIP() << "cannot read /proc/" << residents[0] << "/mem (no ptrace access)";
+    std::string lines;
+    for (const std::string& l : *where) lines += "\n  " + l;
+    EXPECT_TRUE(where->empty()) << "'" << needle << "' is still in:" << lines;
+  }
 }
 
 }  // namespace
