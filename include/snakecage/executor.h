@@ -92,11 +92,9 @@ struct RunOptions {
   // The execution may run in a process that served an earlier execution of
   // the same confinement (a resident child: the same workspace directory,
   // mounts and timeout), its interpreter put back exactly as a fresh
-  // child's, and its process may serve the next such execution. Off, it
-  // runs in a fresh child that exits after it. Turn it off when the
-  // workspace is next used by someone else (a pooled one-off workspace):
-  // between executions a resident puts back what the guest sees, not the
-  // host memory its earlier executions freed.
+  // child's and what the host held of the earlier one cleared (zygote_child.h,
+  // "Residents"), and its process may serve the next such execution. Off, it
+  // runs in a fresh child that exits after it.
   bool reuse_process = true;
 };
 

@@ -149,11 +149,6 @@ struct SandboxOptions {
   // flushed to disk (no fsync), and its executions are not recorded in its
   // metadata unless its logs are kept; both would outlast it by nothing.
   bool one_off_session = false;
-  // With one_off_session: the workspace is only ever used by one client
-  // (ServiceOptions::one_client), so its executions may share a process as
-  // a session's do. Without it a one-off session's executions never do: the
-  // workspace goes to the next one-off execution, whoever runs it.
-  bool one_off_of_one_client = false;
   // Runs the executions (zygotes, kernel confinement); null means
   // Executor::Default(), shared by the whole process.
   std::shared_ptr<Executor> executor;
@@ -190,8 +185,7 @@ class PythonSandbox {
   std::string session_id_;
   std::filesystem::path workspace_path_;
   bool session_created_;
-  bool one_off_session_ = false;        // SandboxOptions::one_off_session
-  bool one_off_of_one_client_ = false;  // SandboxOptions::one_off_of_one_client
+  bool one_off_session_ = false;  // SandboxOptions::one_off_session
   SessionStore store_;
   std::shared_ptr<TelemetryLogger> logger_;
   std::shared_ptr<Executor> executor_;

@@ -91,12 +91,6 @@ struct ServiceOptions {
   // during executions use the real clock, so an injected clock should not
   // run behind it (tests use now() + an offset they advance).
   SessionStore::Clock clock;
-  // Every request comes from one client (an MCP server on stdio, whose
-  // one peer is its only client): executions that name no session may then
-  // share a process with each other, as one session's do
-  // (RunOptions::reuse_process), though it is never one of another client.
-  // Never set for a server that several clients reach.
-  bool one_client = false;
 };
 
 struct ExecuteRequest {
@@ -232,7 +226,6 @@ class SandboxService {
   std::shared_ptr<TelemetryLogger> logger_;
   SessionStore::Clock clock_;
   SessionStore store_;
-  bool one_client_ = false;  // ServiceOptions::one_client
 
   mutable std::mutex mu_;  // guards everything below
   struct Bucket {

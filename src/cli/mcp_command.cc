@@ -49,8 +49,7 @@ int McpCommand(const McpFlags& flags) {
 
   ScopedTempDir temp_root;
   StatusOr<std::unique_ptr<SandboxService>> service =
-      CreateServerService(flags, *limits, *logger, temp_root, "snakecage-mcp-",
-                          /*one_client=*/true);  // the peer on stdio
+      CreateServerService(flags, *limits, *logger, temp_root, "snakecage-mcp-");
   if (!service.ok()) return ExitFor(service.status());
   McpHandler handler(**service);
 

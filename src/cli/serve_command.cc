@@ -68,8 +68,7 @@ int ServeCommand(const ServeFlags& flags) {
 
   ScopedTempDir temp_root;
   StatusOr<std::unique_ptr<SandboxService>> service =
-      CreateServerService(flags, *limits, metrics, temp_root, "snakecage-serve-",
-                          /*one_client=*/false);
+      CreateServerService(flags, *limits, metrics, temp_root, "snakecage-serve-");
   if (!service.ok()) return ExitFor(service.status());
   McpHandler mcp(**service);
 

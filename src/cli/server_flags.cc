@@ -69,9 +69,8 @@ StatusOr<std::shared_ptr<TelemetryLogger>> ServerLogger(const ServerFlags& flags
 
 StatusOr<std::unique_ptr<SandboxService>> CreateServerService(
     const ServerFlags& flags, ServerLimits limits, std::shared_ptr<TelemetryLogger> logger,
-    ScopedTempDir& temp_root, std::string_view temp_prefix, bool one_client) {
+    ScopedTempDir& temp_root, std::string_view temp_prefix) {
   ServiceOptions options;
-  options.one_client = one_client;
   options.limits = std::move(limits);
   options.logger = std::move(logger);
   // The server's own executor, gone with the service before the command

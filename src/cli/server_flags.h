@@ -20,9 +20,8 @@ StatusOr<std::shared_ptr<TelemetryLogger>> ServerLogger(const ServerFlags& flags
 
 // The service over --workspace-root, or over `temp_root` (created here as
 // <tmp>/<temp_prefix>XXXXXX, removed with it) when the flag is absent.
-// `one_client`: ServiceOptions::one_client (the stdio MCP server).
 StatusOr<std::unique_ptr<SandboxService>> CreateServerService(
     const ServerFlags& flags, ServerLimits limits, std::shared_ptr<TelemetryLogger> logger,
-    ScopedTempDir& temp_root, std::string_view temp_prefix, bool one_client);
+    ScopedTempDir& temp_root, std::string_view temp_prefix);
 
 }  // namespace snakecage::cli

@@ -153,7 +153,6 @@ StatusOr<std::unique_ptr<PythonSandbox>> CreateSandbox(SandboxOptions options) {
                                                            opened->created, std::move(store),
                                                            logger, std::move(executor)));
   sandbox->one_off_session_ = options.one_off_session;
-  sandbox->one_off_of_one_client_ = options.one_off_of_one_client;
   return sandbox;
 }
 
@@ -175,12 +174,11 @@ StatusOr<SandboxResult> PythonSandbox::Execute(std::string_view code) {
                {{"session_id", session_id_}, {"runtime", "python"},
                 {"policy", PolicyToJson(policy_)}});
 
-  // A one-off session's workspace goes to the next one-off execution,
-  // whoever runs it: no process of this one may serve that one, unless
-  // only one client ever runs them.
-  RunOptions run_options;
-  run_options.reuse_process = !one_off_session_ || one_off_of_one_client_;
-  StatusOr<ExecutionResult> run = executor_->Run(policy_, run_options);
+  // The execution may run in a resident child (RunOptions::reuse_process),
+  // even one that served another client's one-off execution in this
+  // pooled workspace: between requests a resident puts back what the guest
+  // sees and clears what the host held of the last one.
+  StatusOr<ExecutionResult> run = executor_->Run(policy_);
   if (!run.ok()) return fail(run.status());
   StatusOr<session::WorkspaceSnapshot> after = session::SnapshotWorkspace(workspace_path_);
   if (!after.ok()) return fail(after.status());

@@ -150,8 +150,7 @@ SandboxService::SandboxService(ServiceOptions options)
       logger_(options.logger ? std::move(options.logger) : std::make_shared<NullLogger>()),
       clock_(options.clock ? std::move(options.clock)
                            : SessionStore::Clock([] { return std::chrono::system_clock::now(); })),
-      store_(std::filesystem::absolute(options.workspace_root), logger_, clock_),
-      one_client_(options.one_client) {}
+      store_(std::filesystem::absolute(options.workspace_root), logger_, clock_) {}
 
 SandboxService::~SandboxService() {
   for (const std::string& id : one_off_pool_) (void)store_.DeleteSession(id);
@@ -294,7 +293,6 @@ StatusOr<SandboxResult> SandboxService::RunInSession(const std::string& session_
                                                      bool one_off) {
   SandboxOptions options;
   options.one_off_session = one_off;
-  options.one_off_of_one_client = one_off && one_client_;
   options.policy = policy;
   options.session_id = session_id;
   options.workspace_root = store_.root();
