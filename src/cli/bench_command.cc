@@ -6,7 +6,9 @@
 //   1. native: /usr/bin/python3.11 -I -c 'print(2+2)', posix_spawn + waitpid;
 //   2. warm print(2+2): one Executor, zygote started by untimed warm-up runs,
 //      the code staged once, the clock around Executor::Run only;
-//   3. warm import json, re, datetime: the same with that code;
+//   3. warm import json, re, datetime: the same with that code; then
+//      print(2+2) in a fresh child each run (RunOptions::reuse_process off:
+//      a new session's first execution);
 //   4. throughput: `threads` callers, each with its own workspace, share a
 //      total of `executions` runs of print(2+2); total / elapsed;
 //   5. memory: print(2+2) then time.sleep(1); while the child sleeps, its
@@ -249,16 +251,18 @@ struct WarmLatency {
 // in policy's workspace.
 StatusOr<WarmLatency> TimeWarm(Executor& executor, const ExecutionPolicy& policy,
                                std::string_view phase, std::string_view expected,
-                               uint64_t warmup, uint64_t runs) {
+                               uint64_t warmup, uint64_t runs, RunOptions options = {}) {
   for (uint64_t i = 0; i < warmup; ++i) {
-    if (Status s = CheckResult(executor.Run(policy), phase, expected); !s.ok()) return s;
+    if (Status s = CheckResult(executor.Run(policy, options), phase, expected); !s.ok()) {
+      return s;
+    }
   }
   std::vector<double> ms, in_child;
   ms.reserve(runs);
   in_child.reserve(runs);
   for (uint64_t i = 0; i < runs; ++i) {
     const auto start = Clock::now();
-    StatusOr<ExecutionResult> r = executor.Run(policy);
+    StatusOr<ExecutionResult> r = executor.Run(policy, options);
     ms.push_back(MsSince(start));
     if (Status s = CheckResult(r, phase, expected); !s.ok()) return s;
     in_child.push_back(r->duration_ms);
@@ -403,7 +407,7 @@ struct Report {
   Settings settings;
   unsigned hardware_threads = 0;
   double load_before = -1, load_after = -1;
-  WarmLatency warm, import;
+  WarmLatency warm, import, fresh_child;
   Throughput throughput;
   uint64_t private_bytes = 0, pss_bytes = 0, zygote_rss_bytes = 0;
   size_t warm_pages = 0;  // pages each spare touches before its request
@@ -448,6 +452,8 @@ Json ToJson(const Report& r) {
   j["latency_in_child_ms"] = latency(r.warm.in_child);
   j["import_latency_ms"] = latency(r.import.total);
   j["import_latency_in_child_ms"] = latency(r.import.in_child);
+  j["fresh_child_latency_ms"] = latency(r.fresh_child.total);
+  j["fresh_child_latency_in_child_ms"] = latency(r.fresh_child.in_child);
   j["executions_per_second"] = r.throughput.executions_per_second;
   j["throughput_elapsed_s"] = r.throughput.elapsed_s;
   j["private_memory_bytes"] = r.private_bytes;
@@ -478,6 +484,7 @@ Json ToJson(const Report& r) {
   j["kept_state_evict_100_globals_ms"] = latency(r.kept_evict);
   j["kept_state_restore_100_globals_ms"] = latency(r.kept_restore);
   j["ratios"] = {{"warm_vs_native_median", Nullable(r.Ratio(r.warm.total.median))},
+                 {"fresh_child_vs_native_median", Nullable(r.Ratio(r.fresh_child.total.median))},
                  {"cold_vs_native_median", Nullable(r.Ratio(r.cold.median))},
                  {"cold_cli_run_vs_native_median", Nullable(r.Ratio(r.cold_cli.median))},
                  {"http_fresh_session_vs_native_median", Nullable(r.Ratio(r.http_fresh.median))},
@@ -554,6 +561,10 @@ void PrintTable(const Report& r) {
       {"import json, re, datetime, warm, median", Ms(r.import.total.median), "", "", "", ""},
       {"import json, re, datetime, warm, p99", Ms(r.import.total.p99), "", "", "", ""},
       {"  of which in the child, median", Ms(r.import.in_child.median), "", "", "", ""},
+      {"print(2+2), fresh child each run, median", Ms(r.fresh_child.total.median),
+       native(r.native ? r.native->median : 0), ratio(r.fresh_child.total.median), "", ""},
+      {"print(2+2), fresh child each run, p99", Ms(r.fresh_child.total.p99), "", "", "", ""},
+      {"  of which in the child, median", Ms(r.fresh_child.in_child.median), "", "", "", ""},
       {"executions/s, " + std::to_string(r.settings.threads) + " threads",
        Format("%.0f /s", r.throughput.executions_per_second), "", "", ">= 2000 /s",
        met(r.throughput_met())},
@@ -710,6 +721,13 @@ int BenchCommand(const BenchFlags& flags) {
                                       kWarmupRuns, settings.executions);
   if (!import.ok()) return ExitFor(import.status());
   report.import = *import;
+  RunOptions fresh_child;
+  fresh_child.reuse_process = false;
+  StatusOr<WarmLatency> fresh = TimeWarm(executor, *warm_policy, "fresh child print(2+2)",
+                                         kPrintExpected, kWarmupRuns, settings.executions,
+                                         fresh_child);
+  if (!fresh.ok()) return ExitFor(fresh.status());
+  report.fresh_child = *fresh;
 
   // 4. throughput
   StatusOr<Throughput> throughput =

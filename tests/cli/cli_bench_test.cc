@@ -48,7 +48,7 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
   ExpectLatency(j["zygote_start_ms"], "snapshot");
   ExpectLatency(j["zygote_start_ms"], "without_snapshot");
   // Each run's time in the child is part of its time around Executor::Run.
-  for (const char* key : {"latency", "import_latency"}) {
+  for (const char* key : {"latency", "import_latency", "fresh_child_latency"}) {
     const std::string total = std::string(key) + "_ms";
     const std::string in_child = std::string(key) + "_in_child_ms";
     ExpectLatency(j, in_child);
@@ -133,6 +133,8 @@ TEST_F(CliTest, BenchJsonHasEveryMeasure) {
                 j["cold_cli_run_ms"]["median"].get<double>() / native, 1e-9);
     EXPECT_NEAR(j["ratios"]["mcp_stdio_vs_native_median"].get<double>(),
                 j["mcp_stdio_ms"]["median"].get<double>() / native, 1e-9);
+    EXPECT_NEAR(j["ratios"]["fresh_child_vs_native_median"].get<double>(),
+                j["fresh_child_latency_ms"]["median"].get<double>() / native, 1e-9);
     for (const char* kind : {"commit", "same_code_commit", "rollback"}) {
       const std::string key = std::string("kept_state_") + kind;
       EXPECT_NEAR(j["ratios"][key + "_vs_native_median"].get<double>(),
@@ -151,6 +153,7 @@ TEST_F(CliTest, BenchTableNamesEveryMeasureAndTarget) {
   for (const char* row :
        {"print(2+2), warm executor, median", "print(2+2), warm executor, p99",
         "of which in the child, median", "import json, re, datetime, warm, median",
+        "print(2+2), fresh child each run, median", "print(2+2), fresh child each run, p99",
         "executions/s, 1 threads",
         "private memory of one execution", "its Pss", "its zygote's Rss",
         "print(2+2), cold RunPython(), median", "<= 0.5 ms", "<= 1.5 ms", "<= 1 ms", ">= 2000 /s", "<= 4 MB",
