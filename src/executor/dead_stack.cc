@@ -14,6 +14,14 @@
 
 #include "base/read_all_at.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SNAKECAGE_DEAD_STACK_UNDER_ASAN 1
+#include <dlfcn.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#endif
+
 namespace snakecage::executor {
 namespace {
 
@@ -23,15 +31,15 @@ constexpr size_t kScanPages = 64;
 constexpr uint64_t kPresent = uint64_t{1} << 63;
 constexpr uint64_t kSwapped = uint64_t{1} << 62;
 
-// The clearing runs on this stack. madvise, pread and explicit_bzero need
-// little; a sanitizer's frames need more.
+// The clearing runs on this stack (RunClearing). madvise, pread and
+// explicit_bzero need little; a sanitizer's frames need more.
 alignas(64) char g_clearing_stack[64 * 1024];
 
 // What the clearing works on and what it found, while the cleared thread
 // waits in swapcontext.
 struct Clearing {
   ucontext_t cleared;   // the thread whose stack is cleared
-  ucontext_t clearing;  // ClearBelowSavedPointer on g_clearing_stack
+  ucontext_t clearing;  // RunClearing on g_clearing_stack
   uintptr_t low = 0;
   int pagemap = -1;
   bool ok = false;
@@ -48,14 +56,42 @@ uintptr_t StackPointerOf(const ucontext_t& context) {
 #endif
 }
 
-// Runs on g_clearing_stack; returns to the cleared thread through uc_link.
-// Below the saved stack pointer nothing is live: swapcontext saves it as it
-// will be after swapcontext returns.
-void ClearBelowSavedPointer() {
-  Clearing& c = g_clearing;
+#if defined(SNAKECAGE_DEAD_STACK_UNDER_ASAN)
+// Sanitizer builds: ASan's swapcontext prints a warning on every process's
+// first call (on the stderr tests read), so glibc's is called, and ASan is
+// told of the switch through its fiber interface instead.
+const void* g_cleared_bottom = nullptr;
+size_t g_cleared_size = 0;
+
+int SwitchToClearing(ucontext_t* from, ucontext_t* to) {
+  using Swap = int (*)(ucontext_t*, const ucontext_t*);
+  static const Swap glibc_swapcontext = reinterpret_cast<Swap>(dlsym(RTLD_NEXT, "swapcontext"));
+  if (glibc_swapcontext == nullptr) return -1;
+  void* fake_stack = nullptr;
+  __sanitizer_start_switch_fiber(&fake_stack, g_clearing_stack, sizeof g_clearing_stack);
+  const int rc = glibc_swapcontext(from, to);
+  __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+  return rc;
+}
+void EnteredClearing() {
+  __sanitizer_finish_switch_fiber(nullptr, &g_cleared_bottom, &g_cleared_size);
+}
+void LeavingClearing() {
+  __sanitizer_start_switch_fiber(nullptr, g_cleared_bottom, g_cleared_size);
+}
+#else
+int SwitchToClearing(ucontext_t* from, ucontext_t* to) { return swapcontext(from, to); }
+void EnteredClearing() {}
+void LeavingClearing() {}
+#endif
+
+// Clears c.cleared's stack below its saved stack pointer, where nothing is
+// live: swapcontext saves the pointer as it will be after swapcontext
+// returns. False when it could not.
+bool ClearBelowSavedPointer(const Clearing& c) {
   const uintptr_t sp = StackPointerOf(c.cleared);
   uintptr_t top = sp & ~(kPage - 1);
-  if (top < c.low) return;  // not this stack's pointer: ok stays false
+  if (top < c.low) return false;  // not this stack's pointer
   explicit_bzero(reinterpret_cast<void*>(top), sp - top);
   uint64_t entries[kScanPages];
   while (top > c.low) {
@@ -63,7 +99,7 @@ void ClearBelowSavedPointer() {
     const size_t pages = (top - from) / kPage;
     if (!ReadAllAt(c.pagemap, entries, pages * sizeof(uint64_t),
                    from / kPage * sizeof(uint64_t))) {
-      return;
+      return false;
     }
     bool any = false;
     for (size_t i = 0; i < pages; ++i) {
@@ -74,10 +110,16 @@ void ClearBelowSavedPointer() {
     top = from;
     if (!any) break;
   }
-  if (top > c.low && madvise(reinterpret_cast<void*>(c.low), top - c.low, MADV_DONTNEED) != 0) {
-    return;
-  }
-  c.ok = true;
+  return top == c.low ||
+         madvise(reinterpret_cast<void*>(c.low), top - c.low, MADV_DONTNEED) == 0;
+}
+
+// The clearing's entry, on g_clearing_stack; it returns to the cleared
+// thread through uc_link.
+void RunClearing() {
+  EnteredClearing();
+  g_clearing.ok = ClearBelowSavedPointer(g_clearing);
+  LeavingClearing();
 }
 
 }  // namespace
@@ -111,8 +153,8 @@ bool DeadStack::Clear() const {
   c.clearing.uc_stack.ss_sp = g_clearing_stack;
   c.clearing.uc_stack.ss_size = sizeof g_clearing_stack;
   c.clearing.uc_link = &c.cleared;
-  makecontext(&c.clearing, ClearBelowSavedPointer, 0);
-  if (swapcontext(&c.cleared, &c.clearing) != 0) return false;
+  makecontext(&c.clearing, RunClearing, 0);
+  if (SwitchToClearing(&c.cleared, &c.clearing) != 0) return false;
   return c.ok;
 }
 
