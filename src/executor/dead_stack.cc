@@ -28,8 +28,8 @@ namespace {
 constexpr uintptr_t kPage = 4096;
 // Pages of the page map read at a time, going down: 256 KiB of stack.
 constexpr size_t kScanPages = 64;
-constexpr uint64_t kPresent = uint64_t{1} << 63;
 constexpr uint64_t kSwapped = uint64_t{1} << 62;
+constexpr uint64_t kExclusive = uint64_t{1} << 56;  // mapped by this process alone
 
 // The clearing runs on this stack (RunClearing). madvise, pread and
 // explicit_bzero need little; a sanitizer's frames need more.
@@ -103,7 +103,8 @@ bool ClearBelowSavedPointer(const Clearing& c) {
     }
     bool any = false;
     for (size_t i = 0; i < pages; ++i) {
-      if (!(entries[i] & (kPresent | kSwapped))) continue;
+      // A page still shared with the zygote holds what it held there.
+      if (!(entries[i] & (kExclusive | kSwapped))) continue;
       explicit_bzero(reinterpret_cast<void*>(from + i * kPage), kPage);
       any = true;
     }

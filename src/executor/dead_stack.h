@@ -6,10 +6,13 @@
 // it (WASI calls copying output, the result's JSON), lie below the frame that
 // serves the requests; when they return their bytes stay. Between requests
 // the resident clears everything below the stack pointer: the rest of the
-// page the pointer is in, and the pages below it that are present, are
-// zeroed, from the pointer down to the first 256 KiB with none present (so
-// the next request finds the pages it will use again in place); every page
-// below that is dropped (madvise MADV_DONTNEED: zero when next touched). It
+// page the pointer is in, and the pages below it that this process wrote
+// (/proc/self/pagemap: present and mapped here alone, or swapped out), are
+// zeroed, from the pointer down to the first 256 KiB with none such (so the
+// next request finds the pages it will use again in place); every page
+// below that is dropped (madvise MADV_DONTNEED: zero when next touched).
+// Pages still shared with the zygote hold the zygote's bytes, which every
+// child sees: copying them to zero them would only cost memory. It
 // does so from a small stack of its own (swapcontext), so that no frame of
 // the clearing is in what it clears.
 //
