@@ -41,6 +41,7 @@ struct Clearing {
   ucontext_t cleared;   // the thread whose stack is cleared
   ucontext_t clearing;  // RunClearing on g_clearing_stack
   uintptr_t low = 0;
+  uintptr_t high = 0;
   int pagemap = -1;
   bool ok = false;
 };
@@ -91,7 +92,7 @@ void LeavingClearing() {}
 bool ClearBelowSavedPointer(const Clearing& c) {
   const uintptr_t sp = StackPointerOf(c.cleared);
   uintptr_t top = sp & ~(kPage - 1);
-  if (top < c.low) return false;  // not this stack's pointer
+  if (top < c.low || sp > c.high) return false;  // not this stack's pointer
   explicit_bzero(reinterpret_cast<void*>(top), sp - top);
   uint64_t entries[kScanPages];
   while (top > c.low) {
@@ -142,12 +143,13 @@ StatusOr<DeadStack> DeadStack::OfThisThread() {
     return Internal(std::string("dead stack: /proc/self/pagemap: ") + std::strerror(errno));
   }
   const uintptr_t low = (reinterpret_cast<uintptr_t>(addr) + kPage - 1) & ~(kPage - 1);
-  return DeadStack(low, std::move(pagemap));
+  return DeadStack(low, reinterpret_cast<uintptr_t>(addr) + size, std::move(pagemap));
 }
 
 bool DeadStack::Clear() const {
   Clearing& c = g_clearing;
   c.low = low_;
+  c.high = high_;
   c.pagemap = pagemap_.get();
   c.ok = false;
   if (getcontext(&c.clearing) != 0) return false;

@@ -12,9 +12,9 @@
 // next request finds the pages it will use again in place); every page
 // below that is dropped (madvise MADV_DONTNEED: zero when next touched).
 // Pages still shared with the zygote hold the zygote's bytes, which every
-// child sees: copying them to zero them would only cost memory. It
-// does so from a small stack of its own (swapcontext), so that no frame of
-// the clearing is in what it clears.
+// child sees: copying them to zero them would only cost memory. The
+// clearing runs on a small stack of its own (swapcontext), so that none of
+// its frames is in what it clears.
 //
 // Thread-safety: one DeadStack per thread, used by that thread only (the
 // clearing stack is per process: a resident has one thread).
@@ -40,8 +40,10 @@ class DeadStack {
   bool Clear() const;
 
  private:
-  DeadStack(uintptr_t low, UniqueFd pagemap) : low_(low), pagemap_(std::move(pagemap)) {}
-  uintptr_t low_;  // the lowest usable address of the stack
+  DeadStack(uintptr_t low, uintptr_t high, UniqueFd pagemap)
+      : low_(low), high_(high), pagemap_(std::move(pagemap)) {}
+  uintptr_t low_;   // the lowest usable address of the stack
+  uintptr_t high_;  // one past its highest
   UniqueFd pagemap_;
 };
 

@@ -4,7 +4,7 @@
 // A resident child serves one request after another (zygote_child.h,
 // "Residents"), perhaps of different clients (a server's pooled one-off
 // workspaces). Its guest is put back page for page, and its dead stack is
-// cleared (ScrubDeadStack); what its host code allocated for a request (the
+// cleared (dead_stack.h); what its host code allocated for a request (the
 // guest's output, its result's JSON, the WASI host's buffers) is freed. This
 // file makes "freed" mean "cleared": free() zeroes the whole usable block
 // before glibc takes it back, and realloc() that moves a block frees the old

@@ -45,10 +45,11 @@
 // What its host code allocated for a request was zeroed as it was freed
 // (zeroing_free.cc), so an idle resident holds nothing of its last request
 // (tests/executor/resident_test.cc scans its memory for one's code, output,
-// files and state): the next request may be another client's. It exits instead of serving again after a trap, after
-// 1 s of CPU time in all (so that RLIMIT_CPU, set for one request, stays a
-// backstop for the next), when more than kMaxRewoundPages pages had to be
-// put back, or when the zygote closes the socket.
+// files and state): the next request may be another client's. It exits
+// instead of serving again after a trap, after 1 s of CPU time in all (so
+// that RLIMIT_CPU, set for one request, stays a backstop for the next),
+// when more than kMaxRewoundPages pages had to be put back, when its stack
+// cannot be cleared, or when the zygote closes the socket.
 //
 // Thread-safety: one per process, used on the guest thread.
 #pragma once
