@@ -9,17 +9,19 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <memory>
-#include <vector>
+#include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
-#include <unistd.h>
+#include <vector>
 
 #include "common/sanitizers.h"
 #include "common/temp_dir.h"
@@ -265,16 +267,22 @@ TEST_F(ResidentTest, AResidentKeepsNoDescriptorsOfItsRequests) {
   EXPECT_GE(residents_seen, 1u);
 }
 
-// Where in the memory of `pid` the bytes `needle` lie: one line per
-// readable mapping holding them (its line of /proc/PID/maps). Empty when
-// nowhere; nullopt when the memory cannot be read (no ptrace access).
-std::optional<std::vector<std::string>> MappingsHolding(pid_t pid, const std::string& needle) {
+// Where in the memory of `pid` each of `needles` lies: for each, one line
+// per readable mapping holding it (its line of /proc/PID/maps). Read once,
+// 1 MiB at a time (each read overlapping the last by a needle's length, so
+// that none is missed across a boundary). nullopt when the memory cannot be
+// read (no ptrace access).
+std::optional<std::vector<std::vector<std::string>>> MappingsHolding(
+    pid_t pid, const std::vector<std::string>& needles) {
   std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
   const int mem = open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
   if (mem < 0) return std::nullopt;
-  std::vector<std::string> found;
+  size_t overlap = 0;
+  for (const std::string& n : needles) overlap = std::max(overlap, n.size());
+  constexpr size_t kChunk = 1 << 20;
+  std::vector<std::vector<std::string>> found(needles.size());
+  std::vector<char> buf(kChunk + overlap);
   std::string line;
-  std::vector<char> buf;
   while (std::getline(maps, line)) {
     unsigned long start = 0, end = 0;
     char perms[5] = {};
@@ -282,12 +290,18 @@ std::optional<std::vector<std::string>> MappingsHolding(pid_t pid, const std::st
     if (line.ends_with("[vvar]") || line.ends_with("[vsyscall]") || line.ends_with("[vvar_vclock]")) {
       continue;
     }
-    buf.resize(end - start);
-    const ssize_t n = pread(mem, buf.data(), buf.size(), static_cast<off_t>(start));
-    if (n <= 0) continue;
-    if (std::search(buf.begin(), buf.begin() + n, needle.begin(), needle.end()) !=
-        buf.begin() + n) {
-      found.push_back(line);
+    std::vector<bool> in_this(needles.size(), false);
+    for (unsigned long at = start; at < end; at += kChunk) {
+      const size_t want = std::min<unsigned long>(end - at, kChunk + overlap);
+      const ssize_t n = pread(mem, buf.data(), want, static_cast<off_t>(at));
+      if (n <= 0) break;
+      for (size_t i = 0; i < needles.size(); ++i) {
+        in_this[i] = in_this[i] || std::search(buf.begin(), buf.begin() + n, needles[i].begin(),
+                                               needles[i].end()) != buf.begin() + n;
+      }
+    }
+    for (size_t i = 0; i < needles.size(); ++i) {
+      if (in_this[i]) found[i].push_back(line);
     }
   }
   close(mem);
@@ -329,12 +343,14 @@ TEST_F(ResidentTest, AnIdleResidentHoldsNothingOfItsLastRequest) {
     if (IsResident(FdsOf(child))) residents.push_back(child);
   }
   ASSERT_EQ(residents.size(), 1u);
-  for (const std::string& needle : {in_code, secret, "!" + in_code}) {
-    std::optional<std::vector<std::string>> where = MappingsHolding(residents[0], needle);
-    if (!where) GTEST_SKIP() << "cannot read /proc/" << residents[0] << "/mem (no ptrace access)";
+  const std::vector<std::string> needles = {in_code, secret, "!" + in_code};
+  std::optional<std::vector<std::vector<std::string>>> where =
+      MappingsHolding(residents[0], needles);
+  if (!where) GTEST_SKIP() << "cannot read /proc/" << residents[0] << "/mem (no ptrace access)";
+  for (size_t i = 0; i < needles.size(); ++i) {
     std::string lines;
-    for (const std::string& l : *where) lines += "\n  " + l;
-    EXPECT_TRUE(where->empty()) << "'" << needle << "' is still in:" << lines;
+    for (const std::string& l : (*where)[i]) lines += "\n  " + l;
+    EXPECT_TRUE((*where)[i].empty()) << "'" << needles[i] << "' is still in:" << lines;
   }
 }
 
