@@ -220,6 +220,8 @@ class SandboxService {
   // SandboxOptions::one_off_session).
   StatusOr<SandboxResult> RunInSession(const std::string& session_id, std::string_view code,
                                        const ExecutionPolicy& policy, bool one_off = false);
+  // Forgets the sandbox kept for the session (it was deleted). Under mu_.
+  void ForgetSandboxLocked(std::string_view session_id);
 
   ServerLimits limits_;
   std::shared_ptr<Executor> executor_;
@@ -237,6 +239,14 @@ class SandboxService {
   std::map<std::string, int, std::less<>> running_;  // executions in flight per session
   std::set<std::string, std::less<>> ephemeral_;      // one-off sessions, running or pooled
   std::vector<std::string> one_off_pool_;             // one-off sessions emptied for reuse
+  // The sandbox each session last ran in through this service, and the
+  // policy it was made for: the next execution under the same policy runs
+  // in it instead of opening the session again (sandbox_service.cc).
+  struct KeptSandbox {
+    ExecutionPolicy policy;
+    std::shared_ptr<PythonSandbox> sandbox;
+  };
+  std::map<std::string, KeptSandbox, std::less<>> sandboxes_;
   std::optional<std::chrono::system_clock::time_point> last_sweep_;
   std::optional<nlohmann::ordered_json> guest_facts_;
   std::mutex create_mu_;  // serialises CreateSession's count-then-create

@@ -3,9 +3,11 @@
 // Bookkeeping kept in memory (under mu_): token buckets per client, the
 // last time this server used each session (so reading files counts as use),
 // executions in flight per session (the idle sweep and DestroySession never
-// delete a session while one runs here), and the fresh per-execution
-// sessions (left out of listings and of the session cap). Everything else
-// is on disk, read through SessionStore.
+// delete a session while one runs here), the fresh per-execution
+// sessions (left out of listings and of the session cap), and the sandbox
+// each session last ran in (so its next execution does not open it again,
+// nor log session.retrieved again). Everything else is on disk, read
+// through SessionStore.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
@@ -232,6 +234,7 @@ StatusOr<std::vector<std::string>> SandboxService::ExpireIdleSessions() {
     if (Status s = store_.DeleteSession(id); !s.ok()) continue;
     executor_->DropState(store_.WorkspacePath(id));
     last_used_.erase(id);
+    ForgetSandboxLocked(id);
     deleted.push_back(id);
   }
   return deleted;
@@ -291,16 +294,49 @@ StatusOr<SandboxResult> SandboxService::RunInSession(const std::string& session_
                                                      std::string_view code,
                                                      const ExecutionPolicy& policy,
                                                      bool one_off) {
-  SandboxOptions options;
-  options.one_off_session = one_off;
-  options.policy = policy;
-  options.session_id = session_id;
-  options.workspace_root = store_.root();
-  options.logger = logger_;
-  options.executor = executor_;
-  StatusOr<std::unique_ptr<PythonSandbox>> sandbox = CreateSandbox(std::move(options));
-  if (!sandbox.ok()) return sandbox.status();
-  return (*sandbox)->Execute(code);
+  // Opening a session (its directories, its metadata read whole, and
+  // session.retrieved logged) cost about a tenth of a short execution's
+  // call. The sandbox is kept for the session's next execution under the
+  // same policy instead: a PythonSandbox holds paths, not descriptors, and
+  // reads nothing of the session ahead of an execution, which takes the
+  // session's lock and fails with NotFound when the session is gone. It is
+  // forgotten when this service deletes the session, and when an execution
+  // in it fails (the session may have been deleted by another process).
+  std::shared_ptr<PythonSandbox> sandbox;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = sandboxes_.find(session_id);
+        it != sandboxes_.end() && it->second.policy == policy) {
+      sandbox = it->second.sandbox;
+    }
+  }
+  if (sandbox == nullptr) {
+    SandboxOptions options;
+    options.one_off_session = one_off;
+    options.policy = policy;
+    options.session_id = session_id;
+    options.workspace_root = store_.root();
+    options.logger = logger_;
+    options.executor = executor_;
+    StatusOr<std::unique_ptr<PythonSandbox>> created = CreateSandbox(std::move(options));
+    if (!created.ok()) return created.status();
+    sandbox = std::move(*created);
+    std::lock_guard lock(mu_);
+    sandboxes_.insert_or_assign(session_id, KeptSandbox{policy, sandbox});
+  }
+  StatusOr<SandboxResult> result = sandbox->Execute(code);
+  if (!result.ok()) {
+    std::lock_guard lock(mu_);
+    if (auto it = sandboxes_.find(session_id);
+        it != sandboxes_.end() && it->second.sandbox == sandbox) {
+      sandboxes_.erase(it);
+    }
+  }
+  return result;
+}
+
+void SandboxService::ForgetSandboxLocked(std::string_view session_id) {
+  if (auto it = sandboxes_.find(session_id); it != sandboxes_.end()) sandboxes_.erase(it);
 }
 
 StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
@@ -395,6 +431,7 @@ StatusOr<SandboxResult> SandboxService::ExecuteCode(std::string_view client_id,
       one_off_pool_.push_back(id);
     } else if (fresh) {
       ephemeral_.erase(id);
+      ForgetSandboxLocked(id);
     } else {
       last_used_.insert_or_assign(id, Now());
     }
@@ -469,6 +506,7 @@ Status SandboxService::DestroySession(std::string_view client_id, std::string_vi
         executor_->DropState(store_.WorkspacePath(session_id));
         Status s = store_.DeleteSession(session_id);
         last_used_.erase(std::string(session_id));
+        ForgetSandboxLocked(session_id);
         return s;
       }
     }

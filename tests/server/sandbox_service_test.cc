@@ -234,6 +234,75 @@ TEST_F(SandboxServiceTest, SessionKeepsFilesAcrossExecutionsAndCountsThem) {
   EXPECT_FALSE((*listed)[0].created_at.empty());
 }
 
+// The service opens a session once for its executions, not at every one:
+// session.retrieved is logged at the first execution, and again only when
+// an execution's policy differs (here its timeout), which each result
+// reports as asked.
+TEST_F(SandboxServiceTest, ASessionIsOpenedOnceForItsExecutionsUnderOnePolicy) {
+  auto log = std::make_shared<RecordingLogger>();
+  ServiceOptions o;
+  o.limits = RoomyLimits();
+  o.workspace_root = root();
+  o.logger = log;
+  auto made = SandboxService::Create(std::move(o));
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  SandboxService& s = **made;
+  std::string id = NewSession(s);
+  const auto retrieved = [&] { return log->records(TelemetryEvent::kSessionRetrieved).size(); };
+  for (int i = 0; i < 3; ++i) {
+    auto r = s.ExecuteCode("c", Req("print(1)", id));
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->metadata.timeout_seconds, 20.0);
+  }
+  EXPECT_EQ(retrieved(), 1u);
+  auto other = s.ExecuteCode("c", Req("print(1)", id, 5.0));
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  EXPECT_EQ(other->metadata.timeout_seconds, 5.0);
+  EXPECT_EQ(retrieved(), 2u);
+  ExecuteRequest keep = Req("x = 1", id, 5.0);
+  keep.keep_state = true;
+  auto kept = s.ExecuteCode("c", keep);
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  EXPECT_TRUE(kept->metadata.state.has_value());
+  EXPECT_EQ(retrieved(), 3u);
+  EXPECT_EQ(log->records(TelemetryEvent::kExecutionStart).size(), 5u);
+  auto listed = s.ListSessions("c");
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].execution_count, 5u);
+}
+
+// What the service keeps of a session between executions is paths, never
+// its directories: a session deleted by another process is NotFound at
+// the next execution, and one made again under the same id is the one the
+// execution after that runs in.
+TEST_F(SandboxServiceTest, ASessionDeletedAndMadeAgainElsewhereIsSeenAtTheNextExecution) {
+  auto s = Make();
+  std::string id = NewSession(*s);
+  auto first = s->ExecuteCode("c", Req("open('/app/old.txt', 'w').write('x')", id));
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->files_created, std::vector<std::string>{"old.txt"});
+
+  SessionStore elsewhere(root());
+  ASSERT_TRUE(elsewhere.DeleteSession(id).ok());
+  auto gone = s->ExecuteCode("c", Req("print(1)", id));
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(gone.status().message().starts_with("session_id: no session '" + id + "'"))
+      << gone.status().message();
+  EXPECT_EQ(SessionDirs(root()), std::vector<std::string>{});
+
+  auto remade = elsewhere.OpenOrCreate(id);
+  ASSERT_TRUE(remade.ok()) << remade.status().message();
+  ASSERT_TRUE(remade->created);
+  auto again = s->ExecuteCode("c", Req("import os\nprint(sorted(os.listdir('/app')))", id));
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->stdout_text, "['user_code.py']\n");
+  auto meta = elsewhere.ReadMetadata(id);
+  ASSERT_TRUE(meta.ok()) << meta.status().message();
+  EXPECT_EQ(meta->execution_count, 1u);
+}
+
 TEST_F(SandboxServiceTest, ExecuteInASessionThatDoesNotExistIsNotFoundAndCreatesNothing) {
   auto s = Make();
   auto r = s->ExecuteCode("c", Req("print(1)", "never-made"));
