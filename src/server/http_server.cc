@@ -11,6 +11,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// Requests served on one keep-alive connection before it is closed.
+constexpr size_t kKeepAliveMaxRequests = 1000;
+
 int HttpStatusFor(const Status& s) {
   switch (s.code()) {
     case StatusCode::kInvalidArgument:
@@ -153,6 +156,12 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions option
   // algorithm the body waits for the client's delayed ACK, 40 ms on Linux,
   // on every request of a keep-alive connection.
   s->http_->set_tcp_nodelay(true);
+  // httplib 0.11 closes a keep-alive connection after 5 requests (later
+  // versions after 100): an agent's client reconnected every fifth call,
+  // and that call paid for a new connection and a pool thread's hand-over.
+  // A connection still holds a pool thread only while it is used or for
+  // the keep-alive timeout below.
+  s->http_->set_keep_alive_max_count(kKeepAliveMaxRequests);
   s->http_->set_keep_alive_timeout(std::max<time_t>(
       1, std::chrono::duration_cast<std::chrono::seconds>(s->options_.read_timeout).count()));
   s->Routes();

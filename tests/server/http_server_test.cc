@@ -22,6 +22,37 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 using snakecage::testing::TempDir;
 
+// A TCP connection to the server on loopback: its descriptor, or -1.
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// One whole answer read from `fd` (its head and Content-Length bytes of
+// body), or what came before the connection ended.
+std::string ReadAnswer(int fd) {
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
+    answer.append(buf, n);
+    const size_t end = answer.find("\r\n\r\n");
+    const size_t length = answer.find("Content-Length: ");
+    if (end != std::string::npos && length != std::string::npos &&
+        answer.size() >= end + 4 + std::stoul(answer.substr(length + 16))) {
+      break;
+    }
+  }
+  return answer;
+}
+
 
 class HttpServerTest : public ::testing::Test {
  protected:
@@ -281,26 +312,11 @@ TEST_F(HttpServerTest, ASessionCanBeNamedByTheClientAndRunByItsPath) {
   EXPECT_EQ(again->status, 200) << again->body;  // it exists: returned as it is
   // A PUT without Content-Length (curl -X PUT with no body) is told why.
   {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(server_->port()));
-    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    const int fd = Connect(server_->port());
+    ASSERT_GE(fd, 0);
     const std::string request = "PUT /v1/sessions/" + id + " HTTP/1.1\r\nHost: x\r\n\r\n";
     ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
-    std::string answer;
-    char buf[4096];
-    // Until the whole answer (its Content-Length) is in.
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) {
-      answer.append(buf, n);
-      const size_t end = answer.find("\r\n\r\n");
-      const size_t length = answer.find("Content-Length: ");
-      if (end != std::string::npos && length != std::string::npos &&
-          answer.size() >= end + 4 + std::stoul(answer.substr(length + 16))) {
-        break;
-      }
-    }
+    const std::string answer = ReadAnswer(fd);
     close(fd);
     EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
     EXPECT_NE(answer.find("body: a PUT needs a Content-Length header"), std::string::npos)
@@ -329,6 +345,24 @@ TEST_F(HttpServerTest, ASessionCanBeNamedByTheClientAndRunByItsPath) {
   auto missing = PostJson("/v1/sessions/nope/execute", {{"code", "1"}});
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404) << missing->body;
+}
+
+// An agent's client keeps one connection for its calls: the server does not
+// close it after a few requests (httplib's default closed it every fifth).
+TEST_F(HttpServerTest, AKeepAliveConnectionServesManyRequests) {
+  StartServer();
+  const int fd = Connect(server_->port());
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()))
+        << "request " << i;
+    const std::string answer = ReadAnswer(fd);
+    ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << "request " << i << ": " << answer;
+    ASSERT_EQ(answer.find("Connection: close"), std::string::npos)
+        << "request " << i << ": " << answer;
+  }
+  close(fd);
 }
 
 TEST_F(HttpServerTest, SaturationIs503) {
