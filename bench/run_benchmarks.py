@@ -298,6 +298,20 @@ def geo_means(rows: Sequence[Row]) -> GeoMeans:
         (geometric_mean(o) - 1.0) * 100.0 if o else None, len(o))
 
 
+# The CPU target: the whole-process geometric mean of the metered sandbox
+# against native, over the workloads that count. Metering's own overhead is
+# reported (the in-interpreter table's last column), not a target.
+WHOLE_PROCESS_TARGET_RATIO = 1.35
+
+
+def whole_process_target_met(means: GeoMeans) -> Optional[bool]:
+    """Whether the whole-process metered geometric mean is within the target;
+    None when no workload reported one."""
+    if means.metered_ratio is None:
+        return None
+    return means.metered_ratio <= WHOLE_PROCESS_TARGET_RATIO
+
+
 TABLE_HEADER = ("workload", "native ms", "sandbox ms (metered)", "ratio",
                 "sandbox ms (unmetered)", "ratio", "metering overhead %")
 
@@ -597,6 +611,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                           "geomean": dataclasses.asdict(process_means)},
         "sandbox_detail": detail,
         "cold_start": cold,
+        "targets": {"whole_process_geomean_le_%.2fx" % WHOLE_PROCESS_TARGET_RATIO:
+                    whole_process_target_met(process_means)},
         "errors": errors,
     }
 
@@ -638,8 +654,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   f"snakecage run {cold['snakecage_run_ms']:.1f} ms, "
                   f"python3.11 -I -c {cold['native_ms']:.1f} ms ({ratio})")
         print()
-        print("Targets (shared/DESIGN.md): geometric mean <= 1.5x with metering on; "
-              "metering overhead <= 10%.")
+        met = whole_process_target_met(process_means)
+        verdict = ("n/a" if met is None else
+                   f"{'met' if met else 'MISSED'} ({process_means.metered_ratio:.2f}x)")
+        print(f"Target: whole-process geometric mean <= {WHOLE_PROCESS_TARGET_RATIO:.2f}x "
+              f"with metering on: {verdict}. Metering's overhead is reported above, not a "
+              "target.")
     return 1 if errors else 0
 
 

@@ -186,6 +186,13 @@ class RowsTest(unittest.TestCase):
         process = rb.build_row("w", s, "process_ms", {})
         self.assertEqual(process.native_ms, 22.0)
 
+    def test_the_cpu_target_is_the_whole_process_metered_geomean(self):
+        def means(ratio):
+            return rb.GeoMeans(ratio, 1, 0.5, 1, 300.0, 1)
+        self.assertTrue(rb.whole_process_target_met(means(1.35)))
+        self.assertFalse(rb.whole_process_target_met(means(1.36)))
+        self.assertIsNone(rb.whole_process_target_met(means(None)))
+
     def test_a_row_without_overhead_keeps_its_ratios(self):
         s = self.samples()
         row = rb.build_row("w", s, "process_ms", {}, with_overhead=False)
@@ -321,6 +328,8 @@ class EndToEndTest(unittest.TestCase):
                          ["b: unmetered run 0 printed 'b-bad\\n' but native printed 'b-out\\n'",
                           "b: unmetered run 1 printed 'b-bad\\n' but native printed 'b-out\\n'"])
         self.assertIsNone(report["cold_start"])
+        whole = report["whole_process"]["geomean"]["metered_ratio"]
+        self.assertEqual(report["targets"], {"whole_process_geomean_le_1.35x": whole <= 1.35})
         self.assertEqual(report["sandbox_detail"][0]["fuel_consumed"], 7)
 
     def test_text_report(self):
