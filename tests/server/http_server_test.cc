@@ -53,7 +53,6 @@ std::string ReadAnswer(int fd) {
   return answer;
 }
 
-
 class HttpServerTest : public ::testing::Test {
  protected:
   void StartServer(HttpServerOptions http = {}, ServerLimits limits = {}) {

@@ -270,6 +270,12 @@ TEST_F(SandboxServiceTest, ASessionIsOpenedOnceForItsExecutionsUnderOnePolicy) {
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ((*listed)[0].execution_count, 5u);
+  // Destroyed, it is forgotten: made again under its id, it is opened again.
+  ASSERT_TRUE(s.DestroySession("c", id).ok());
+  ASSERT_TRUE(s.CreateSession("c", id).ok());
+  auto remade = s.ExecuteCode("c", keep);  // the policy of the last one
+  ASSERT_TRUE(remade.ok()) << remade.status().message();
+  EXPECT_EQ(retrieved(), 4u);
 }
 
 // What the service keeps of a session between executions is paths, never
